@@ -1,0 +1,138 @@
+"""Configs of a search space as plain data: sampling, snapping to q-grids, checking, hashing.
+
+A config is a flat ``dict`` from hyperparameter name to a Python scalar (``bool``, ``int``, ``float``, ``str``
+or ``None``) holding the active hyperparameters only. That is what the objective receives, what crosses
+process boundaries and what is stored. ConfigSpace 1.x has no quantized hyperparameters, so ``hdl2cs`` keeps
+the grid step in the hyperparameter's ``meta["q"]`` and every config is snapped to its grid here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from ConfigSpace import Configuration, ConfigurationSpace
+from ConfigSpace.hyperparameters import (
+    Constant,
+    FloatHyperparameter,
+    Hyperparameter,
+    IntegerHyperparameter,
+)
+
+from ultraopt.jsonable import plain_scalar
+
+__all__ = [
+    "ConfigKey",
+    "check_config",
+    "config_key",
+    "grid_step",
+    "plain_config",
+    "sample_configs",
+    "snap_to_grid",
+]
+
+ConfigKey = tuple[tuple[str, str, Any], ...]
+
+
+def grid_step(hp: Hyperparameter) -> float | None:
+    """The q-grid step of a numerical hyperparameter, or ``None`` when it has none."""
+    meta = hp.meta or {}
+    q = meta.get("q")
+    return None if q is None else float(q)
+
+
+def snap_to_grid(hp: Hyperparameter, value: Any) -> Any:
+    """Round ``value`` to the nearest point ``lower + k * q`` of ``hp``'s grid inside its bounds."""
+    q = grid_step(hp)
+    if q is None:
+        return value
+    lower, upper = float(hp.lower), float(hp.upper)
+    steps = round((float(value) - lower) / q)
+    steps = min(max(steps, 0), math.floor((upper - lower) / q + 1e-9))
+    snapped = lower + steps * q
+    if isinstance(hp, IntegerHyperparameter):
+        return int(round(snapped))
+    # Round away the float noise of lower + k*q so that 0.1 + 2*0.1 prints and hashes as 0.3.
+    decimals = max(0, -math.floor(math.log10(q)) + 6) if q < 1 else 6
+    return round(snapped, decimals)
+
+
+def _plain_value(hp: Hyperparameter, value: Any) -> Any:
+    value = plain_scalar(value)
+    if isinstance(hp, IntegerHyperparameter):
+        value = int(round(value))
+    elif isinstance(hp, FloatHyperparameter):
+        value = float(value)
+    return snap_to_grid(hp, value)
+
+
+def plain_config(config_space: ConfigurationSpace, values: Mapping[str, Any] | Configuration) -> dict[str, Any]:
+    """Return the active values of ``values`` as Python scalars, snapped to their q-grids, in space order."""
+    items = dict(values)
+    return {name: _plain_value(hp, items[name]) for name, hp in config_space.items() if name in items}
+
+
+def config_key(config: Mapping[str, Any]) -> ConfigKey:
+    """A hashable key equal for equal configs; ``True`` and ``1`` are kept apart by their type."""
+    return tuple(sorted((name, type(value).__name__, value) for name, value in config.items()))
+
+
+def sample_configs(config_space: ConfigurationSpace, n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Draw ``n`` configs uniformly (on each hyperparameter's own scale) with ``rng``.
+
+    Conditions and forbidden clauses hold on every config. ``rng`` is the only source of randomness, so the same
+    generator state gives the same configs.
+    """
+    if n <= 0:
+        return []
+    # ConfigSpace samples with its own RandomState: seed it from our generator for this draw only.
+    config_space.random = np.random.RandomState(int(rng.integers(2**31 - 1)))
+    sampled = config_space.sample_configuration(n) if n > 1 else [config_space.sample_configuration()]
+    return [plain_config(config_space, configuration) for configuration in sampled]
+
+
+def check_config(config_space: ConfigurationSpace, config: Mapping[str, Any], what: str = "config") -> dict[str, Any]:
+    """Validate a user-given config against the space and return it as a plain config.
+
+    Constants may be left out. Raises ``ValueError`` naming the offending hyperparameter: an unknown name, a
+    value outside the domain or off its grid, an active hyperparameter that is missing, an inactive one that is
+    set, or a forbidden combination.
+    """
+    if not isinstance(config, Mapping):
+        raise ValueError(f"{what} must be a dict of hyperparameter values, got {type(config).__name__}")
+    values = dict(config)
+    unknown = sorted(set(values) - set(config_space))
+    if unknown:
+        raise ValueError(f"{what}: unknown hyperparameter(s) {unknown}; the space has {list(config_space)}")
+    _fill_constants(config_space, values)
+    for name, value in values.items():
+        hp = config_space[name]
+        value = plain_scalar(value)
+        if not hp.legal_value(value):
+            raise ValueError(f"{what}: value {value!r} of hyperparameter '{name}' is outside its domain ({hp})")
+        q = grid_step(hp)
+        if q is not None and not math.isclose(snap_to_grid(hp, value), value, rel_tol=1e-9, abs_tol=1e-12):
+            raise ValueError(f"{what}: value {value!r} of hyperparameter '{name}' is not on its grid of step {q}")
+    try:
+        configuration = Configuration(config_space, values=values)
+        config_space.check_configuration(configuration)
+    except Exception as exc:  # ConfigSpace names the hyperparameter; keep its words and say which config
+        raise ValueError(f"{what} is not a valid config of the space: {exc}") from exc
+    return plain_config(config_space, configuration)
+
+
+def _fill_constants(config_space: ConfigurationSpace, values: dict[str, Any]) -> None:
+    """Add the constants the user left out, where their conditions hold (the space is in topological order)."""
+    for name, hp in config_space.items():
+        if isinstance(hp, Constant) and name not in values:
+            if _conditions_hold(config_space.parent_conditions_of[name], values):
+                values[name] = hp.value
+
+
+def _conditions_hold(conditions: Iterable[Any], values: Mapping[str, Any]) -> bool:
+    try:
+        return all(condition.satisfied_by_value(values) for condition in conditions)
+    except KeyError:  # a parent is not set, so the child is inactive
+        return False

@@ -1,0 +1,139 @@
+"""Calling the user's objective: passing the budget, reading what it returns, catching what it raises.
+
+Every executor, wherever it runs the objective (this process, a worker process, a Pyro5 worker, a Dask
+worker), goes through :class:`Objective`, so that the budget reaches the function and failures are recorded
+the same way in every strategy.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ultraopt.jsonable import plain_scalar, to_jsonable
+from ultraopt.trial import Trial, TrialStatus
+
+__all__ = ["Evaluation", "Objective", "accepts_budget"]
+
+
+def accepts_budget(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` should be called as ``func(config, budget)``.
+
+    That is the case when it has a parameter named ``budget``, or a second positional parameter without a
+    default; a function ``f(config, seed=0)`` is called with the config only.
+    """
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # builtins without a signature: call with the config only
+        return False
+    params = list(signature.parameters.values())
+    if "budget" in signature.parameters:
+        return True
+    positional = [
+        p for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return True
+    return len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
+
+
+@dataclass
+class Evaluation:
+    """What one call of the objective produced, as plain data."""
+
+    status: TrialStatus
+    loss: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, for crossing a process or network boundary."""
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
+        """Rebuild an evaluation written by :meth:`to_dict`."""
+        values = dict(data)
+        values["status"] = TrialStatus(values["status"])
+        return cls(**values)
+
+    def apply_to(self, trial: Trial, worker: str | None = None) -> Trial:
+        """Copy the outcome into ``trial`` and return it."""
+        trial.finish(self.status, self.loss, self.error)
+        trial.info = dict(self.info)
+        trial.start_time = self.start_time
+        trial.end_time = self.end_time
+        if worker is not None:
+            trial.worker = worker
+        return trial
+
+
+def parse_return_value(value: Any) -> tuple[float, dict[str, Any]]:
+    """Split what the objective returned into a loss and the extra entries kept as info.
+
+    Raises
+    ------
+    TypeError
+        When the value is neither a number nor a mapping with a ``"loss"`` entry.
+    """
+    info: dict[str, Any] = {}
+    if isinstance(value, Mapping):
+        if "loss" not in value:
+            raise TypeError(f"the objective returned a dict without a 'loss' entry: keys {sorted(map(str, value))}")
+        extra = {key: item for key, item in value.items() if key != "loss"}
+        nested = extra.pop("info", None)
+        if isinstance(nested, Mapping):
+            info.update(nested)
+        elif nested is not None:
+            info["info"] = nested
+        info.update(extra)
+        value = value["loss"]
+    value = plain_scalar(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"the objective must return a number or a dict with a 'loss'; got {type(value).__name__}")
+    return float(value), to_jsonable(info)
+
+
+class Objective:
+    """The user's function, called the same way by every executor.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(config)`` or ``func(config, budget)`` (see :func:`accepts_budget`), returning a float loss or a dict
+        with ``"loss"`` and optional ``"info"`` and other entries.
+    """
+
+    def __init__(self, func: Callable[..., Any]):
+        if not callable(func):
+            raise TypeError(f"eval_func must be callable, got {type(func).__name__}")
+        self.func = func
+        self.passes_budget = accepts_budget(func)
+
+    def __call__(self, config: dict[str, Any], budget: float) -> Evaluation:
+        """Evaluate ``config`` on ``budget``; never raises for what the user's function does."""
+        start = time.time()
+        try:
+            value = self.func(config, budget) if self.passes_budget else self.func(config)
+            loss, info = parse_return_value(value)
+        except Exception as exc:  # the objective's failure is a recorded trial, not a crashed run
+            return Evaluation(
+                TrialStatus.FAILED,
+                error="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+                start_time=start,
+                end_time=time.time(),
+            )
+        end = time.time()
+        if not math.isfinite(loss):
+            return Evaluation(TrialStatus.FAILED, None, info, f"the objective returned a non-finite loss ({loss})",
+                              start, end)
+        return Evaluation(TrialStatus.SUCCESS, loss, info, None, start, end)
