@@ -8,6 +8,7 @@ the grid step in the hyperparameter's ``meta["q"]`` and every config is snapped 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -26,6 +27,8 @@ from ultraopt.jsonable import plain_scalar
 __all__ = [
     "ConfigKey",
     "check_config",
+    "enumerate_configs",
+    "finite_values",
     "config_key",
     "grid_step",
     "plain_config",
@@ -117,7 +120,7 @@ def check_config(config_space: ConfigurationSpace, config: Mapping[str, Any], wh
             raise ValueError(f"{what}: value {value!r} of hyperparameter '{name}' is not on its grid of step {q}")
     try:
         configuration = Configuration(config_space, values=values)
-        config_space.check_configuration(configuration)
+        configuration.check_valid_configuration()
     except Exception as exc:  # ConfigSpace names the hyperparameter; keep its words and say which config
         raise ValueError(f"{what} is not a valid config of the space: {exc}") from exc
     return plain_config(config_space, configuration)
@@ -126,9 +129,9 @@ def check_config(config_space: ConfigurationSpace, config: Mapping[str, Any], wh
 def _fill_constants(config_space: ConfigurationSpace, values: dict[str, Any]) -> None:
     """Add the constants the user left out, where their conditions hold (the space is in topological order)."""
     for name, hp in config_space.items():
-        if isinstance(hp, Constant) and name not in values:
-            if _conditions_hold(config_space.parent_conditions_of[name], values):
-                values[name] = hp.value
+        missing = isinstance(hp, Constant) and name not in values
+        if missing and _conditions_hold(config_space.parent_conditions_of[name], values):
+            values[name] = hp.value
 
 
 def _conditions_hold(conditions: Iterable[Any], values: Mapping[str, Any]) -> bool:
@@ -136,3 +139,53 @@ def _conditions_hold(conditions: Iterable[Any], values: Mapping[str, Any]) -> bo
         return all(condition.satisfied_by_value(values) for condition in conditions)
     except KeyError:  # a parent is not set, so the child is inactive
         return False
+
+
+def finite_values(hp: Hyperparameter) -> list[Any] | None:
+    """Every value ``hp`` can take, or ``None`` when it takes infinitely many."""
+    if isinstance(hp, Constant):
+        return [hp.value]
+    if hasattr(hp, "choices"):
+        return list(hp.choices)
+    if hasattr(hp, "sequence"):
+        return list(hp.sequence)
+    q = grid_step(hp)
+    if isinstance(hp, IntegerHyperparameter):
+        step = int(q) if q is not None else 1
+        return list(range(int(hp.lower), int(hp.upper) + 1, step))
+    if q is not None:
+        count = math.floor((float(hp.upper) - float(hp.lower)) / q + 1e-9) + 1
+        return [snap_to_grid(hp, float(hp.lower) + k * q) for k in range(count)]
+    return None
+
+
+def enumerate_configs(config_space: ConfigurationSpace, limit: int = 20_000) -> list[dict[str, Any]] | None:
+    """All distinct valid configs of a finite space, or ``None`` when it is infinite or larger than ``limit``.
+
+    Conditions decide which hyperparameters each combination keeps, and forbidden combinations are left out.
+    """
+    value_sets = [finite_values(hp) for hp in config_space.values()]
+    if any(values is None for values in value_sets):
+        return None
+    if math.prod(len(values) for values in value_sets) > limit:  # type: ignore[arg-type]
+        return None
+    names = list(config_space)
+    found: dict[ConfigKey, dict[str, Any]] = {}
+    for combination in itertools.product(*value_sets):  # type: ignore[arg-type]
+        config: dict[str, Any] = {}
+        for name, value in zip(names, combination):  # names are in topological order: parents come first
+            if _conditions_hold(config_space.parent_conditions_of[name], {**config, name: value}):
+                config[name] = value
+        if not _is_forbidden(config_space, config):
+            found.setdefault(config_key(config), config)
+    return list(found.values())
+
+
+def _is_forbidden(config_space: ConfigurationSpace, config: Mapping[str, Any]) -> bool:
+    for clause in config_space.forbidden_clauses:
+        try:
+            if clause.is_forbidden_value(config):
+                return True
+        except KeyError:  # a clause on an inactive hyperparameter forbids nothing
+            continue
+    return False

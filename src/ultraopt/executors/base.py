@@ -1,0 +1,80 @@
+"""The executor contract: where trials run.
+
+The Master decides *what* runs; an executor decides *where*. Every parallel strategy (in-process, local
+processes, Pyro5 workers, Dask) is an executor behind this small interface, and one shared contract test suite
+runs against each of them.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from types import TracebackType
+
+from ultraopt.objective import Objective
+from ultraopt.trial import Trial
+
+__all__ = ["Executor"]
+
+
+class Executor(ABC):
+    """Runs trials and hands them back finished.
+
+    Contract
+    --------
+    - :meth:`start` is called once, with the objective, before any :meth:`submit`.
+    - :meth:`submit` takes a trial whose status is ``RUNNING``; the executor owns it until :meth:`wait` returns
+      it with a finished status, its loss or error, its start and end time and its worker set.
+    - An objective that raises or returns a non-finite loss is a *result* (status ``FAILED``), returned like any
+      other. A worker that dies under a trial is an *infrastructure* failure: the executor runs the trial again
+      (incrementing ``trial.attempt``) up to its retry limit, then returns it as ``LOST``.
+    - :meth:`wait` blocks until at least one trial has finished or ``timeout`` seconds have passed, and returns
+      the finished trials (possibly none on timeout). Every submitted trial is returned exactly once.
+    - :attr:`n_slots` is how many trials the executor can hold right now (running or queued); it may change
+      while workers join or leave. The Master submits while :attr:`n_free_slots` is positive.
+    - :meth:`shutdown` stops everything the executor started; trials still running are abandoned, and the
+      Master records them as cancelled. Calling it twice is harmless.
+    - :attr:`clock` is the time source of trial times; a simulated executor advances its own clock.
+    """
+
+    #: Time source for trial start/end times and the Master's time limit.
+    clock: Callable[[], float] = staticmethod(time.time)
+
+    @abstractmethod
+    def start(self, objective: Objective) -> None:
+        """Get ready to run ``objective``."""
+
+    @abstractmethod
+    def submit(self, trial: Trial) -> None:
+        """Run ``trial`` (asynchronously where the executor can)."""
+
+    @abstractmethod
+    def wait(self, timeout: float | None = None) -> list[Trial]:
+        """Block until a trial finishes or ``timeout`` seconds pass; return the finished trials."""
+
+    @property
+    @abstractmethod
+    def n_slots(self) -> int:
+        """How many trials the executor can hold at once right now."""
+
+    @property
+    @abstractmethod
+    def n_running(self) -> int:
+        """How many submitted trials have not been returned by :meth:`wait` yet."""
+
+    @property
+    def n_free_slots(self) -> int:
+        """How many more trials :meth:`submit` may take now."""
+        return max(self.n_slots - self.n_running, 0)
+
+    def shutdown(self) -> None:  # noqa: B027 - executors without resources have nothing to stop
+        """Stop whatever the executor started."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.shutdown()

@@ -1,0 +1,56 @@
+"""Arguments checked once, at the boundary, from a table of constraints.
+
+The error names the argument, what is allowed and what was given, like scikit-learn's parameter validation.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+__all__ = ["InvalidArgumentError", "check_arguments", "is_positive_int"]
+
+
+class InvalidArgumentError(ValueError, TypeError):
+    """An argument of a public function has a wrong type or value."""
+
+
+def is_positive_int(value: Any) -> bool:
+    """A positive integer (``bool`` excluded)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def is_positive_number(value: Any) -> bool:
+    """A positive real number (``bool`` excluded)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
+
+
+def is_seed(value: Any) -> bool:
+    """What ``numpy.random.default_rng`` takes: ``None``, a non-negative int or a Generator."""
+    import numpy as np
+
+    if value is None or isinstance(value, np.random.Generator):
+        return True
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+
+
+def optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """``check``, or ``None``."""
+    return lambda value: value is None or check(value)
+
+
+def is_callables(value: Any) -> bool:
+    """An iterable of callables (a single callable is not accepted, to catch ``callbacks=f``)."""
+    return isinstance(value, Iterable) and all(callable(item) for item in value)
+
+
+#: A constraint: the check, and what it allows in words.
+Constraint = tuple[Callable[[Any], bool], str]
+
+
+def check_arguments(values: Mapping[str, Any], constraints: Mapping[str, Constraint], function: str) -> None:
+    """Raise :class:`InvalidArgumentError` for the first value that breaks its constraint."""
+    for name, (check, allowed) in constraints.items():
+        if name in values and not check(values[name]):
+            raise InvalidArgumentError(f"{function}: {name} must be {allowed}, got {values[name]!r}")

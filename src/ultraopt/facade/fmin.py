@@ -1,0 +1,188 @@
+"""``fmin``: minimise a function over a search space in one call."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ConfigSpace import ConfigurationSpace
+
+from ultraopt.executors.base import Executor
+from ultraopt.facade.checks import (
+    InvalidArgumentError,
+    check_arguments,
+    is_callables,
+    is_positive_int,
+    is_positive_number,
+    is_seed,
+    optional,
+)
+from ultraopt.facade.registry import EXECUTOR_FACTORIES, make_optimizer
+from ultraopt.hdl import as_config_space
+from ultraopt.master import Callback, Master
+from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
+from ultraopt.multi_fidelity.iter_gen.custom_gen import CustomIterGenerator
+from ultraopt.objective import Objective
+from ultraopt.optimizer.base_opt import BaseOptimizer
+from ultraopt.progress import ProgressBar
+from ultraopt.result import FMinResult
+from ultraopt.trial import Trial
+
+__all__ = ["fmin"]
+
+logger = logging.getLogger(__name__)
+
+_CONSTRAINTS = {
+    "n_iterations": (is_positive_int, "a positive int"),
+    "n_jobs": (is_positive_int, "a positive int"),
+    "random_state": (is_seed, "None, a non-negative int or a numpy Generator"),
+    "auto_identify_serial_strategy": (lambda v: isinstance(v, bool), "True or False"),
+    "show_progressbar": (lambda v: isinstance(v, bool), "True or False"),
+    "time_limit": (optional(is_positive_number), "None or a positive number of seconds"),
+    "early_stopping_rounds": (optional(is_positive_int), "None or a positive int"),
+    "callbacks": (optional(is_callables), "None or a list of callables callback(result, trial)"),
+    "verbose": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a non-negative int"),
+    "multi_fidelity_iter_generator": (
+        lambda v: v is None or isinstance(v, BaseIterGenerator),
+        "None or an iteration generator such as HyperBandIterGenerator(min_budget, max_budget, eta)",
+    ),
+    "parallel_strategy": (
+        lambda v: isinstance(v, Executor) or v in EXECUTOR_FACTORIES or v in ("AsyncComm", "MapReduce"),
+        "one of 'Serial', 'AsyncComm', 'MapReduce' or an Executor",
+    ),
+}
+
+
+def fmin(
+    eval_func: Callable[..., Any],
+    config_space: Mapping[str, Any] | ConfigurationSpace,
+    optimizer: str | type[BaseOptimizer] | BaseOptimizer = "ETPE",
+    initial_points: Iterable[Mapping[str, Any]] | None = None,
+    random_state: int | None = 42,
+    n_iterations: int = 100,
+    n_jobs: int = 1,
+    parallel_strategy: str | Executor = "AsyncComm",
+    auto_identify_serial_strategy: bool = True,
+    multi_fidelity_iter_generator: BaseIterGenerator | None = None,
+    show_progressbar: bool = True,
+    time_limit: float | None = None,
+    callbacks: Iterable[Callback] | None = None,
+    early_stopping_rounds: int | None = None,
+    verbose: int = 0,
+) -> FMinResult:
+    """Minimise ``eval_func`` over ``config_space``.
+
+    Parameters
+    ----------
+    eval_func : callable
+        ``eval_func(config)`` or ``eval_func(config, budget)`` (the budget is passed whenever the function has a
+        ``budget`` parameter or a second required one). It returns a float loss or a dict with ``"loss"`` and
+        optional ``"info"`` and other entries, kept with the trial. An exception or a non-finite loss makes a
+        failed trial and the run goes on; if each of the first trials fails, the run stops with
+        :class:`~ultraopt.master.ObjectiveError`.
+    config_space : dict or ConfigurationSpace
+        The search space: an HDL dict (see :mod:`ultraopt.hdl`) or a ConfigSpace space.
+    optimizer : str, BaseOptimizer subclass or instance
+        ``"ETPE"`` (default), ``"TPE"``, ``"Forest"``, ``"GBRT"``, ``"Random"``, or your own.
+    initial_points : list of dict, optional
+        Configs evaluated first, validated against the space.
+    random_state : int, optional
+        Seed: the same seed and the same results give the same proposals.
+    n_iterations : int
+        Iterations of the schedule: without ``multi_fidelity_iter_generator``, the number of evaluations; with
+        Hyperband, the number of brackets.
+    n_jobs : int
+        How many evaluations run at once.
+    parallel_strategy : str or Executor
+        ``"Serial"``, ``"AsyncComm"`` or ``"MapReduce"``, or an executor instance.
+    auto_identify_serial_strategy : bool
+        With ``n_jobs == 1``, run serially whatever ``parallel_strategy`` says (nothing would run in parallel).
+    multi_fidelity_iter_generator : BaseIterGenerator, optional
+        A multi-fidelity schedule such as Hyperband; by default one evaluation per iteration on budget 1.
+    show_progressbar : bool
+        Show trials done, the best loss and the largest budget reached.
+    time_limit : float, optional
+        Seconds after which no new trial starts; running trials are cancelled.
+    callbacks : list of callable, optional
+        ``callback(result, trial)`` after each finished trial; a truthy return value stops the run.
+    early_stopping_rounds : int, optional
+        Stop when this many trials in a row did not improve the best loss on the largest budget reached.
+    verbose : int
+        ``1`` or more logs every new best loss at INFO level on the ``ultraopt`` logger.
+
+    Returns
+    -------
+    FMinResult
+        Every trial, the best config and loss per budget; ``print(result)`` shows the optimum table.
+
+    Examples
+    --------
+    >>> from ultraopt import fmin
+    >>> space = {"x": {"_type": "uniform", "_value": [-5, 5]}}
+    >>> result = fmin(lambda c: (c["x"] - 1) ** 2, space, optimizer="Random", n_iterations=20,
+    ...               show_progressbar=False)
+    >>> len(result.trials)
+    20
+    """
+    check_arguments(locals(), _CONSTRAINTS, "fmin")
+    objective = Objective(eval_func)
+    space = as_config_space(config_space)
+    generator = multi_fidelity_iter_generator or CustomIterGenerator([1], [1.0])
+    budgets = generator.get_budgets()
+    the_optimizer = make_optimizer(optimizer)
+    the_optimizer.initialize(space, budgets=budgets, random_state=random_state, initial_points=initial_points)
+    executor = _make_executor(parallel_strategy, n_jobs, auto_identify_serial_strategy)
+    result = FMinResult(
+        space,
+        budgets,
+        meta={
+            "optimizer": the_optimizer.name,
+            "random_state": random_state if isinstance(random_state, int) else None,
+            "n_iterations": n_iterations,
+            "n_jobs": n_jobs,
+            "parallel_strategy": type(executor).__name__,
+            "hdl": dict(config_space) if isinstance(config_space, Mapping) else None,
+        },
+    )
+    progress = ProgressBar(
+        generator.num_all_configs(n_iterations), show_budget=len(budgets) > 1, disable=not show_progressbar
+    )
+    all_callbacks: list[Callback] = [progress, *(callbacks or [])]
+    if verbose:
+        all_callbacks.append(_log_new_best)
+    master = Master(
+        the_optimizer,
+        generator,
+        executor,
+        result,
+        time_limit=math.inf if time_limit is None else float(time_limit),
+        callbacks=all_callbacks,
+        early_stopping_rounds=early_stopping_rounds,
+    )
+    try:
+        with executor:
+            executor.start(objective)
+            master.run(n_iterations)
+    finally:
+        progress.close()
+        result.meta["stop_reason"] = master.stop_reason
+    return result
+
+
+def _make_executor(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool) -> Executor:
+    if isinstance(parallel_strategy, Executor):
+        return parallel_strategy
+    strategy = "Serial" if auto_serial and n_jobs == 1 else parallel_strategy
+    if strategy not in EXECUTOR_FACTORIES:
+        raise InvalidArgumentError(
+            f"fmin: parallel_strategy {strategy!r} is not available; available: {sorted(EXECUTOR_FACTORIES)}"
+        )
+    return EXECUTOR_FACTORIES[strategy](n_jobs)
+
+
+def _log_new_best(result: FMinResult, trial: Trial) -> None:
+    best = result.best_trial(trial.budget)
+    if best is trial:
+        logger.info("trial %d: new best loss %.6g on budget %g", trial.trial_id, trial.loss, trial.budget)

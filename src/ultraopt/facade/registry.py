@@ -1,0 +1,38 @@
+"""Names users type for optimizers and parallel strategies, and what they stand for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ultraopt.executors.base import Executor
+from ultraopt.executors.serial import SerialExecutor
+from ultraopt.facade.checks import InvalidArgumentError
+from ultraopt.optimizer.base_opt import BaseOptimizer
+from ultraopt.optimizer.random_opt import RandomOptimizer
+
+__all__ = ["EXECUTOR_FACTORIES", "OPTIMIZERS", "make_optimizer"]
+
+#: Optimizer name (case-insensitive) to class.
+OPTIMIZERS: dict[str, type[BaseOptimizer]] = {
+    "random": RandomOptimizer,
+}
+
+#: Parallel strategy name to ``factory(n_jobs) -> Executor``.
+EXECUTOR_FACTORIES: dict[str, Callable[[int], Executor]] = {
+    "Serial": lambda n_jobs: SerialExecutor(),
+}
+
+
+def make_optimizer(optimizer: Any) -> BaseOptimizer:
+    """An optimizer instance from a name, a :class:`BaseOptimizer` subclass or an instance."""
+    if isinstance(optimizer, BaseOptimizer):
+        return optimizer
+    if isinstance(optimizer, type) and issubclass(optimizer, BaseOptimizer):
+        return optimizer()
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        return OPTIMIZERS[optimizer.lower()]()
+    names = sorted(cls.name for cls in OPTIMIZERS.values())
+    raise InvalidArgumentError(
+        f"fmin: optimizer must be one of {names}, a BaseOptimizer subclass or instance, got {optimizer!r}"
+    )

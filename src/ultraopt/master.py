@@ -1,0 +1,229 @@
+"""The Master loop: one loop for every strategy.
+
+The Master takes iterations from an iteration generator, fills the free slots of an executor with the runs
+they request (new configs come from the optimizer's ``ask``), records every finished trial, tells the optimizer
+and hands the trial back to its iteration. It knows nothing of processes or sockets: the executor decides where
+a trial runs, and the clock it reads may be simulated.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ultraopt.executors.base import Executor
+from ultraopt.multi_fidelity.iter.base_iter import BaseIteration, RunRequest
+from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
+from ultraopt.optimizer.base_opt import BaseOptimizer
+from ultraopt.result import FMinResult
+from ultraopt.trial import Trial, TrialStatus
+
+__all__ = ["Callback", "Master", "ObjectiveError"]
+
+logger = logging.getLogger(__name__)
+
+#: ``callback(result, trial)`` after each finished trial; a truthy return value stops the run.
+Callback = Callable[[FMinResult, Trial], Any]
+
+#: With this many failures in a row at the start of a run, the objective is considered broken.
+BROKEN_OBJECTIVE_TRIALS = 5
+
+
+class ObjectiveError(RuntimeError):
+    """Every one of the first trials of a run failed: the objective is broken.
+
+    Attributes
+    ----------
+    result : FMinResult
+        The run up to the moment it stopped, failed trials included.
+    """
+
+    def __init__(self, message: str, result: FMinResult):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class _Running:
+    trial: Trial
+    iteration: BaseIteration
+
+
+class Master:
+    """Decides what runs on which budget and records what comes back.
+
+    Parameters
+    ----------
+    optimizer : BaseOptimizer
+        An initialized optimizer; it proposes every new config.
+    iter_generator : BaseIterGenerator
+        The schedule of iterations (one evaluation per iteration without multi-fidelity).
+    executor : Executor
+        Where trials run; it must be started with the objective.
+    result : FMinResult
+        Where finished trials are recorded.
+    time_limit : float
+        Seconds (on the executor's clock) after which no new trial starts and running ones are cancelled.
+    callbacks : iterable of callable
+        ``callback(result, trial)`` after each finished trial; a truthy return value stops the run.
+    early_stopping_rounds : int, optional
+        Stop when this many trials in a row finished without improving the best loss on the largest budget.
+    clock : callable, optional
+        Time source; the executor's clock by default.
+    """
+
+    def __init__(
+        self,
+        optimizer: BaseOptimizer,
+        iter_generator: BaseIterGenerator,
+        executor: Executor,
+        result: FMinResult,
+        time_limit: float = math.inf,
+        callbacks: Iterable[Callback] = (),
+        early_stopping_rounds: int | None = None,
+        clock: Callable[[], float] | None = None,
+    ):
+        self.optimizer = optimizer
+        self.iter_generator = iter_generator
+        self.executor = executor
+        self.result = result
+        self.time_limit = time_limit
+        self.callbacks = list(callbacks)
+        self.early_stopping_rounds = early_stopping_rounds
+        self.clock = clock or executor.clock
+        self.iterations: list[BaseIteration] = []
+        self.stop_reason: str | None = None
+        self._running: dict[int, _Running] = {}
+        self._next_trial_id = 0
+        self._n_iterations = 0
+        self._start = math.nan
+        self._rounds_without_improvement = 0
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, n_iterations: int) -> FMinResult:
+        """Run until ``n_iterations`` iterations are finished, or a limit or a callback stops the run.
+
+        Ctrl-C stops the run like a limit does: running trials are cancelled and the result so far is returned.
+
+        Raises
+        ------
+        ObjectiveError
+            When every one of the first trials failed.
+        """
+        self._n_iterations = n_iterations
+        self._start = self.clock()
+        try:
+            while self.stop_reason is None:
+                self._fill_free_slots()
+                if not self._running:
+                    self.stop_reason = "finished"
+                    break
+                for trial in self.executor.wait(timeout=self._wait_timeout()):
+                    self._record(trial)
+                self._check_time_limit()
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted"
+            logger.warning("interrupted: cancelling %d running trial(s)", len(self._running))
+        finally:
+            self._cancel_running()
+        return self.result
+
+    def _fill_free_slots(self) -> None:
+        while self.stop_reason is None and self.executor.n_free_slots > 0:
+            found = self._next_run()
+            if found is None:
+                return
+            request, iteration = found
+            trial = Trial(
+                trial_id=self._next_trial_id,
+                config_id=request.config_id,
+                config=request.config,
+                budget=request.budget,
+                config_info=request.config_info,
+                status=TrialStatus.RUNNING,
+                attempt=1,
+            )
+            self._next_trial_id += 1
+            self._running[trial.trial_id] = _Running(trial, iteration)
+            self.executor.submit(trial)
+
+    def _next_run(self) -> tuple[RunRequest, BaseIteration] | None:
+        """A run from the oldest iteration that has one; a new iteration is opened when all are waiting."""
+        for iteration in self.iterations:
+            if not iteration.is_finished and (request := iteration.get_next_run()) is not None:
+                return request, iteration
+        while len(self.iterations) < self._n_iterations:
+            iteration = self.iter_generator.get_next_iteration(len(self.iterations), self._sample)
+            self.iterations.append(iteration)
+            if (request := iteration.get_next_run()) is not None:
+                return request, iteration
+        return None
+
+    def _sample(self, budget: float) -> tuple[dict[str, Any], dict[str, Any]]:
+        config, info = self.optimizer.ask(budget=budget)
+        return config, info
+
+    def _wait_timeout(self) -> float | None:
+        left = self.time_limit - (self.clock() - self._start)
+        return None if math.isinf(left) else max(left, 0.0)
+
+    # ------------------------------------------------------------------ results
+    def _record(self, trial: Trial) -> None:
+        running = self._running.pop(trial.trial_id)
+        assert trial.status.is_finished, trial
+        self.optimizer.tell(trial.config, trial.loss, trial.budget)
+        running.iteration.register_result(trial)
+        incumbent_before = self._incumbent()
+        self.result.add_trial(trial)
+        if trial.status is TrialStatus.FAILED:
+            logger.info("trial %d failed: %s", trial.trial_id, (trial.error or "").strip().splitlines()[-1:])
+        self._check_broken_objective()
+        self._check_early_stopping(incumbent_before)
+        for callback in self.callbacks:
+            if callback(self.result, trial) and self.stop_reason is None:
+                self.stop_reason = "callback"
+
+    def _check_broken_objective(self) -> None:
+        trials = self.result.trials
+        planned = self.iter_generator.num_all_configs(self._n_iterations)
+        first = min(BROKEN_OBJECTIVE_TRIALS, planned)
+        if len(trials) != first or not all(trial.status.is_failure for trial in trials):
+            return
+        self._cancel_running()
+        error = trials[0].error or trials[0].status.value
+        raise ObjectiveError(
+            f"the objective failed on each of the first {first} trial(s), so the run stopped; "
+            f"the first failure was:\n{error}",
+            self.result,
+        )
+
+    def _incumbent(self) -> tuple[float, float]:
+        """``(-largest budget reached, best loss there)``: smaller is better."""
+        budget = self.result.max_budget_reached
+        return (math.inf, math.inf) if budget is None else (-budget, self.result.best_loss)  # type: ignore[return-value]
+
+    def _check_early_stopping(self, incumbent_before: tuple[float, float]) -> None:
+        if self.early_stopping_rounds is None:
+            return
+        improved = self._incumbent() < incumbent_before
+        self._rounds_without_improvement = 0 if improved else self._rounds_without_improvement + 1
+        if self._rounds_without_improvement >= self.early_stopping_rounds and self.stop_reason is None:
+            self.stop_reason = "early stopping"
+            logger.info("no improvement in %d trials: stopping early", self.early_stopping_rounds)
+
+    def _check_time_limit(self) -> None:
+        if self.stop_reason is None and self.clock() - self._start >= self.time_limit:
+            self.stop_reason = "time limit"
+            logger.info("time limit of %.1f s reached", self.time_limit)
+
+    def _cancel_running(self) -> None:
+        """Record trials still running as cancelled; they tell the optimizer nothing."""
+        for running in self._running.values():
+            trial = running.trial
+            trial.finish(TrialStatus.CANCELLED, error=f"the run stopped ({self.stop_reason or 'error'})")
+            self.optimizer.forget(trial.config)
+            self.result.add_trial(trial)
+        self._running.clear()

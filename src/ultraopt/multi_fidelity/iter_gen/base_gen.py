@@ -1,0 +1,69 @@
+"""Iteration generators: the schedule of brackets a run goes through."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import pandas as pd
+
+from ultraopt.multi_fidelity.iter.base_iter import BaseIteration, ConfigSampler
+from ultraopt.multi_fidelity.iter.rank_reduction import RankReductionIteration
+
+__all__ = ["BaseIterGenerator"]
+
+
+class BaseIterGenerator(ABC):
+    """Says, for each iteration index, how many configs run on which budgets, and makes the iteration.
+
+    Subclasses implement :meth:`get_bracket` and :attr:`n_brackets` (after how many iterations the schedule
+    repeats).
+
+    Parameters
+    ----------
+    iter_klass : type of BaseIteration, optional
+        The iteration class (how configs advance); synchronous successive halving by default.
+    iter_kwargs : dict, optional
+        Extra keyword arguments for ``iter_klass``.
+    """
+
+    def __init__(self, iter_klass: type[BaseIteration] | None = None, iter_kwargs: dict[str, Any] | None = None):
+        self.iter_klass = iter_klass or RankReductionIteration
+        self.iter_kwargs = dict(iter_kwargs or {})
+
+    @abstractmethod
+    def get_bracket(self, iteration: int) -> tuple[list[int], list[float]]:
+        """The number of configs and the budget of each stage of iteration ``iteration``."""
+
+    @property
+    @abstractmethod
+    def n_brackets(self) -> int:
+        """How many iterations make one cycle of the schedule."""
+
+    def get_budgets(self) -> list[float]:
+        """Every budget the schedule uses, smallest first."""
+        return sorted({budget for i in range(self.n_brackets) for budget in self.get_bracket(i)[1]})
+
+    def get_next_iteration(
+        self, iteration: int, config_sampler: ConfigSampler, **iteration_kwargs: Any
+    ) -> BaseIteration:
+        """Make iteration ``iteration``, drawing new configs from ``config_sampler(budget)``."""
+        num_configs, budgets = self.get_bracket(iteration)
+        kwargs = {**self.iter_kwargs, **iteration_kwargs}
+        return self.iter_klass(iteration, num_configs, budgets, config_sampler, **kwargs)
+
+    def num_all_configs(self, n_iterations: int) -> int:
+        """How many evaluations ``n_iterations`` iterations make at most (every stage full)."""
+        return sum(sum(self.get_bracket(i)[0]) for i in range(n_iterations))
+
+    def get_table(self) -> pd.DataFrame:
+        """One cycle of the schedule: a row per (iteration, stage) with its number of configs and budget."""
+        rows = [
+            {"iteration": i, "stage": stage, "num_configs": n, "budget": budget}
+            for i in range(self.n_brackets)
+            for stage, (n, budget) in enumerate(zip(*self.get_bracket(i)))
+        ]
+        return pd.DataFrame(rows).set_index(["iteration", "stage"])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(budgets={self.get_budgets()})"

@@ -1,0 +1,254 @@
+"""The ask/tell protocol every optimizer follows.
+
+An optimizer is a pure ask/tell object: no threads, no I/O, no knowledge of executors. :class:`BaseOptimizer`
+does the bookkeeping every optimizer needs — observations per budget, the pending proposals, the user's initial
+points and de-duplication — so that a subclass only proposes configs (:meth:`BaseOptimizer._propose`) and, if
+it keeps a model, updates it as results arrive (:meth:`BaseOptimizer._observe`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+import numpy as np
+from ConfigSpace import ConfigurationSpace
+
+from ultraopt.hdl.configs import ConfigKey, check_config, config_key, enumerate_configs, sample_configs
+
+__all__ = ["BaseOptimizer", "Observations", "Proposal"]
+
+logger = logging.getLogger(__name__)
+
+#: What :meth:`BaseOptimizer.ask` returns per point: the config and where it came from.
+Proposal = tuple[dict[str, Any], dict[str, Any]]
+
+# How many random configs to draw when a proposal is a duplicate, before enumerating a finite space.
+_RANDOM_DRAWS_FOR_NEW_CONFIG = 256
+
+
+@dataclass
+class Observations:
+    """The results told for one budget, in the order they arrived.
+
+    ``losses`` holds ``inf`` for failed trials, so that they rank below every success.
+    """
+
+    configs: list[dict[str, Any]] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+
+    def add(self, config: dict[str, Any], loss: float) -> None:
+        """Append one result."""
+        self.configs.append(config)
+        self.losses.append(loss)
+
+    def __len__(self) -> int:
+        return len(self.losses)
+
+    @property
+    def n_successes(self) -> int:
+        """How many results have a finite loss."""
+        return sum(math.isfinite(loss) for loss in self.losses)
+
+    def loss_array(self) -> np.ndarray:
+        """The losses as a float array (``inf`` for failures)."""
+        return np.asarray(self.losses, dtype=float)
+
+
+class BaseOptimizer(ABC):
+    """Base class of optimizers: ``initialize``, then ``ask`` and ``tell`` in any interleaving.
+
+    Subclasses implement :meth:`_propose` and may override :meth:`_observe` and :meth:`_on_initialize`.
+    Constructors only store their arguments; everything that depends on the space happens in
+    :meth:`initialize`.
+
+    Attributes
+    ----------
+    config_space : ConfigurationSpace
+        The space, set by :meth:`initialize`.
+    budgets : tuple of float
+        The budgets of the run, smallest first.
+    rng : numpy.random.Generator
+        The only source of randomness of the optimizer.
+    observations : dict
+        Budget to :class:`Observations`.
+    """
+
+    #: Short name used in results and logs.
+    name = "Base"
+
+    def __init__(self) -> None:
+        self._initialized = False
+
+    # ------------------------------------------------------------------ protocol
+    def initialize(
+        self,
+        config_space: ConfigurationSpace | Mapping[str, Any],
+        budgets: Sequence[float] = (1,),
+        random_state: int | np.random.Generator | None = 42,
+        initial_points: Iterable[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Prepare the optimizer for a space.
+
+        Parameters
+        ----------
+        config_space : ConfigurationSpace or dict
+            The search space, as a ConfigSpace space or an HDL dict.
+        budgets : sequence of float
+            The budgets configs will be evaluated on.
+        random_state : int, numpy.random.Generator or None
+            Seed of the optimizer's generator; the same seed and the same results give the same proposals.
+        initial_points : iterable of dict, optional
+            Configs to propose first, in order; each is validated against the space.
+
+        Raises
+        ------
+        ValueError
+            When an initial point is not a valid config of the space (the message names the hyperparameter).
+        """
+        from ultraopt.hdl import as_config_space  # imported here: the HDL compiler imports nothing from us
+
+        self.config_space = as_config_space(config_space)
+        if not budgets:
+            raise ValueError("budgets must hold at least one budget")
+        self.budgets = tuple(sorted({float(budget) for budget in budgets}))
+        self.rng = np.random.default_rng(random_state)
+        self.observations: dict[float, Observations] = {budget: Observations() for budget in self.budgets}
+        self._initial_points = deque(
+            check_config(self.config_space, point, what=f"initial_points[{index}]")
+            for index, point in enumerate(initial_points or [])
+        )
+        self._pending: dict[ConfigKey, tuple[dict[str, Any], float]] = {}
+        self._seen: set[ConfigKey] = set()
+        self._all_configs: list[dict[str, Any]] | None = None  # the enumerated space, once needed
+        self._initialized = True
+        self._on_initialize()
+
+    @overload
+    def ask(self, budget: float | None = None, n_points: None = None) -> Proposal: ...
+
+    @overload
+    def ask(self, budget: float | None = None, n_points: int = ...) -> list[Proposal]: ...
+
+    def ask(self, budget: float | None = None, n_points: int | None = None) -> Proposal | list[Proposal]:
+        """Propose configs to evaluate on ``budget``.
+
+        Parameters
+        ----------
+        budget : float, optional
+            The budget the configs will run on; the largest budget by default.
+        n_points : int, optional
+            How many configs to propose at once. ``None`` returns one ``(config, info)`` pair, an int a list.
+
+        Returns
+        -------
+        (config, info) or list of (config, info)
+            ``info["origin"]`` says where a config came from (``"user"``, ``"initial design"``, ``"model"``,
+            ``"random"``). Proposals are distinct from each other, from pending proposals and from every config
+            told so far, until the space is exhausted (then ``info["duplicate"]`` is ``True``).
+        """
+        self._check_initialized()
+        if n_points is not None and (not isinstance(n_points, int) or n_points < 1):
+            raise ValueError(f"n_points must be a positive int or None, got {n_points!r}")
+        budget = self.budgets[-1] if budget is None else float(budget)
+        proposals = [self._ask_one(budget) for _ in range(1 if n_points is None else n_points)]
+        return proposals[0] if n_points is None else proposals
+
+    def tell(self, config: Mapping[str, Any], loss: float | None, budget: float | None = None) -> None:
+        """Record the result of ``config`` on ``budget``.
+
+        Parameters
+        ----------
+        config : dict
+            A config of the space (usually one returned by :meth:`ask`).
+        loss : float or None
+            The loss; ``None``, ``nan`` or ``inf`` record a failed evaluation, ranked below every success.
+        budget : float, optional
+            The budget it ran on; the largest budget by default. A budget not given to :meth:`initialize` is
+            added (results of a warm start may come from other budgets).
+        """
+        self._check_initialized()
+        config = dict(config)
+        budget = self.budgets[-1] if budget is None else float(budget)
+        value = math.inf if loss is None or not math.isfinite(loss) else float(loss)
+        key = config_key(config)
+        self._pending.pop(key, None)
+        self._seen.add(key)
+        self.observations.setdefault(budget, Observations()).add(config, value)
+        self._observe(config, value, budget)
+
+    def forget(self, config: Mapping[str, Any]) -> None:
+        """Drop ``config`` from the pending proposals without a result (its trial was cancelled)."""
+        self._pending.pop(config_key(config), None)
+
+    # ------------------------------------------------------------------ for subclasses
+    @abstractmethod
+    def _propose(self, budget: float) -> Proposal:
+        """Propose one config for ``budget``; :attr:`pending_configs` are already running.
+
+        Return a plain config (see :func:`ultraopt.hdl.configs.plain_config`) and an info dict with ``"origin"``.
+        Returning a duplicate is allowed (the base class then replaces it by a random new config), but a model
+        should avoid it: use :meth:`is_new`.
+        """
+
+    def _observe(self, config: dict[str, Any], loss: float, budget: float) -> None:  # noqa: B027
+        """Update the model with one result (``loss`` is ``inf`` for a failure); nothing by default."""
+
+    def _on_initialize(self) -> None:  # noqa: B027
+        """Set up what depends on the space, after :meth:`initialize`; nothing by default."""
+
+    @property
+    def pending_configs(self) -> list[dict[str, Any]]:
+        """Configs proposed and not yet told, oldest first."""
+        return [config for config, _ in self._pending.values()]
+
+    def is_new(self, config: Mapping[str, Any]) -> bool:
+        """Whether ``config`` was neither proposed nor told before."""
+        return config_key(config) not in self._seen
+
+    def sample_random(self, n: int) -> list[dict[str, Any]]:
+        """``n`` configs drawn uniformly with the optimizer's generator (duplicates possible)."""
+        return sample_configs(self.config_space, n, self.rng)
+
+    # ------------------------------------------------------------------ internals
+    def _ask_one(self, budget: float) -> Proposal:
+        if self._initial_points:
+            config, info = self._initial_points.popleft(), {"origin": "user"}
+        else:
+            config, info = self._propose(budget)
+        if not self.is_new(config):
+            replacement = self._new_random_config()
+            if replacement is None:
+                info = {**info, "duplicate": True}
+                logger.info("every config of the space was proposed; proposing %s again", config)
+            else:
+                config, info = replacement, {"origin": "random", "replaces": info.get("origin")}
+        key = config_key(config)
+        self._seen.add(key)
+        self._pending[key] = (config, budget)
+        return config, info
+
+    def _new_random_config(self) -> dict[str, Any] | None:
+        """A config never proposed nor told, or ``None`` when the space has none left."""
+        for config in self.sample_random(_RANDOM_DRAWS_FOR_NEW_CONFIG):
+            if self.is_new(config):
+                return config
+        # Sampling keeps hitting known configs: the space is small, so enumerate it and pick among the rest.
+        if self._all_configs is None:
+            self._all_configs = enumerate_configs(self.config_space) or []
+        unseen = [config for config in self._all_configs if self.is_new(config)]
+        if not unseen:
+            return None
+        return unseen[int(self.rng.integers(len(unseen)))]
+
+    def _check_initialized(self) -> None:
+        if not self._initialized:
+            raise RuntimeError(f"{type(self).__name__}.initialize(config_space, ...) must be called before ask/tell")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

@@ -1,0 +1,42 @@
+"""The progress bar: trials done, the best loss so far and the largest budget reached."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from ultraopt.multi_fidelity.budgets import format_budget
+from ultraopt.result import FMinResult
+from ultraopt.trial import Trial
+
+__all__ = ["ProgressBar"]
+
+
+class ProgressBar:
+    """A Master callback that advances a tqdm bar by one per finished trial.
+
+    Parameters
+    ----------
+    total : int
+        The number of trials the run plans at most.
+    show_budget : bool
+        Show the largest budget reached (runs with several budgets).
+    disable : bool
+        Draw nothing (the callback still works).
+    """
+
+    def __init__(self, total: int, show_budget: bool = False, disable: bool = False):
+        self.show_budget = show_budget
+        self.bar = tqdm(total=total, disable=disable, unit="trial", dynamic_ncols=True)
+
+    def __call__(self, result: FMinResult, trial: Trial) -> None:
+        postfix: dict[str, Any] = {"best loss": "-" if result.best_loss is None else f"{result.best_loss:.4g}"}
+        if self.show_budget and result.max_budget_reached is not None:
+            postfix["max budget"] = format_budget(result.max_budget_reached)
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        """Finish the bar."""
+        self.bar.close()

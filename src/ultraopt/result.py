@@ -1,0 +1,233 @@
+"""The result of a run: every trial, the optimum per budget, tables, exports and plots."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from ConfigSpace import ConfigurationSpace
+
+from ultraopt.multi_fidelity.budgets import format_budget
+from ultraopt.text_table import render_table
+from ultraopt.trial import Trial, TrialStatus
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["FMinResult"]
+
+_FORMAT_VERSION = 1
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+class FMinResult:
+    """Every trial of a run, and what can be read from them.
+
+    Parameters
+    ----------
+    config_space : ConfigurationSpace
+        The space the run searched.
+    budgets : sequence of float
+        The budgets of the run's schedule.
+    trials : iterable of Trial, optional
+        Finished trials, in the order they finished.
+    meta : dict, optional
+        JSON-able facts about the run (optimizer, seed, strategy, ...), kept in exports.
+
+    Attributes
+    ----------
+    trials : list of Trial
+        Every finished trial (cancelled ones included), in the order they finished.
+    """
+
+    def __init__(
+        self,
+        config_space: ConfigurationSpace,
+        budgets: Sequence[float] = (1.0,),
+        trials: Iterable[Trial] = (),
+        meta: Mapping[str, Any] | None = None,
+    ):
+        self.config_space = config_space
+        self.budgets = sorted(float(budget) for budget in budgets)
+        self.trials: list[Trial] = []
+        self.meta: dict[str, Any] = dict(meta or {})
+        self._best: dict[float, Trial] = {}
+        for trial in trials:
+            self.add_trial(trial)
+
+    # ------------------------------------------------------------------ building
+    def add_trial(self, trial: Trial) -> None:
+        """Add a finished trial and update the optimum of its budget."""
+        assert trial.status.is_finished, trial
+        self.trials.append(trial)
+        if trial.is_success:
+            best = self._best.get(trial.budget)
+            if best is None or trial.loss < best.loss:  # type: ignore[operator]
+                self._best[trial.budget] = trial
+
+    # ------------------------------------------------------------------ reading
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    @property
+    def start_time(self) -> float:
+        """The earliest start time of any trial (``nan`` when there is none)."""
+        starts = [trial.start_time for trial in self.trials if trial.start_time is not None]
+        return min(starts) if starts else math.nan
+
+    @property
+    def budgets_reached(self) -> list[float]:
+        """Budgets with at least one successful trial, smallest first."""
+        return sorted(self._best)
+
+    @property
+    def max_budget_reached(self) -> float | None:
+        """The largest budget with a successful trial, or ``None``."""
+        return max(self._best) if self._best else None
+
+    def best_trial(self, budget: float | None = None) -> Trial | None:
+        """The successful trial with the lowest loss on ``budget`` (the largest budget reached by default)."""
+        if budget is None:
+            budget = self.max_budget_reached
+        return None if budget is None else self._best.get(float(budget))
+
+    @property
+    def best_config(self) -> dict[str, Any] | None:
+        """The config of :meth:`best_trial` on the largest budget reached."""
+        trial = self.best_trial()
+        return None if trial is None else dict(trial.config)
+
+    @property
+    def best_loss(self) -> float | None:
+        """The loss of :meth:`best_trial` on the largest budget reached."""
+        trial = self.best_trial()
+        return None if trial is None else trial.loss
+
+    @property
+    def incumbents(self) -> dict[float, dict[str, Any]]:
+        """Budget to the best config on that budget."""
+        return {budget: dict(trial.config) for budget, trial in sorted(self._best.items())}
+
+    @property
+    def incumbent_performances(self) -> dict[float, float]:
+        """Budget to the best loss on that budget."""
+        return {budget: float(trial.loss) for budget, trial in sorted(self._best.items())}  # type: ignore[arg-type]
+
+    def trials_with_status(self, *statuses: TrialStatus) -> list[Trial]:
+        """The trials whose status is one of ``statuses``."""
+        return [trial for trial in self.trials if trial.status in statuses]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts of trials per status and per budget, and the best loss."""
+        return {
+            "n_trials": len(self.trials),
+            "status": {status.value: n for status in TrialStatus if (n := len(self.trials_with_status(status)))},
+            "budgets": {format_budget(b): n for b, n in sorted(Counter(t.budget for t in self.trials).items())},
+            "best_loss": self.best_loss,
+        }
+
+    # ------------------------------------------------------------------ tables
+    def optimum_table(self) -> str:
+        """The best config per budget as a text table; inactive hyperparameters show as ``-``."""
+        budgets = self.budgets_reached
+        if not budgets:
+            return f"no successful trial among {len(self.trials)}"
+        best = [self._best[budget] for budget in budgets]
+        rows: list[list[str] | None] = [
+            [name] + [_format_value(trial.config[name]) if name in trial.config else "-" for trial in best]
+            for name in self.config_space
+        ]
+        rows.append(None)
+        rows.append(["Optimal Loss"] + [f"{trial.loss:.6g}" for trial in best])
+        counts = Counter(trial.budget for trial in self.trials)
+        rows.append(["Num Configs"] + [str(counts[budget]) for budget in budgets])
+        header = ["HyperParameters"] + [f"budget {format_budget(budget)}" for budget in budgets]
+        return render_table(header, rows)
+
+    def __str__(self) -> str:
+        return self.optimum_table()
+
+    def __repr__(self) -> str:
+        return f"FMinResult(n_trials={len(self.trials)}, best_loss={self.best_loss}, budgets={self.budgets_reached})"
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per trial: ids, budget, status, loss, times, worker, origin, error and a ``config:<name>``
+        column per hyperparameter (missing where inactive)."""
+        records = []
+        for trial in self.trials:
+            record: dict[str, Any] = {
+                "trial_id": trial.trial_id,
+                "iteration": trial.config_id[0],
+                "config_id": trial.config_id,
+                "budget": trial.budget,
+                "status": trial.status.value,
+                "loss": trial.loss,
+                "origin": trial.config_info.get("origin"),
+                "start_time": trial.start_time,
+                "end_time": trial.end_time,
+                "duration": trial.duration,
+                "worker": trial.worker,
+                "attempt": trial.attempt,
+                "error": trial.error,
+            }
+            record.update({f"config:{name}": value for name, value in trial.config.items()})
+            records.append(record)
+        return pd.DataFrame.from_records(records)
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        """The run as JSON-able data: the space, the budgets, the meta and every trial."""
+        from ultraopt.hdl import space_to_json
+
+        return {
+            "format": "ultraopt-result",
+            "version": _FORMAT_VERSION,
+            "config_space": json.loads(space_to_json(self.config_space)),
+            "budgets": self.budgets,
+            "meta": self.meta,
+            "trials": [trial.to_dict() for trial in self.trials],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FMinResult:
+        """Rebuild a result written by :meth:`to_dict`."""
+        from ultraopt.hdl import space_from_json
+
+        if data.get("format") != "ultraopt-result":
+            raise ValueError("not an UltraOpt result: the 'format' entry is missing or different")
+        if data.get("version") != _FORMAT_VERSION:
+            raise ValueError(f"UltraOpt result format version {data.get('version')} is not {_FORMAT_VERSION}")
+        space = space_from_json(json.dumps(data["config_space"]))
+        trials = [Trial.from_dict(item) for item in data["trials"]]
+        return cls(space, data["budgets"], trials, data.get("meta"))
+
+    def save(self, path: str | Path) -> None:
+        """Write the result to ``path`` as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> FMinResult:
+        """Read a result written by :meth:`save`."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not a JSON UltraOpt result: {exc}") from exc
+        return cls.from_dict(data)
+
+    # ------------------------------------------------------------------ plots
+    def plot_convergence(self, budget: float | None = None, over: str = "iterations", ax: Axes | None = None,
+                         log_scale: bool = False) -> Axes:
+        """Plot the loss of each trial and the best loss so far; see :func:`ultraopt.viz.plot_convergence`."""
+        from ultraopt.viz import plot_convergence
+
+        return plot_convergence(self, budget=budget, over=over, ax=ax, log_scale=log_scale)

@@ -1,0 +1,83 @@
+import pytest
+
+from ultraopt.hdl.configs import config_key
+from ultraopt.optimizer import RandomOptimizer
+
+
+def test_random_never_repeats_until_a_small_space_is_exhausted(small_discrete_space):
+    opt = RandomOptimizer()
+    opt.initialize(small_discrete_space, random_state=0)
+    seen = set()
+    for _ in range(12):
+        config, info = opt.ask()
+        assert config_key(config) not in seen
+        assert not info.get("duplicate")
+        seen.add(config_key(config))
+        opt.tell(config, 0.0)
+    config, info = opt.ask()  # the space is exhausted now
+    assert info["duplicate"] is True and config_key(config) in seen
+
+
+def test_batch_ask_is_distinct_and_pending_aware(small_discrete_space):
+    opt = RandomOptimizer()
+    opt.initialize(small_discrete_space, random_state=1)
+    batch = opt.ask(n_points=8)
+    assert len({config_key(c) for c, _ in batch}) == 8
+    assert len(opt.pending_configs) == 8
+    more = opt.ask(n_points=4)  # nothing told yet: the other 4 configs, not a pending one
+    assert {config_key(c) for c, _ in batch}.isdisjoint(config_key(c) for c, _ in more)
+    opt.tell(batch[0][0], 1.0)
+    opt.forget(batch[1][0])
+    assert len(opt.pending_configs) == 10
+
+
+def test_same_seed_same_proposals(conditional_space):
+    def proposals(seed):
+        opt = RandomOptimizer()
+        opt.initialize(conditional_space, random_state=seed)
+        return [opt.ask()[0] for _ in range(20)]
+
+    assert proposals(5) == proposals(5)
+    assert proposals(5) != proposals(6)
+
+
+def test_initial_points_come_first_and_are_validated(conditional_space):
+    opt = RandomOptimizer()
+    points = [{"model": "tree", "depth": 3}, {"model": "svm", "C": 1.0}]
+    opt.initialize(conditional_space, initial_points=points)
+    asked = [opt.ask() for _ in range(3)]
+    assert [c for c, _ in asked[:2]] == points
+    assert [i["origin"] for _, i in asked] == ["user", "user", "random"]
+    with pytest.raises(ValueError, match="initial_points\\[1\\].*depth"):
+        opt.initialize(conditional_space, initial_points=[points[0], {"model": "tree", "depth": 99}])
+    with pytest.raises(ValueError, match="initial_points\\[0\\]"):
+        opt.initialize(conditional_space, initial_points=[{"model": "svm", "depth": 3}])
+
+
+def test_observations_are_kept_per_budget_and_failures_rank_last(quadratic_space):
+    opt = RandomOptimizer()
+    opt.initialize(quadratic_space, budgets=[1, 3, 9])
+    config, _ = opt.ask(budget=1)
+    opt.tell(config, 0.5, budget=1)
+    opt.tell(config, None, budget=3)
+    opt.tell(config, float("nan"), budget=9)
+    assert opt.observations[1.0].losses == [0.5]
+    assert opt.observations[3.0].losses == [float("inf")] and opt.observations[3.0].n_successes == 0
+    assert len(opt.observations[9.0]) == 1
+
+
+def test_ask_before_initialize_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="initialize"):
+        RandomOptimizer().ask()
+
+
+def test_proposals_respect_conditions(conditional_space):
+    opt = RandomOptimizer()
+    opt.initialize(conditional_space, random_state=3)
+    for config, _ in opt.ask(n_points=200):
+        assert ("C" in config) == (config["model"] == "svm")
+        assert ("depth" in config) == (config["model"] == "tree")
+        if "C" in config:
+            assert 1e-3 <= config["C"] <= 1e3 and isinstance(config["C"], float)
+        else:
+            assert isinstance(config["depth"], int)

@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+
+from tests.conftest import quadratic
+from ultraopt import FMinResult, fmin
+from ultraopt.facade.checks import InvalidArgumentError
+from ultraopt.multi_fidelity import CustomIterGenerator
+from ultraopt.optimizer import RandomOptimizer
+from ultraopt.trial import TrialStatus
+
+
+def run(space, func=quadratic, **kwargs):
+    kwargs.setdefault("optimizer", "Random")
+    kwargs.setdefault("show_progressbar", False)
+    return fmin(func, space, **kwargs)
+
+
+def test_returns_every_trial_and_the_best(quadratic_space):
+    result = run(quadratic_space, n_iterations=25)
+    assert isinstance(result, FMinResult) and len(result.trials) == 25
+    assert result.best_loss == min(t.loss for t in result.trials)
+    assert result.best_config == result.best_trial().config
+
+
+def test_same_seed_same_trials(conditional_space):
+    def objective(config):
+        return config.get("C", 0.0) + config.get("depth", 0)
+
+    first = run(conditional_space, objective, n_iterations=15, random_state=7)
+    second = run(conditional_space, objective, n_iterations=15, random_state=7)
+    other = run(conditional_space, objective, n_iterations=15, random_state=8)
+    assert [t.config for t in first.trials] == [t.config for t in second.trials]
+    assert [t.config for t in first.trials] != [t.config for t in other.trials]
+
+
+def test_optimizer_by_name_class_or_instance(quadratic_space):
+    for optimizer in ("random", RandomOptimizer, RandomOptimizer()):
+        assert len(run(quadratic_space, optimizer=optimizer, n_iterations=3).trials) == 3
+
+
+def test_budget_reaches_the_objective_with_multi_fidelity(quadratic_space):
+    generator = CustomIterGenerator([4, 2, 1], [0.25, 0.5, 1.0])
+    result = run(quadratic_space, lambda config, budget: budget, n_iterations=2,
+                 multi_fidelity_iter_generator=generator)
+    assert all(t.loss == t.budget for t in result.trials)
+    assert len(result.trials) == 14 and result.budgets_reached == [0.25, 0.5, 1.0]
+
+
+def test_dict_return_and_info(quadratic_space):
+    result = run(quadratic_space, lambda c: {"loss": quadratic(c), "info": {"fold": [1, 2]}, "cost": 2.0},
+                 n_iterations=3)
+    assert result.trials[0].info == {"fold": [1, 2], "cost": 2.0}
+
+
+def test_nan_and_exceptions_are_recorded_with_their_reason(quadratic_space):
+    def objective(config):
+        if config["x"] > 2:
+            return float("nan")
+        if config["x"] < -2:
+            raise ArithmeticError("below -2")
+        return quadratic(config)
+
+    result = run(quadratic_space, objective, n_iterations=40, random_state=1)
+    failed = result.trials_with_status(TrialStatus.FAILED)
+    assert failed and len(result.trials) == 40
+    reasons = {("nan" in t.error) or ("ArithmeticError: below -2" in t.error) for t in failed}
+    assert reasons == {True}
+
+
+def test_initial_points_are_evaluated_first(quadratic_space):
+    points = [{"x": 1.0, "c": "a"}, {"x": -1.0, "c": "b"}]
+    result = run(quadratic_space, n_iterations=5, initial_points=points)
+    assert [t.config for t in result.trials[:2]] == points
+    assert result.best_loss == 0.0
+
+
+def test_callbacks_and_time_limit(quadratic_space):
+    seen = []
+    run(quadratic_space, n_iterations=4, callbacks=[lambda result, trial: seen.append(trial.trial_id)])
+    assert seen == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"n_iterations": 0}, "n_iterations"),
+        ({"n_iterations": 2.5}, "n_iterations"),
+        ({"n_jobs": -3}, "n_jobs"),
+        ({"random_state": "seed"}, "random_state"),
+        ({"time_limit": -1}, "time_limit"),
+        ({"callbacks": print}, "callbacks"),
+        ({"optimizer": "Bayes"}, "optimizer"),
+        ({"parallel_strategy": "Threads", "n_jobs": 2}, "parallel_strategy"),
+        ({"multi_fidelity_iter_generator": [1, 2]}, "multi_fidelity_iter_generator"),
+        ({"early_stopping_rounds": 0}, "early_stopping_rounds"),
+    ],
+)
+def test_bad_arguments_name_the_argument(quadratic_space, kwargs, name):
+    with pytest.raises(InvalidArgumentError, match=name):
+        run(quadratic_space, **kwargs)
+
+
+def test_progress_bar_shows_best_loss(quadratic_space, capsys):
+    fmin(quadratic, quadratic_space, optimizer="Random", n_iterations=5, show_progressbar=True)
+    err = capsys.readouterr().err
+    assert "5/5" in err and "best loss" in err
+
+
+def test_seed_can_be_a_generator(quadratic_space):
+    result = run(quadratic_space, n_iterations=2, random_state=np.random.default_rng(0))
+    assert len(result.trials) == 2

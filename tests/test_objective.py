@@ -1,0 +1,56 @@
+import math
+
+import numpy as np
+import pytest
+
+from ultraopt.objective import Objective, accepts_budget, parse_return_value
+from ultraopt.trial import TrialStatus
+
+
+def test_budget_is_passed_when_the_function_takes_it():
+    assert accepts_budget(lambda config, budget: 0)
+    assert accepts_budget(lambda config, budget=1: 0)
+    assert accepts_budget(lambda config, b: 0)
+    assert accepts_budget(lambda *args: 0)
+    assert not accepts_budget(lambda config: 0)
+    assert not accepts_budget(lambda config, seed=0: 0)
+
+    class Callable:
+        def __call__(self, config, budget):
+            return budget
+
+    assert Objective(Callable())({}, 0.5).loss == 0.5
+
+
+def test_dict_return_keeps_extra_entries_as_plain_info():
+    loss, info = parse_return_value({"loss": np.float32(0.5), "info": {"acc": np.float64(0.9)}, "cost": 3})
+    assert loss == 0.5 and isinstance(loss, float)
+    assert info == {"acc": 0.9, "cost": 3} and type(info["acc"]) is float
+
+
+@pytest.mark.parametrize("bad", [None, "0.5", [1.0], {"acc": 1.0}, True])
+def test_unusable_return_values_are_failures_naming_the_problem(bad):
+    evaluation = Objective(lambda config: bad)({}, 1.0)
+    assert evaluation.status is TrialStatus.FAILED
+    assert "TypeError" in evaluation.error
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_losses_fail(value):
+    evaluation = Objective(lambda config: value)({}, 1.0)
+    assert evaluation.status is TrialStatus.FAILED and evaluation.loss is None
+
+
+def test_exception_keeps_its_traceback():
+    def broken(config):
+        return 1 / 0
+
+    evaluation = Objective(broken)({}, 1.0)
+    assert evaluation.status is TrialStatus.FAILED
+    assert "ZeroDivisionError" in evaluation.error and "broken" in evaluation.error
+    assert evaluation.end_time >= evaluation.start_time
+
+
+def test_not_callable_is_rejected():
+    with pytest.raises(TypeError, match="callable"):
+        Objective(42)

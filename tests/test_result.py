@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from tests.conftest import quadratic
+from ultraopt import fmin
+from ultraopt.result import FMinResult
+from ultraopt.trial import Trial, TrialStatus
+
+
+def finished(trial_id, config, budget, loss, status=TrialStatus.SUCCESS):
+    trial = Trial(trial_id, (trial_id, 0, 0), config, budget, {"origin": "test"}, TrialStatus.RUNNING)
+    ok = status is TrialStatus.SUCCESS
+    trial.finish(status, loss if ok else None, None if ok else "failed")
+    trial.start_time, trial.end_time = 100.0 + trial_id, 101.0 + trial_id
+    return trial
+
+
+def test_table_shows_dash_for_inactive_and_the_optimum_per_budget(conditional_space):
+    trials = [
+        finished(0, {"model": "svm", "C": 0.5}, 1.0, 0.3),
+        finished(1, {"model": "tree", "depth": 4}, 1.0, 0.2),
+        finished(2, {"model": "svm", "C": 2.0}, 3.0, 0.1),
+        finished(3, {"model": "tree", "depth": 2}, 3.0, 0.4, TrialStatus.FAILED),
+    ]
+    result = FMinResult(conditional_space, [1, 3], trials)
+    table = str(result)
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in table.splitlines()
+            if line.startswith("|")}
+    assert rows["HyperParameters"] == ["budget 1", "budget 3"]
+    assert rows["depth"] == ["4", "-"] and rows["C"] == ["-", "2"] and rows["model"] == ["tree", "svm"]
+    assert rows["Optimal Loss"] == ["0.2", "0.1"] and rows["Num Configs"] == ["2", "2"]
+    assert result.best_config == {"model": "svm", "C": 2.0} and result.best_loss == 0.1
+    assert result.incumbent_performances == {1.0: 0.2, 3.0: 0.1}
+
+
+def test_dataframe_has_a_row_per_trial_and_a_column_per_hyperparameter(conditional_space):
+    trials = [finished(0, {"model": "svm", "C": 0.5}, 1.0, 0.3), finished(1, {"model": "tree", "depth": 4}, 1.0, 0.2)]
+    frame = FMinResult(conditional_space, [1], trials).to_dataframe()
+    assert len(frame) == 2
+    assert list(frame["loss"]) == [0.3, 0.2] and list(frame["status"]) == ["success", "success"]
+    assert frame["config:C"].iloc[0] == 0.5 and np.isnan(frame["config:C"].iloc[1])
+
+
+def test_convergence_plot_draws_the_best_so_far(quadratic_space):
+    result = fmin(quadratic, quadratic_space, optimizer="Random", n_iterations=30, show_progressbar=False)
+    ax = result.plot_convergence()
+    best_line = ax.get_lines()[0]
+    y = best_line.get_ydata()
+    assert len(y) == 30 and np.all(np.diff(y) <= 0) and y[-1] == pytest.approx(result.best_loss)
+    ax_time = result.plot_convergence(over="time")
+    assert np.all(np.diff(ax_time.get_lines()[0].get_xdata()) >= 0)
