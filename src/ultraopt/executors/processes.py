@@ -1,0 +1,101 @@
+"""Trials run in a pool of local worker processes (loky, joblib's process engine)."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+from joblib.externals import loky
+from joblib.externals.loky.process_executor import ShutdownExecutorError
+
+from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, TaskError
+from ultraopt.executors.remote import install_objective, new_token, run_installed
+from ultraopt.objective import Objective
+from ultraopt.trial import Trial
+
+__all__ = ["ProcessExecutor"]
+
+logger = logging.getLogger(__name__)
+
+
+class ProcessExecutor(FuturesExecutor):
+    """Runs trials asynchronously in ``n_workers`` local processes.
+
+    The pool is loky's, the process engine of joblib: functions and closures travel with cloudpickle, a worker
+    that dies is detected at once, and the workers are killed, not orphaned, when the executor shuts down. The
+    objective is installed once in each worker process by the pool's initializer (see
+    :mod:`ultraopt.executors.remote`); a task carries only the config and the budget. The pool lives as long as
+    the executor, so MapReduce batches reuse the same warm workers.
+
+    A worker that dies (a segfault, the OOM killer) breaks a loky pool: every trial running in it is an
+    infrastructure failure and runs again, up to ``max_retries`` times, in a fresh pool.
+
+    Parameters
+    ----------
+    n_workers : int
+        How many worker processes, hence how many trials run at once.
+    max_retries : int
+        How many times a trial runs again after its worker died, before it is returned ``LOST``.
+    """
+
+    def __init__(self, n_workers: int = 2, max_retries: int = 2) -> None:
+        super().__init__(max_retries)
+        if not isinstance(n_workers, int) or n_workers < 1:
+            raise ValueError(f"n_workers must be a positive int, got {n_workers!r}")
+        self.n_workers = n_workers
+        self._objective: Objective | None = None
+        self._token = ""
+        self._pool: loky.ProcessPoolExecutor | None = None
+
+    def start(self, objective: Objective) -> None:
+        self._objective = objective
+        self._token = new_token()
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> loky.ProcessPoolExecutor:
+        return loky.ProcessPoolExecutor(
+            max_workers=self.n_workers, initializer=install_objective, initargs=(self._token, self._objective)
+        )
+
+    def _launch(self, trial: Trial) -> Future:
+        assert self._pool is not None, "start() must be called before submit()"
+        args = (run_installed, self._token, trial.trial_id, trial.config, trial.budget)
+        try:
+            return self._pool.submit(*args)
+        except loky.BrokenProcessPool:  # a worker died earlier: the trials it broke are being retried
+            logger.info("the process pool broke; starting a new one")
+            self._pool.shutdown(wait=False, kill_workers=True)
+            self._pool = self._new_pool()
+            return self._pool.submit(*args)
+
+    def _outcomes(self, futures: Sequence[Future]) -> list[Outcome]:
+        return [self._outcome(future) for future in futures]
+
+    @staticmethod
+    def _outcome(future: Future) -> Outcome:
+        if future.cancelled():
+            return InfrastructureFailure("the task was cancelled")
+        error = future.exception()
+        if error is None:
+            _, evaluation, worker = future.result()
+            return evaluation, worker
+        if isinstance(error, (loky.BrokenProcessPool, ShutdownExecutorError)):
+            return InfrastructureFailure(f"{type(error).__name__}: {error}")
+        return TaskError("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+
+    @property
+    def n_slots(self) -> int:
+        return self.n_workers
+
+    def shutdown(self) -> None:
+        """Stop the workers: at once (killing them) when trials are still running, else gracefully."""
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        running = bool(self._running)
+        for future in self.running_futures:
+            future.cancel()
+        self._running.clear()
+        pool.shutdown(wait=True, kill_workers=running)
