@@ -13,12 +13,17 @@ the config, never from a global generator.
 
 from ultraopt.benchmarks.base import Benchmark, BenchmarkFunction, HyperParameter, MultiFidelityBenchmark
 from ultraopt.benchmarks.continuous import FUNCTIONS, ContinuousFunction
+from ultraopt.benchmarks.mixed import CASH_BRANCH_OPTIMA, PROBLEMS, MixedFunction, MixedMultiFidelity
 
 __all__ = [
+    "CASH_BRANCH_OPTIMA",
     "FUNCTIONS",
+    "PROBLEMS",
     "Benchmark",
     "BenchmarkFunction",
     "ContinuousFunction",
     "HyperParameter",
+    "MixedFunction",
+    "MixedMultiFidelity",
     "MultiFidelityBenchmark",
 ]
