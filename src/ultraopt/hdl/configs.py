@@ -20,6 +20,7 @@ from ConfigSpace.hyperparameters import (
     FloatHyperparameter,
     Hyperparameter,
     IntegerHyperparameter,
+    NumericalHyperparameter,
     OrdinalHyperparameter,
 )
 
@@ -49,7 +50,7 @@ def grid_step(hp: Hyperparameter) -> float | None:
 def snap_to_grid(hp: Hyperparameter, value: Any) -> Any:
     """Round ``value`` to the nearest point ``lower + k * q`` of ``hp``'s grid inside its bounds."""
     q = grid_step(hp)
-    if q is None:
+    if q is None or not isinstance(hp, NumericalHyperparameter):
         return value
     lower, upper = float(hp.lower), float(hp.upper)
     steps = round((float(value) - lower) / q)

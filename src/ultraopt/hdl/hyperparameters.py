@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,7 +190,7 @@ def _numeric(
         raise HDLError(path, f"low {low!r} must be below high {high!r} in '{hdl_type}'")
     if kind.log and low <= 0:
         raise HDLError(path, f"'{hdl_type}' is on a log scale and needs low > 0, got low = {low!r}")
-    meta = None
+    meta: dict[Hashable, Any] | None = None
     if kind.quantized:
         q = _number(value[2], "q", hdl_type, kind.integer, path)
         _check_step(low, high, q, hdl_type, path)
@@ -231,7 +231,9 @@ def _check_step(low: float, high: float, q: float, hdl_type: str, path: KeyPath)
         )
 
 
-def _checked_default(hp: Hyperparameter, default: Any, hdl_type: str, path: KeyPath) -> int | float:
+def _checked_default(
+    hp: UniformFloatHyperparameter | UniformIntegerHyperparameter, default: Any, hdl_type: str, path: KeyPath
+) -> int | float:
     kind = NUMERIC_TYPES[hdl_type]
     if not is_number(default):
         raise HDLError(path, f"_default of '{hdl_type}' must be a number, got {_show(default)}")

@@ -28,7 +28,7 @@ from ConfigSpace.hyperparameters import (
     UniformIntegerHyperparameter,
 )
 
-from ultraopt.hdl.configs import snap_to_grid
+from ultraopt.hdl.configs import grid_step, snap_to_grid
 from ultraopt.hdl.errors import HDLError, KeyPath
 from ultraopt.hdl.hyperparameters import hdl_type_of
 from ultraopt.hdl.parse import CHOICE_NAME, CHOICE_SUFFIX, SEPARATOR, ParsedHDL, SpecialKey
@@ -117,7 +117,7 @@ def _activate(key: SpecialKey, resolver: _Resolver) -> list[ConditionSpec]:
     if not isinstance(key.value, Mapping):
         got = type_name(key.value)
         raise HDLError(key.path, f"__activate must map parents to {{value: [children]}}, got {got}")
-    specs = []
+    specs: list[ConditionSpec] = []
     for parent_ref, by_value in key.value.items():
         path = (*key.path, str(parent_ref))
         parent = resolver.parent(parent_ref, key.prefix, path)
@@ -236,13 +236,13 @@ def _value_of(hp: Hyperparameter, value: Any, path: KeyPath) -> Any:
             problem = f"{value!r} ({type_name(value)}) is not one of the options {options} of '{hp.name}'"
             raise HDLError(path, problem + _string_key_hint(value))
         return options[index]
-    # An integer hyperparameter: a number in range, on its grid.
+    assert isinstance(hp, UniformIntegerHyperparameter), hp  # the only other kind a parent may be
     if not is_number(value) or float(value) != int(value) or not hp.lower <= value <= hp.upper:
         bounds = f"[{hp.lower}, {hp.upper}]"
         problem = f"{value!r} ({type_name(value)}) is not an integer in {bounds} of '{hp.name}'"
         raise HDLError(path, problem + _string_key_hint(value))
     if snap_to_grid(hp, value) != value:
-        raise HDLError(path, f"{value!r} is not on the grid of '{hp.name}' (step {hp.meta['q']})")
+        raise HDLError(path, f"{value!r} is not on the grid of '{hp.name}' (step {grid_step(hp)})")
     return int(value)
 
 

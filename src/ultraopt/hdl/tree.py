@@ -96,7 +96,7 @@ def space_tree(space: ConfigurationSpace | Mapping[str, Any]) -> SpaceTree:
         parts = name.split(SEPARATOR)
         node = _node(_parent_of(root, cs, parts[:-2]), parts[-2], "choice")
         _describe(node, cs, name)
-        for option in cs[name].choices:
+        for option in node.domain:
             _node(node, str(option), "alternative").name = name[: -len(CHOICE_NAME)] + f"{option}{SEPARATOR}"
     for name, hp in cs.items():
         if name in choices:
@@ -158,9 +158,9 @@ def _domain(hp: Hyperparameter) -> tuple[Any, ...]:
     if isinstance(hp, Constant):
         return (plain_scalar(hp.value),)
     if isinstance(hp, NumericalHyperparameter):
-        q = grid_step(hp)
         bounds = (plain_scalar(hp.lower), plain_scalar(hp.upper))
-        return bounds if q is None else (*bounds, hp.meta["q"])
+        # The step as written (an int for integer grids), not grid_step's float.
+        return bounds if grid_step(hp) is None else (*bounds, (hp.meta or {})["q"])
     return ()
 
 
