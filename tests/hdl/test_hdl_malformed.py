@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 from typing import Any
 
@@ -78,6 +79,12 @@ CASES: list[tuple[str, Any, str, str]] = [
     ),
     ("choice of values as a list", {"est(choice)": ["a", "b"]}, "est(choice)", "maps alternative names"),
     ("empty conditional choice", {"est(choice)": {}}, "est(choice)", "at least one alternative"),
+    (
+        "special key among alternatives",
+        {"est(choice)": {"a": {}, "__forbidden": []}},
+        "est(choice):__forbidden",
+        "special keys go inside an alternative",
+    ),
     (
         "default alternative unknown",
         {"est(choice)": {"a": {}, "_default": "b"}},
@@ -218,8 +225,15 @@ def test_there_are_many_distinct_malformed_cases() -> None:
     assert len({case[0] for case in CASES}) == len(CASES) >= 20
 
 
-def test_the_error_carries_the_path_apart_from_the_problem() -> None:
+def test_the_error_carries_the_path_apart_from_the_problem_and_survives_pickling() -> None:
     with pytest.raises(HDLError) as info:
         hdl2cs({"m(choice)": {"a": {"x": _hp("loguniform", [0, 1])}}})
     assert info.value.path == "m(choice):a:x"
     assert re.search(r"needs low > 0", info.value.problem)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert (type(again), str(again), again.path, again.problem) == (
+        HDLError,
+        str(info.value),
+        info.value.path,
+        info.value.problem,
+    )

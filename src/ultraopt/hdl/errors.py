@@ -37,3 +37,7 @@ class HDLError(ValueError):
         self.path = format_path(path)
         self.problem = problem
         super().__init__(f"HDL key '{self.path}': {problem}")
+
+    def __reduce__(self) -> tuple[type[HDLError], tuple[tuple[str], str]]:
+        # Rebuilt from its own fields (not from the message) so that it survives pickling between processes.
+        return type(self), ((self.path,), self.problem)

@@ -179,6 +179,9 @@ def _walk_choice(
     for key in alternatives:
         if not isinstance(key, str):
             raise HDLError((*path, str(key)), f"alternative names must be strings, got {key!r}")
+        if key in SPECIAL_KEYS:
+            where = "inside an alternative or beside the choice, not among its alternatives"
+            raise HDLError((*path, key), f"special keys go {where}")
         _check_name(key, (*path, key), "alternative")
     if not alternatives:
         raise HDLError(path, "a conditional choice needs at least one alternative")
