@@ -5,6 +5,7 @@ The expected active set of each config is worked out here from the HDL's rules, 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -166,3 +167,16 @@ def test_a_value_given_as_an_option_of_another_type_is_not_matched() -> None:
     }
     with pytest.raises(ValueError, match=r"1 \(int\) is not one of the options \[True, False\]"):
         hdl2cs(hdl)
+
+
+def test_a_large_conditional_space_compiles_quickly() -> None:
+    # ConfigSpace rebuilds its condition graph on every add: adding conditions one at a time took minutes.
+    hdl = {
+        "m(choice)": {
+            f"a{i}": {f"x{j}": {"_type": "uniform", "_value": [0, 1]} for j in range(10)} for i in range(30)
+        }
+    }
+    start = time.perf_counter()
+    cs = hdl2cs(hdl)
+    assert len(cs) == 301 and len(cs.conditions) == 300
+    assert time.perf_counter() - start < 10

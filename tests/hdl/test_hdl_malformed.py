@@ -147,6 +147,16 @@ CASES: list[tuple[str, Any, str, str]] = [
         "form a cycle",
     ),
     (
+        "cycle through a conjunction",
+        {
+            "e(choice)": {"a": {"x": _c(1, 2)}},
+            "y": _c(1, 2),
+            "__activate": {"y": {1: ["e:a:x"]}, "e:a:x": {1: ["y"]}},
+        },
+        "__activate:",
+        "form a cycle",
+    ),
+    (
         "two conditions on one parent",
         {
             "p": _c(1, 2),
@@ -196,7 +206,7 @@ CASES: list[tuple[str, Any, str, str]] = [
         "forbidden default configuration",
         {"a": _c("x", "y"), "b": _c(1, 2), "__forbidden": [{"a": "x", "b": 1}]},
         "__forbidden[0]",
-        "the default configuration has it",
+        "this forbidden combination holds for the default configuration",
     ),
     (
         "forbidden across alternatives of a nested choice",

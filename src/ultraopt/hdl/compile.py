@@ -7,11 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from ConfigSpace import ConfigurationSpace
-from ConfigSpace.conditions import AndConjunction, EqualsCondition, InCondition
+from ConfigSpace.conditions import AndConjunction, ConditionLike, EqualsCondition, InCondition
 from ConfigSpace.exceptions import CyclicDependancyError, ForbiddenValueError
-from ConfigSpace.forbidden import ForbiddenAndConjunction, ForbiddenEqualsClause, ForbiddenInClause
+from ConfigSpace.forbidden import (
+    ForbiddenAndConjunction,
+    ForbiddenEqualsClause,
+    ForbiddenInClause,
+    ForbiddenLike,
+)
 
-from ultraopt.hdl.errors import HDLError
+from ultraopt.hdl.errors import HDLError, KeyPath
 from ultraopt.hdl.parse import ParsedHDL, parse_hdl
 from ultraopt.hdl.special import ConditionSpec, ForbiddenSpec, resolve_special_keys
 
@@ -49,8 +54,7 @@ def hdl2cs(hdl: Mapping[str, Any]) -> ConfigurationSpace:
     space = ConfigurationSpace()
     space.add(list(parsed.hyperparameters.values()))
     _add_conditions(space, parsed, conditions)
-    for forbidden in forbiddens:
-        _add_forbidden(space, forbidden)
+    _add_forbiddens(space, forbiddens)
     logger.debug(
         "compiled an HDL into %d hyperparameters, %d conditions, %d forbidden clauses",
         len(space),
@@ -84,6 +88,7 @@ def _add_conditions(space: ConfigurationSpace, parsed: ParsedHDL, specs: list[Co
     by_child: dict[str, list[ConditionSpec]] = {}
     for spec in specs:
         by_child.setdefault(spec.child, []).append(spec)
+    conditions: list[tuple[ConditionLike, KeyPath, str]] = []
     for name, hp in parsed.hyperparameters.items():
         own = by_child.get(name, [])
         branches = parsed.branches[name]
@@ -92,17 +97,50 @@ def _add_conditions(space: ConfigurationSpace, parsed: ParsedHDL, specs: list[Co
         implied = any(spec.parent.startswith(branches[-1].prefix) for spec in own) if branches else True
         if not own and implied:
             continue
+        where = own[-1].path if own else parsed.paths[name]
         try:
             parts = [_condition(space, spec) for spec in own]
             if not implied:
                 branch = branches[-1]
                 parts.insert(0, EqualsCondition(hp, space[branch.choice], branch.alternative))
-            space.add(parts[0] if len(parts) == 1 else AndConjunction(*parts))
-        except CyclicDependancyError as exc:
-            raise HDLError(own[-1].path, f"the conditions of '{name}' form a cycle") from exc
         except ValueError as exc:
-            where = own[-1].path if own else parsed.paths[name]
             raise HDLError(where, f"the conditions of '{name}' are not valid: {exc}") from exc
+        condition = parts[0] if len(parts) == 1 else AndConjunction(*parts)
+        conditions.append((condition, where, f"the conditions of '{name}'"))
+    if not conditions:
+        return
+    # ConfigSpace rebuilds its graph on every add (one by one, 500 conditions took minutes): add all at once
+    # and look for the culprit only when that fails.
+    try:
+        space.add([condition for condition, _, _ in conditions])
+    except ValueError:
+        _raise_first_bad(_copy(space, with_conditions=False), conditions)
+        raise
+
+
+def _copy(space: ConfigurationSpace, with_conditions: bool) -> ConfigurationSpace:
+    copy = ConfigurationSpace()
+    copy.add(list(space.values()))
+    if with_conditions:
+        copy.add(list(space.conditions))
+    return copy
+
+
+def _raise_first_bad(space: ConfigurationSpace, items: list[tuple[Any, KeyPath, str]]) -> None:
+    """Add ``(item, path, what)`` one by one to a copy of the space; raise for the first one refused."""
+    for item, where, what in items:
+        try:
+            space.add(item)
+        except CyclicDependancyError as exc:
+            raise HDLError(where, f"{what} form a cycle") from exc
+        except ForbiddenValueError as exc:
+            raise HDLError(
+                where,
+                f"{what} holds for the default configuration; give one of its hyperparameters another "
+                "'_default'",
+            ) from exc
+        except ValueError as exc:
+            raise HDLError(where, f"ConfigSpace refuses {what}: {exc}") from exc
 
 
 def _condition(space: ConfigurationSpace, spec: ConditionSpec) -> EqualsCondition | InCondition:
@@ -112,21 +150,22 @@ def _condition(space: ConfigurationSpace, spec: ConditionSpec) -> EqualsConditio
     return InCondition(child, parent, list(spec.values))
 
 
-def _add_forbidden(space: ConfigurationSpace, spec: ForbiddenSpec) -> None:
+def _add_forbiddens(space: ConfigurationSpace, specs: list[ForbiddenSpec]) -> None:
+    forbiddens = [(_forbidden(space, spec), spec.path, "this forbidden combination") for spec in specs]
+    if not forbiddens:  # even an empty add costs a rebuild of the graph
+        return
+    try:
+        space.add([forbidden for forbidden, _, _ in forbiddens])
+    except ValueError:
+        _raise_first_bad(_copy(space, with_conditions=True), forbiddens)
+        raise
+
+
+def _forbidden(space: ConfigurationSpace, spec: ForbiddenSpec) -> ForbiddenLike:
     clauses = [
         ForbiddenEqualsClause(space[name], values[0])
         if len(values) == 1
         else ForbiddenInClause(space[name], list(values))
         for name, values in spec.clauses
     ]
-    try:
-        space.add(clauses[0] if len(clauses) == 1 else ForbiddenAndConjunction(*clauses))
-    except ForbiddenValueError as exc:
-        defaults = {name: space[name].default_value for name, _ in spec.clauses}
-        raise HDLError(
-            spec.path,
-            f"this combination is forbidden but the default configuration has it ({defaults}); "
-            "give one of these hyperparameters another '_default'",
-        ) from exc
-    except ValueError as exc:
-        raise HDLError(spec.path, f"not a valid forbidden combination: {exc}") from exc
+    return clauses[0] if len(clauses) == 1 else ForbiddenAndConjunction(*clauses)

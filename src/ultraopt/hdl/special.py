@@ -29,7 +29,7 @@ from ConfigSpace.hyperparameters import (
 )
 
 from ultraopt.hdl.configs import grid_step, snap_to_grid
-from ultraopt.hdl.errors import HDLError, KeyPath
+from ultraopt.hdl.errors import HDLError, KeyPath, format_path
 from ultraopt.hdl.hyperparameters import hdl_type_of
 from ultraopt.hdl.parse import CHOICE_NAME, CHOICE_SUFFIX, SEPARATOR, ParsedHDL, SpecialKey
 from ultraopt.hdl.values import find_choice, is_number, type_name
@@ -96,8 +96,8 @@ def resolve_special_keys(parsed: ParsedHDL) -> tuple[list[ConditionSpec], list[F
         if first is not spec:
             raise HDLError(
                 spec.path,
-                f"'{spec.child}' already has a condition on '{spec.parent}' (at '{':'.join(first.path)}'); "
-                "give all its values in one place",
+                f"'{spec.child}' already has a condition on '{spec.parent}' (at "
+                f"'{format_path(first.path)}'); give all its values in one place",
             )
         resolver.check_compatible((spec.child, spec.parent), spec.path)
     for forbidden in forbiddens:
