@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         random_state=args.random_state,
     )
     print(result)
-    print(f"best accuracy: {1 - result.best_loss:.4f} after {len(result.trials)} trials")
+    if result.best_loss is not None:
+        print(f"best accuracy: {1 - result.best_loss:.4f} after {len(result.trials)} trials")
     if args.output:
         result.save(args.output)
         print(f"result saved to {args.output}")

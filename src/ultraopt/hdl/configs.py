@@ -166,7 +166,7 @@ def _fill_constants(config_space: ConfigurationSpace, values: dict[str, Any]) ->
     for name, hp in config_space.items():
         missing = isinstance(hp, Constant) and name not in values
         if missing and _conditions_hold(config_space.parent_conditions_of[name], values):
-            values[name] = hp.value
+            values[name] = hp.value  # type: ignore[attr-defined]  # a Constant
 
 
 def _conditions_hold(conditions: Iterable[Any], values: Mapping[str, Any]) -> bool:
@@ -180,10 +180,10 @@ def finite_values(hp: Hyperparameter) -> list[Any] | None:
     """Every value ``hp`` can take, or ``None`` when it takes infinitely many."""
     if isinstance(hp, Constant):
         return [hp.value]
-    if hasattr(hp, "choices"):
-        return list(hp.choices)
-    if hasattr(hp, "sequence"):
-        return list(hp.sequence)
+    if isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter)):
+        return list(_options(hp))
+    if not isinstance(hp, NumericalHyperparameter):
+        return None
     q = grid_step(hp)
     if isinstance(hp, IntegerHyperparameter):
         step = int(q) if q is not None else 1
@@ -199,14 +199,17 @@ def enumerate_configs(config_space: ConfigurationSpace, limit: int = 20_000) -> 
 
     Conditions decide which hyperparameters each combination keeps, and forbidden combinations are left out.
     """
-    value_sets = [finite_values(hp) for hp in config_space.values()]
-    if any(values is None for values in value_sets):
-        return None
-    if math.prod(len(values) for values in value_sets) > limit:  # type: ignore[arg-type]
+    value_sets: list[list[Any]] = []
+    for hp in config_space.values():
+        values = finite_values(hp)
+        if values is None:
+            return None
+        value_sets.append(values)
+    if math.prod(len(values) for values in value_sets) > limit:
         return None
     names = list(config_space)
     found: dict[ConfigKey, dict[str, Any]] = {}
-    for combination in itertools.product(*value_sets):  # type: ignore[arg-type]
+    for combination in itertools.product(*value_sets):
         config: dict[str, Any] = {}
         for name, value in zip(names, combination):  # names are in topological order: parents come first
             if _conditions_hold(config_space.parent_conditions_of[name], {**config, name: value}):
@@ -216,7 +219,7 @@ def enumerate_configs(config_space: ConfigurationSpace, limit: int = 20_000) -> 
     return list(found.values())
 
 
-def _is_forbidden(config_space: ConfigurationSpace, config: Mapping[str, Any]) -> bool:
+def _is_forbidden(config_space: ConfigurationSpace, config: dict[str, Any]) -> bool:
     for clause in config_space.forbidden_clauses:
         try:
             if clause.is_forbidden_value(config):
