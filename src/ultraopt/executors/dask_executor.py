@@ -177,7 +177,7 @@ class DaskExecutor(FuturesExecutor):
         return [self._outcome(future, values) for future in futures]
 
     @staticmethod
-    def _outcome(future: Future, values: dict[str, Any]) -> Outcome:
+    def _outcome(future: Future, values: dict[Any, Any]) -> Outcome:
         if future.key in values:
             _, evaluation, worker = values[future.key]
             return evaluation, worker

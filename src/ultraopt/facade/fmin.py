@@ -14,12 +14,13 @@ from ultraopt.facade.checks import (
     InvalidArgumentError,
     check_arguments,
     is_callables,
+    is_dask_client,
     is_positive_int,
     is_positive_number,
     is_seed,
     optional,
 )
-from ultraopt.facade.registry import EXECUTOR_FACTORIES, make_optimizer
+from ultraopt.facade.registry import DASK_STRATEGIES, EXECUTOR_FACTORIES, make_optimizer
 from ultraopt.hdl import as_config_space
 from ultraopt.master import Callback, Master
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
@@ -49,9 +50,10 @@ _CONSTRAINTS = {
         "None or an iteration generator such as HyperBandIterGenerator(min_budget, max_budget, eta)",
     ),
     "parallel_strategy": (
-        lambda v: isinstance(v, Executor) or v in EXECUTOR_FACTORIES or v in ("AsyncComm", "MapReduce"),
-        "one of 'Serial', 'AsyncComm', 'MapReduce' or an Executor",
+        lambda v: isinstance(v, Executor) or v in EXECUTOR_FACTORIES or v in ("AsyncComm", "MapReduce", "Dask"),
+        "one of 'Serial', 'AsyncComm', 'MapReduce', 'Dask' or an Executor",
     ),
+    "dask_client": (optional(is_dask_client), "None or a distributed.Client"),
 }
 
 
@@ -71,6 +73,7 @@ def fmin(
     callbacks: Iterable[Callback] | None = None,
     early_stopping_rounds: int | None = None,
     verbose: int = 0,
+    dask_client: Any = None,
 ) -> FMinResult:
     """Minimise ``eval_func`` over ``config_space``.
 
@@ -96,9 +99,25 @@ def fmin(
     n_jobs : int
         How many evaluations run at once.
     parallel_strategy : str or Executor
-        ``"Serial"``, ``"AsyncComm"`` or ``"MapReduce"``, or an executor instance.
+        Where the evaluations run; every strategy passes the budget and runs multi-fidelity schedules.
+
+        - ``"Serial"``: one at a time in this process. For cheap objectives and debugging.
+        - On one machine, ``"AsyncComm"`` or ``"MapReduce"``. ``"AsyncComm"`` is asynchronous: a worker process
+          takes the next config as soon as it is free, which pays when trials take unequal times (Hyperband
+          budgets, say). ``"MapReduce"`` runs batches of ``n_jobs`` distinct configs in local processes and tells
+          the optimizer a whole batch before asking for the next; simple, and as fast when trials take similar
+          times.
+        - On a cluster with a shared filesystem: ``"AsyncComm"``, with workers started on the nodes by
+          ``ultraopt worker`` (they find the name server through the working directory).
+        - On a Dask cluster (SLURM or PBS through dask-jobqueue, Kubernetes through dask-kubernetes, ...):
+          ``"Dask"`` with ``dask_client``; asynchronous like AsyncComm, with no server of ours. Without a client,
+          ``"Dask"`` creates a ``LocalCluster`` of ``n_jobs`` worker processes bound to 127.0.0.1 and closes it
+          at the end.
+
+        An :class:`~ultraopt.executors.base.Executor` instance is used as given.
     auto_identify_serial_strategy : bool
-        With ``n_jobs == 1``, run serially whatever ``parallel_strategy`` says (nothing would run in parallel).
+        With ``n_jobs == 1`` and no ``dask_client``, run serially whatever ``parallel_strategy`` says (nothing
+        would run in parallel).
     multi_fidelity_iter_generator : BaseIterGenerator, optional
         A multi-fidelity schedule such as Hyperband; by default one evaluation per iteration on budget 1.
     show_progressbar : bool
@@ -111,6 +130,11 @@ def fmin(
         Stop when this many trials in a row did not improve the best loss on the largest budget reached.
     verbose : int
         ``1`` or more logs every new best loss at INFO level on the ``ultraopt`` logger.
+    dask_client : distributed.Client, optional
+        Run on this Dask cluster, with ``parallel_strategy="Dask"`` or ``"MapReduce"``. It is left running. The
+        cluster's worker threads set how many trials run at once; ``n_jobs > 1`` caps that number (``"Dask"``) or
+        sets the batch size (``"MapReduce"``). Workers must be able to import ``ultraopt`` and unpickle
+        ``eval_func``.
 
     Returns
     -------
@@ -133,7 +157,7 @@ def fmin(
     budgets = generator.get_budgets()
     the_optimizer = make_optimizer(optimizer)
     the_optimizer.initialize(space, budgets=budgets, random_state=random_state, initial_points=initial_points)
-    executor = _make_executor(parallel_strategy, n_jobs, auto_identify_serial_strategy)
+    executor = _make_executor(parallel_strategy, n_jobs, auto_identify_serial_strategy, dask_client)
     result = FMinResult(
         space,
         budgets,
@@ -171,15 +195,20 @@ def fmin(
     return result
 
 
-def _make_executor(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool) -> Executor:
+def _make_executor(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool, dask_client: Any) -> Executor:
+    if dask_client is not None and parallel_strategy not in DASK_STRATEGIES:
+        raise InvalidArgumentError(
+            f"fmin: dask_client is used with parallel_strategy 'Dask' or 'MapReduce', got {parallel_strategy!r}"
+        )
     if isinstance(parallel_strategy, Executor):
         return parallel_strategy
-    strategy = "Serial" if auto_serial and n_jobs == 1 else parallel_strategy
+    strategy = "Serial" if auto_serial and n_jobs == 1 and dask_client is None else parallel_strategy
     if strategy not in EXECUTOR_FACTORIES:
         raise InvalidArgumentError(
             f"fmin: parallel_strategy {strategy!r} is not available; available: {sorted(EXECUTOR_FACTORIES)}"
         )
-    return EXECUTOR_FACTORIES[strategy](n_jobs)
+    options = {} if dask_client is None else {"dask_client": dask_client}
+    return EXECUTOR_FACTORIES[strategy](n_jobs, **options)
 
 
 def _log_new_best(result: FMinResult, trial: Trial) -> None:

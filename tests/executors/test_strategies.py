@@ -1,0 +1,151 @@
+"""fmin with parallel_strategy="MapReduce" and "Dask"."""
+
+import multiprocessing.resource_tracker
+import os
+import signal
+import threading
+import time
+
+import psutil
+import pytest
+
+from tests.conftest import quadratic
+from ultraopt import fmin
+from ultraopt.executors.dask_executor import DaskExecutor
+from ultraopt.facade.checks import InvalidArgumentError
+from ultraopt.multi_fidelity import CustomIterGenerator
+from ultraopt.trial import TrialStatus
+
+SPACE = {"x": {"_type": "uniform", "_value": [-5, 5]}, "c": {"_type": "choice", "_value": ["a", "b"]}}
+
+
+def slow_quadratic(config: dict, budget: float) -> float:
+    time.sleep(0.05)
+    return quadratic(config) / budget
+
+
+def sleepy_quadratic(config: dict) -> float:
+    time.sleep(0.5)
+    return quadratic(config)
+
+
+def run(func=quadratic, **kwargs):
+    kwargs.setdefault("optimizer", "Random")
+    kwargs.setdefault("show_progressbar", False)
+    return fmin(func, SPACE, **kwargs)
+
+
+def per_budget(result) -> dict[float, int]:
+    counts: dict[float, int] = {}
+    for trial in result.trials:
+        counts[trial.budget] = counts.get(trial.budget, 0) + 1
+    return counts
+
+
+def scheduled_per_budget(generator) -> dict[float, int]:
+    """Evaluations per budget in one cycle of the schedule (``n_brackets`` iterations), as ``get_table()`` says."""
+    table = generator.get_table()
+    return {float(budget): int(n) for budget, n in table.groupby("budget")["num_configs"].sum().items()}
+
+
+def new_processes(before: set[int], timeout: float = 15.0) -> set[int]:
+    """Child processes started since ``before`` that are still alive after ``timeout`` seconds at most."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = {p.pid for p in psutil.Process().children(recursive=True) if p.is_running()} - before
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def children_before():
+    # The stdlib's resource tracker is started once per process by the first spawned child and lives as long as
+    # the process: start it now, so that only the processes of the run count as new.
+    multiprocessing.resource_tracker.ensure_running()
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+# ---------------------------------------------------------------------------------------------- MapReduce
+def test_mapreduce_runs_batches_of_distinct_configs():
+    result = run(n_iterations=24, n_jobs=4, parallel_strategy="MapReduce")
+    assert result.meta["parallel_strategy"] == "MapReduceExecutor"
+    assert len(result.trials) == 24 and all(t.status is TrialStatus.SUCCESS for t in result.trials)
+    assert len({tuple(sorted(t.config.items())) for t in result.trials}) == 24
+    trials = sorted(result.trials, key=lambda t: t.trial_id)
+    batches = [trials[i:i + 4] for i in range(0, 24, 4)]
+    for earlier, later in zip(batches, batches[1:]):  # the barrier: a batch starts once the last one ended
+        assert min(t.start_time for t in later) >= max(t.end_time for t in earlier)
+
+
+def test_mapreduce_with_multi_fidelity_mixes_budgets_and_keeps_the_schedule():
+    generator = CustomIterGenerator([[4, 2, 1], [2, 1]], [[0.25, 0.5, 1.0], [0.5, 1.0]])
+    result = run(slow_quadratic, n_iterations=generator.n_brackets, n_jobs=3, parallel_strategy="MapReduce",
+                 multi_fidelity_iter_generator=generator)
+    assert per_budget(result) == scheduled_per_budget(generator)
+    trials = sorted(result.trials, key=lambda t: t.trial_id)
+    batches = [trials[i:i + 3] for i in range(0, len(trials), 3)]
+    assert any(len({t.budget for t in batch}) > 1 for batch in batches)
+
+
+def test_mapreduce_records_failures_and_goes_on():
+    def fails_on_b(config):
+        if config["c"] == "b":
+            raise ValueError("b is broken")
+        return quadratic(config)
+
+    result = run(fails_on_b, n_iterations=12, n_jobs=2, parallel_strategy="MapReduce", random_state=3)
+    failed = result.trials_with_status(TrialStatus.FAILED)
+    assert len(result.trials) == 12 and failed
+    assert all("ValueError: b is broken" in t.error for t in failed)
+
+
+# ---------------------------------------------------------------------------------------------- Dask
+def test_dask_on_a_created_cluster_leaves_no_process_behind(children_before):
+    result = run(sleepy_quadratic, n_iterations=6, n_jobs=2, parallel_strategy="Dask")
+    assert result.meta["parallel_strategy"] == "DaskExecutor"
+    assert len(result.trials) == 6 and all(t.status is TrialStatus.SUCCESS for t in result.trials)
+    assert {t.worker.split(":")[1] for t in result.trials} == {"//127.0.0.1"}
+    assert len({t.worker for t in result.trials}) == 2
+    assert new_processes(children_before) == set()
+
+
+def test_dask_on_a_created_cluster_survives_a_killed_worker(children_before):
+    executor = DaskExecutor(n_workers=2)
+    killed = []
+
+    def kill_a_busy_worker(result, trial):
+        if killed:
+            return
+        busy = [address for address, keys in executor.client.processing().items() if keys]
+        pid = executor.client.run(os.getpid, workers=busy[:1])[busy[0]]
+        threading.Timer(0.2, os.kill, (pid, signal.SIGKILL)).start()  # mid-trial: trials take 0.5 s
+        killed.append(pid)
+
+    result = run(sleepy_quadratic, n_iterations=8, parallel_strategy=executor, callbacks=[kill_a_busy_worker])
+    assert killed
+    assert len(result.trials) == 8 and all(t.status is TrialStatus.SUCCESS for t in result.trials)
+    assert max(t.attempt for t in result.trials) == 2
+    assert new_processes(children_before) == set()
+
+
+def test_dask_with_a_client_runs_the_whole_schedule(dask_client):
+    generator = CustomIterGenerator([[9, 3, 1], [3, 1]], [[1 / 9, 1 / 3, 1.0], [1 / 3, 1.0]])
+    result = run(slow_quadratic, n_iterations=generator.n_brackets, parallel_strategy="Dask",
+                 dask_client=dask_client, multi_fidelity_iter_generator=generator)
+    assert per_budget(result) == scheduled_per_budget(generator)
+    assert {t.worker for t in result.trials} == set(dask_client.nthreads())
+    assert dask_client.status == "running"
+
+
+def test_mapreduce_on_a_dask_client(dask_client):
+    result = run(slow_quadratic, n_iterations=8, parallel_strategy="MapReduce", dask_client=dask_client)
+    assert len(result.trials) == 8 and len({t.worker for t in result.trials}) == 2
+    assert {t.worker for t in result.trials} <= set(dask_client.nthreads())
+
+
+def test_dask_client_only_with_dask_strategies(dask_client):
+    with pytest.raises(InvalidArgumentError, match="dask_client is used with parallel_strategy 'Dask' or"):
+        run(n_iterations=2, parallel_strategy="Serial", dask_client=dask_client)
+    with pytest.raises(InvalidArgumentError, match="dask_client must be None or a distributed.Client"):
+        run(n_iterations=2, parallel_strategy="Dask", dask_client="tcp://127.0.0.1:8786")
