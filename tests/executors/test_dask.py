@@ -100,7 +100,7 @@ def test_a_killed_worker_still_ends_with_every_result(dask_reschedules):
     try:
         executor.start(Objective(sleep_x))
         killer = kill_one_worker_when_trials_run(client, executor)
-        finished = run_all(executor, [make_trial(i, 1.0) for i in range(6)], timeout=120)
+        finished = run_all(executor, [make_trial(i, 1.0) for i in range(6)], timeout=300)
         killer.join()
     finally:
         executor.shutdown()

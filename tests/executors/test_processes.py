@@ -4,6 +4,7 @@ import os
 import time
 
 import pytest
+from joblib.externals import loky
 
 from tests.executors.contract import ExecutorContract, make_trial, run_all, sleep_x
 from ultraopt.executors import MapReduceExecutor, ProcessExecutor
@@ -44,7 +45,7 @@ class TestProcessExecutor(ExecutorContract):
         executor.start(Objective(die_once_per_marker))
         trials = [make_trial(0, 1.0), make_trial(1, 2.0)]
         trials[0].config["die"] = str(tmp_path / "died")
-        finished = {t.trial_id: t for t in run_all(executor, trials)}
+        finished = {t.trial_id: t for t in run_all(executor, trials, timeout=300)}
         assert [finished[i].status for i in (0, 1)] == [TrialStatus.SUCCESS] * 2
         assert finished[0].attempt == 2 and finished[0].loss == 1.0
 
@@ -52,7 +53,7 @@ class TestProcessExecutor(ExecutorContract):
         executor = ProcessExecutor(n_workers=1, max_retries=1)
         try:
             executor.start(Objective(always_die))
-            (trial,) = run_all(executor, [make_trial(0, 1.0)])
+            (trial,) = run_all(executor, [make_trial(0, 1.0)], timeout=300)
         finally:
             executor.shutdown()
         assert trial.status is TrialStatus.LOST and trial.attempt == 2
@@ -83,3 +84,18 @@ class TestMapReduceExecutor(ExecutorContract):
     def test_unknown_backend_is_rejected(self):
         with pytest.raises(ValueError, match="backend must be one of"):
             MapReduceExecutor(2, backend="ray")
+
+
+def thread_limit(config: dict) -> float:
+    return float(os.environ["OMP_NUM_THREADS"])
+
+
+def test_workers_share_the_cores_of_numerical_thread_pools(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    executor = ProcessExecutor(n_workers=2)
+    try:
+        executor.start(Objective(thread_limit))
+        (trial,) = run_all(executor, [make_trial(0, 1.0)])
+    finally:
+        executor.shutdown()
+    assert trial.loss == max(loky.cpu_count() // 2, 1)

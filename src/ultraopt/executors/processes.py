@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -15,16 +16,33 @@ from ultraopt.executors.remote import install_objective, new_token, run_installe
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial
 
-__all__ = ["ProcessExecutor"]
+__all__ = ["ProcessExecutor", "worker_environment"]
 
 logger = logging.getLogger(__name__)
+
+#: Thread pools of the numerical libraries an objective may use (OpenMP, BLAS, numexpr, numba).
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
+)
+
+
+def worker_environment(n_workers: int) -> dict[str, str]:
+    """Thread limits for ``n_workers`` worker processes sharing this machine's cores, as joblib sets them.
+
+    Without them, every worker's OpenMP or BLAS pool would take all the cores (``n_workers`` times
+    oversubscribed). A limit the user set in the environment is kept.
+    """
+    threads = str(max(loky.cpu_count() // n_workers, 1))
+    return {variable: os.environ.get(variable, threads) for variable in THREAD_VARIABLES}
 
 
 class ProcessExecutor(FuturesExecutor):
     """Runs trials asynchronously in ``n_workers`` local processes.
 
     The pool is loky's, the process engine of joblib: functions and closures travel with cloudpickle, a worker
-    that dies is detected at once, and the workers are killed, not orphaned, when the executor shuts down. The
+    that dies is detected at once, and the workers are killed, not orphaned, when the executor shuts down. As
+    with joblib, the thread pools of OpenMP and BLAS in each worker are limited to its share of the cores. The
     objective is installed once in each worker process by the pool's initializer (see
     :mod:`ultraopt.executors.remote`); a task carries only the config and the budget. The pool lives as long as
     the executor, so MapReduce batches reuse the same warm workers.
@@ -56,7 +74,10 @@ class ProcessExecutor(FuturesExecutor):
 
     def _new_pool(self) -> loky.ProcessPoolExecutor:
         return loky.ProcessPoolExecutor(
-            max_workers=self.n_workers, initializer=install_objective, initargs=(self._token, self._objective)
+            max_workers=self.n_workers,
+            initializer=install_objective,
+            initargs=(self._token, self._objective),
+            env=worker_environment(self.n_workers),
         )
 
     def _launch(self, trial: Trial) -> Future:
