@@ -8,11 +8,13 @@ import time
 
 import psutil
 import pytest
+from joblib.externals.loky.backend import resource_tracker as loky_resource_tracker
 
 from tests.conftest import quadratic
 from ultraopt import fmin
 from ultraopt.executors.dask_executor import DaskExecutor
 from ultraopt.facade.checks import InvalidArgumentError
+from ultraopt.master import ObjectiveError
 from ultraopt.multi_fidelity import CustomIterGenerator
 from ultraopt.trial import TrialStatus
 
@@ -27,6 +29,16 @@ def slow_quadratic(config: dict, budget: float) -> float:
 def sleepy_quadratic(config: dict) -> float:
     time.sleep(0.5)
     return quadratic(config)
+
+
+def always_fails(config: dict) -> float:
+    raise RuntimeError("broken objective")
+
+
+def interrupt_after_first_trial(result, trial):
+    """A callback that presses Ctrl-C (SIGINT to this process only) while the next trials run."""
+    if len(result.trials) == 1:
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
 
 
 def run(func=quadratic, **kwargs):
@@ -60,9 +72,11 @@ def new_processes(before: set[int], timeout: float = 15.0) -> set[int]:
 
 @pytest.fixture
 def children_before():
-    # The stdlib's resource tracker is started once per process by the first spawned child and lives as long as
-    # the process: start it now, so that only the processes of the run count as new.
+    # The resource trackers of the stdlib (Dask's nannies spawn through it) and of loky are started once per
+    # process by the first child and live as long as the process: start them now, so that only the processes of
+    # the run count as new.
     multiprocessing.resource_tracker.ensure_running()
+    loky_resource_tracker.ensure_running()
     return {p.pid for p in psutil.Process().children(recursive=True)}
 
 
@@ -98,6 +112,22 @@ def test_mapreduce_records_failures_and_goes_on():
     failed = result.trials_with_status(TrialStatus.FAILED)
     assert len(result.trials) == 12 and failed
     assert all("ValueError: b is broken" in t.error for t in failed)
+
+
+@pytest.mark.parametrize("strategy", ["MapReduce", "Dask"])
+def test_ctrl_c_cancels_running_trials_and_stops_every_process(strategy, children_before):
+    result = run(sleepy_quadratic, n_iterations=20, n_jobs=2, parallel_strategy=strategy,
+                 callbacks=[interrupt_after_first_trial])
+    assert result.meta["stop_reason"] == "interrupted"
+    assert result.trials_with_status(TrialStatus.CANCELLED) and len(result.trials) < 20
+    assert new_processes(children_before) == set()
+
+
+@pytest.mark.parametrize("strategy", ["MapReduce", "Dask"])
+def test_a_broken_objective_raises_and_stops_every_process(strategy, children_before):
+    with pytest.raises(ObjectiveError, match="RuntimeError: broken objective"):
+        run(always_fails, n_iterations=20, n_jobs=2, parallel_strategy=strategy)
+    assert new_processes(children_before) == set()
 
 
 # ---------------------------------------------------------------------------------------------- Dask
