@@ -11,6 +11,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from tests.executors.contract import ExecutorContract, make_trial, run_all, sleep_x, square
+from ultraopt.executors import MapReduceExecutor
 from ultraopt.executors.dask_executor import DaskExecutor, local_cluster_options
 from ultraopt.objective import Objective
 from ultraopt.trial import TrialStatus
@@ -110,3 +111,18 @@ def test_a_killed_worker_still_ends_with_every_result(dask_reschedules):
     assert all(t.status is TrialStatus.SUCCESS and t.loss == 1.0 for t in finished)
     attempts = sorted(t.attempt for t in finished)
     assert attempts[-1] == (1 if dask_reschedules else 2), attempts
+
+
+def test_mapreduce_runs_on_the_active_dask_client(dask_cluster):
+    with Client(dask_cluster) as client:  # the process's default client while the block runs
+        executor = MapReduceExecutor(n_jobs=2)
+        try:
+            executor.start(Objective(square))
+            assert isinstance(executor.inner, DaskExecutor) and executor.inner.client is client
+            finished = run_all(executor, [make_trial(i, float(i)) for i in range(4)])
+        finally:
+            executor.shutdown()
+        assert {t.worker for t in finished} <= set(client.nthreads())
+        assert client.status == "running"
+    with pytest.raises(ValueError, match="needs a dask_client or an active distributed.Client"):
+        MapReduceExecutor(n_jobs=2, backend="dask").start(Objective(square))
