@@ -77,9 +77,10 @@ class TestMapReduceExecutor(ExecutorContract):
 
     def test_the_pool_stays_warm_across_batches(self, executor):
         executor.start(Objective(sleep_x))
-        first = run_all(executor, [make_trial(i, 0.2) for i in range(2)])
-        second = run_all(executor, [make_trial(i + 2, 0.2) for i in range(2)])
-        assert {t.worker for t in second} <= {t.worker for t in first}
+        workers = set()
+        for batch in range(3):
+            workers |= {t.worker for t in run_all(executor, [make_trial(2 * batch + i, 0.2) for i in range(2)])}
+        assert len(workers) <= 2  # the same two processes every time
 
     def test_unknown_backend_is_rejected(self):
         with pytest.raises(ValueError, match="backend must be one of"):
