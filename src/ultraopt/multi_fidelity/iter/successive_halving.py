@@ -130,6 +130,8 @@ class SuccessiveHalvingIteration(BaseIteration):
         if len(upper.started) >= upper.capacity:
             return None
         n_top = min(self._n_promotable(k), upper.capacity)
+        if n_top <= len(rung.promoted):
+            return None
         for trial in rung.ranked()[:n_top]:
             if trial.config_id not in rung.promoted:
                 rung.promoted.add(trial.config_id)

@@ -76,8 +76,13 @@ class BaseIterGenerator(ABC):
         return self.iter_klass(iteration, num_configs, budgets, config_sampler, **kwargs)
 
     def num_all_configs(self, n_iterations: int) -> int:
-        """How many evaluations ``n_iterations`` iterations make at most (every stage full)."""
-        return sum(sum(self.get_bracket(i)[0]) for i in range(n_iterations))
+        """How many evaluations ``n_iterations`` iterations make at most (every stage full).
+
+        The schedule repeats every :attr:`n_brackets` iterations, so this takes no longer for a million iterations.
+        """
+        sizes = [sum(self.get_bracket(i)[0]) for i in range(min(n_iterations, self.n_brackets))]
+        full_cycles, rest = divmod(n_iterations, self.n_brackets)
+        return full_cycles * sum(sizes) + sum(sizes[:rest])
 
     def get_table(self) -> pd.DataFrame:
         """One cycle of the schedule: a row per (iteration, stage) with its number of configs and budget.

@@ -60,6 +60,8 @@ class HyperBandIterGenerator(BaseIterGenerator):
         self.max_budget = float(max_budget)
         self.eta = eta
         self.SH_only = bool(SH_only)
+        # Iteration i of a cycle is bracket s = S - 1 - i: the most exploratory first.
+        self._brackets = [self._make_bracket(s) for s in reversed(range(self.n_stages))]
 
     @property
     def n_stages(self) -> int:
@@ -71,12 +73,15 @@ class HyperBandIterGenerator(BaseIterGenerator):
         return 1 if self.SH_only else self.n_stages
 
     def get_bracket(self, iteration: int) -> tuple[list[int], list[float]]:
-        n_stages = self.n_stages
-        s = n_stages - 1 if self.SH_only else n_stages - 1 - iteration % n_stages
+        num_configs, budgets = self._brackets[0 if self.SH_only else iteration % self.n_stages]
+        return list(num_configs), list(budgets)
+
+    def _make_bracket(self, s: int) -> tuple[list[int], list[float]]:
+        """Bracket ``s``: ``s + 1`` stages ending on ``max_budget``."""
         eta = as_fraction(self.eta)  # exact: 27 * 3**-3 must be 1, not 0.999...
-        n0 = (n_stages // (s + 1)) * eta**s
+        n0 = (self.n_stages // (s + 1)) * eta**s
         num_configs = [max(math.floor(n0 / eta**j), 1) for j in range(s + 1)]
-        return num_configs, self.budgets[n_stages - 1 - s :]
+        return num_configs, self.budgets[self.n_stages - 1 - s :]
 
     def __repr__(self) -> str:
         return (
