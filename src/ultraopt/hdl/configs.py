@@ -119,11 +119,10 @@ def check_config(config_space: ConfigurationSpace, config: Mapping[str, Any], wh
         if q is not None and not math.isclose(snap_to_grid(hp, value), value, rel_tol=1e-9, abs_tol=1e-12):
             raise ValueError(f"{what}: value {value!r} of hyperparameter '{name}' is not on its grid of step {q}")
     try:
-        configuration = Configuration(config_space, values=values)
-        configuration.check_valid_configuration()
+        Configuration(config_space, values=values).check_valid_configuration()
     except Exception as exc:  # ConfigSpace names the hyperparameter; keep its words and say which config
         raise ValueError(f"{what} is not a valid config of the space: {exc}") from exc
-    return plain_config(config_space, configuration)
+    return plain_config(config_space, values)
 
 
 def _fill_constants(config_space: ConfigurationSpace, values: dict[str, Any]) -> None:
