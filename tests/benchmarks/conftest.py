@@ -29,10 +29,7 @@ def sample_config(hdl: Mapping[str, Any], rng: np.random.Generator, prefix: str 
             config[prefix + key] = value[rng.integers(len(value))]
             continue
         low, high = value[0], value[1]
-        if "log" in kind:
-            draw = math.exp(rng.uniform(math.log(low), math.log(high)))
-        else:
-            draw = rng.uniform(low, high)
+        draw = math.exp(rng.uniform(math.log(low), math.log(high))) if "log" in kind else rng.uniform(low, high)
         if kind.startswith("int"):
             draw = round(draw)
         config[prefix + key] = min(max(draw, low), high)  # exp(log(x)) may leave the bounds by an ulp
