@@ -64,6 +64,7 @@ class VirtualClock:
 class _Job:
     end_time: float
     order: int
+    start_time: float = field(compare=False)
     trial: Trial = field(compare=False)
     evaluation: Evaluation = field(compare=False)
     worker: int = field(compare=False)
@@ -128,7 +129,7 @@ class SimulatedExecutor(Executor):
         now = self.clock()
         worker = heapq.heappop(self._free_workers)
         evaluation.start_time, evaluation.end_time = now, now + seconds
-        heapq.heappush(self._jobs, _Job(now + seconds, self._n_submitted, trial, evaluation, worker))
+        heapq.heappush(self._jobs, _Job(now + seconds, self._n_submitted, now, trial, evaluation, worker))
         self._n_submitted += 1
 
     def wait(self, timeout: float | None = None) -> list[Trial]:
@@ -143,7 +144,7 @@ class SimulatedExecutor(Executor):
         while self._jobs and self._jobs[0].end_time <= next_end:
             job = heapq.heappop(self._jobs)
             job.evaluation.apply_to(job.trial, worker=f"virtual-{job.worker}")
-            self.busy_time += job.evaluation.end_time - job.evaluation.start_time  # type: ignore[operator]
+            self.busy_time += job.end_time - job.start_time
             heapq.heappush(self._free_workers, job.worker)
             finished.append(job.trial)
         return finished
@@ -165,7 +166,7 @@ class SimulatedExecutor(Executor):
         elapsed = now - self.start_time
         if elapsed <= 0:
             return math.nan
-        running = sum(now - job.evaluation.start_time for job in self._jobs)  # type: ignore[operator]
+        running = sum(now - job.start_time for job in self._jobs)
         return (self.busy_time + running) / (self.n_workers * elapsed)
 
     def shutdown(self) -> None:
@@ -173,7 +174,7 @@ class SimulatedExecutor(Executor):
         if self._jobs:
             logger.debug("abandoning %d simulated trial(s) at t=%g", len(self._jobs), self.clock())
         now = self.clock()
-        self.busy_time += sum(now - job.evaluation.start_time for job in self._jobs)  # type: ignore[operator]
+        self.busy_time += sum(now - job.start_time for job in self._jobs)
         self._free_workers.extend(job.worker for job in self._jobs)
         heapq.heapify(self._free_workers)
         self._jobs.clear()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from numbers import Real
 
 __all__ = ["as_fraction", "format_budget", "geometric_budgets"]
 
@@ -26,7 +25,7 @@ def format_budget(budget: float) -> str:
     return f"{budget:.6g}"
 
 
-def as_fraction(value: Real) -> Fraction:
+def as_fraction(value: float | Fraction) -> Fraction:
     """The simple fraction a user most likely meant by ``value`` (``0.1`` is 1/10, ``1/3`` is 1/3).
 
     Floats are matched to a fraction with a denominator of at most 10**6 when it equals them to 1e-12 relative
