@@ -41,10 +41,39 @@ class Recorder:
         return out
 
 
-def config_space(bench: Any) -> Any:
+def config_space(bench: Any, hdl: dict[str, Any] | None = None) -> Any:
     from ultraopt.hdl import hdl2cs
 
-    return hdl2cs(bench.hdl)
+    return hdl2cs(bench.hdl if hdl is None else hdl)
+
+
+def ordinals_as_integers(hdl: dict[str, Any], prefix: str = "") -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The HDL with each ordinal replaced by an integer index, and flat name to the ordinal's values.
+
+    HpBandSter's BOHB refuses ordinal hyperparameters ("encode as an integer parameter"); this is that encoding.
+    Flat names follow the HDL rules: sub-spaces join keys with ``:``, ``"name(choice)"`` gives ``name:option:``.
+    """
+    encoded: dict[str, Any] = {}
+    ordinals: dict[str, list[Any]] = {}
+    for key, spec in hdl.items():
+        if key.endswith("(choice)") and isinstance(spec, dict):
+            name = prefix + key[: -len("(choice)")]
+            encoded[key] = {}
+            for option, subspace in spec.items():
+                if isinstance(subspace, dict):
+                    encoded[key][option], inner = ordinals_as_integers(subspace, f"{name}:{option}:")
+                    ordinals.update(inner)
+                else:  # "_default" and other plain entries
+                    encoded[key][option] = subspace
+        elif isinstance(spec, dict) and spec.get("_type") == "ordinal":
+            ordinals[prefix + key] = list(spec["_value"])
+            encoded[key] = {"_type": "int_uniform", "_value": [0, len(spec["_value"]) - 1]}
+        elif isinstance(spec, dict) and "_type" not in spec and not key.startswith("__"):
+            encoded[key], inner = ordinals_as_integers(spec, f"{prefix}{key}:")
+            ordinals.update(inner)
+        else:
+            encoded[key] = spec
+    return encoded, ordinals
 
 
 def run_hpbandster_bohb(bench: Any, seed: int, n_brackets: int) -> Recorder:
@@ -53,15 +82,17 @@ def run_hpbandster_bohb(bench: Any, seed: int, n_brackets: int) -> Recorder:
     from hpbandster.optimizers import BOHB
 
     recorder = Recorder(bench)
+    hdl, ordinals = ordinals_as_integers(bench.hdl)
 
     class BenchmarkWorker(Worker):
         def compute(self, config_id: Any, config: dict[str, Any], budget: float, working_directory: str) -> dict:
+            config = {name: ordinals[name][value] if name in ordinals else value for name, value in config.items()}
             out = recorder(config, budget)
             return {"loss": out["loss"], "info": {"cost": out["cost"]}}
 
     np.random.seed(seed)  # HpBandSter's BOHB draws from numpy's global generator
     random.seed(seed)
-    space = config_space(bench)
+    space = config_space(bench, hdl)
     space.seed(seed)
     run_id = f"mf-bench-{bench.name}-{seed}"
     nameserver = hpns.NameServer(run_id=run_id, host="127.0.0.1", port=0)
