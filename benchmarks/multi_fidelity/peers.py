@@ -17,6 +17,7 @@ import logging
 import random
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,15 @@ def run_hpbandster_bohb(bench: Any, seed: int, n_brackets: int) -> Recorder:
     worker.run(background=True)
     bohb = BOHB(configspace=space, run_id=run_id, nameserver=host, nameserver_port=port,
                 min_budget=bench.min_budget, max_budget=bench.max_budget, eta=ETA)
+    # With ConfigSpace 1.x, categorical values come as numpy.str_, which Pyro4's serializer rejects in the
+    # dispatcher thread (the job is lost and run() hangs): hand HpBandSter plain Python values.
+    get_config = bohb.config_generator.get_config
+
+    def plain_get_config(budget: float) -> tuple[dict[str, Any], dict[str, Any]]:
+        config, info = get_config(budget)
+        return {name: getattr(value, "item", lambda v=value: v)() for name, value in config.items()}, info
+
+    bohb.config_generator.get_config = plain_get_config
     try:
         bohb.run(n_iterations=n_brackets)
     finally:
@@ -141,6 +151,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    # HpBandSter logs every KDE with an infinite EI (common on conditional spaces) at WARNING, matrices included.
+    logging.getLogger("hpbandster").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=RuntimeWarning)  # statsmodels' KDEs divide by zero there too
     bench = make_benchmark(args.function, args.seed)
     recorder = RUNNERS[args.method](bench, args.seed, args.n_brackets)
     run = {"records": recorder.records, "utilization": 1.0, "makespan": recorder.clock}
