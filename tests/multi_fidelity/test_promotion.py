@@ -125,3 +125,14 @@ def test_warm_start_iteration_replays_results_into_the_optimizer(quadratic_space
     assert optimizer.observations[1.0].losses == [0.0, float("inf")]
     assert optimizer.observations[3.0].losses == [1.0]
     assert not optimizer.is_new({"x": 1.0, "c": "a"})
+
+
+def test_the_final_best_of_a_rung_always_advances_in_async_mode():
+    # Early results are bad, the best config of the rung comes back last: a place must be left for it.
+    iteration = AsyncRankReductionIteration(0, [9, 3, 1], [1, 3, 9], counter_sampler())
+    stage0 = drain(iteration)
+    promoted = []
+    for request, loss in zip(stage0, [5.0, 6.0, 7.0, 8.0, 9.0, 4.0, 3.0, 2.0, 1.0]):
+        iteration.register_result(finish(request, loss))
+        promoted += [r.config["x"] for r in drain(iteration)]
+    assert promoted == [0, 5, 8]  # two early promotions, then the last and best one

@@ -10,17 +10,21 @@ __all__ = ["AsyncRankReductionIteration"]
 class AsyncRankReductionIteration(SuccessiveHalvingIteration):
     """Successive halving in which no config waits for its rung to fill.
 
-    A config of rung ``k`` is promoted as soon as it ranks among the best
-    ``floor(n_finished * num_configs[k + 1] / num_configs[k])`` successful configs of the ``n_finished`` configs
-    that came back from rung ``k`` (the top ``1/eta`` in Hyperband; failed configs count as finished and rank
-    last, so they are never promoted). This is the promotion rule of ASHA (Li et al., 2020).
+    Once ``n_finished`` configs of rung ``k`` came back, up to ``floor(n_finished * num_configs[k + 1] /
+    num_configs[k])`` of them (the top ``1/eta`` in Hyperband) may have been promoted to rung ``k + 1``, and each
+    promotion takes the best successful config not yet promoted: a config is promoted as soon as it ranks in the
+    top ``1/eta`` of the finished configs of its rung and a place is free, without waiting for the rest of the
+    rung (the promotion rule of ASHA, Li et al., 2020). Failed configs count as finished, rank last and are never
+    promoted.
 
     Unlike ASHA, the bracket keeps its size: rung ``k + 1`` takes at most ``num_configs[k + 1]`` configs and,
     once rung ``k`` is closed, the best configs not yet promoted fill the places left. A finished bracket has
     therefore run exactly as many evaluations per budget as the synchronous mode
     (:class:`~ultraopt.multi_fidelity.iter.rank_reduction.RankReductionIteration`), so that ``n_iterations``,
-    ``num_all_configs`` and ``get_table`` mean the same in both modes; only the order differs, and a config
-    promoted early may not be among the final top ``1/eta`` of its rung (the price of never waiting).
+    ``num_all_configs`` and ``get_table`` mean the same in both modes; only the order differs. Counting
+    promotions (rather than promoting every config that is in the top ``1/eta`` at some moment, as ASHA does)
+    keeps at least one place free until the rung is closed, so the rung's final best config always advances;
+    configs promoted early may not be among its final top ``1/eta``, which is the price of never waiting.
     """
 
     def _n_promotable(self, k: int) -> int:

@@ -94,7 +94,10 @@ class SuccessiveHalvingIteration(BaseIteration):
 
     @abstractmethod
     def _n_promotable(self, k: int) -> int:
-        """How many of the best configs of rung ``k`` may be in rung ``k + 1`` by now."""
+        """How many configs of rung ``k`` may have been promoted to rung ``k + 1`` by now.
+
+        Each promotion takes the best successful config of rung ``k`` not yet promoted.
+        """
 
     def is_closed(self, k: int) -> bool:
         """Whether rung ``k`` will change no more: every config that will enter it did, and came back."""
@@ -129,10 +132,10 @@ class SuccessiveHalvingIteration(BaseIteration):
         rung, upper = self.rungs[k], self.rungs[k + 1]
         if len(upper.started) >= upper.capacity:
             return None
-        n_top = min(self._n_promotable(k), upper.capacity)
-        if n_top <= len(rung.promoted):
+        if len(rung.promoted) >= min(self._n_promotable(k), upper.capacity):
             return None
-        for trial in rung.ranked()[:n_top]:
+        # Fewer promoted than allowed: the best config not yet promoted is within the allowed top.
+        for trial in rung.ranked():
             if trial.config_id not in rung.promoted:
                 rung.promoted.add(trial.config_id)
                 request = RunRequest(trial.config_id, trial.config, trial.config_info, upper.budget)
