@@ -84,13 +84,6 @@ class Trajectory:
         """The incumbent's regret at ``time`` on the run's clock."""
         return self._lookup(self.time, time)
 
-    def time_to_reach(self, regret: float) -> float:
-        """The first time the incumbent's regret is at most ``regret`` (``inf`` if never)."""
-        for time, value in zip(self.time, self.regret):
-            if value <= regret:
-                return time
-        return math.inf
-
     def _lookup(self, xs: list[float], x: float) -> float:
         index = bisect.bisect_right(xs, x * (1 + 1e-9)) - 1
         return self.regret[index] if index >= 0 else math.inf

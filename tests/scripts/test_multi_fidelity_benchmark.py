@@ -35,7 +35,6 @@ def test_trajectory_follows_the_incumbent_of_the_largest_budget(common):
     assert trajectory.budget_spent == [0.25, 0.5, 1.5, 2.5]
     assert trajectory.at_budget(0.1) == math.inf and trajectory.at_budget(0.5) == 6.0
     assert trajectory.at_time(4.9) == 6.0 and trajectory.at_time(5.0) == 2.0
-    assert trajectory.time_to_reach(2.5) == 5.0 and trajectory.time_to_reach(1.0) == math.inf
 
 
 def test_hyperband_total_budget(common):
