@@ -46,8 +46,8 @@ def test_hyperband_total_budget(common):
 def test_tiny_run_writes_the_report(tmp_path):
     pytest.importorskip("ultraopt.hdl.compile", reason="needs the HDL compiler: the functions' spaces are HDL")
     out = tmp_path / "report.md"
-    command = [sys.executable, str(SCRIPTS / "run.py"), "--functions", "branin_mf", "--seeds", "2",
-               "--n-brackets", "4", "--optimizers", "Random", "NoSuchOptimizer", "--cache-dir", str(tmp_path),
+    command = [sys.executable, str(SCRIPTS / "run.py"), "--functions", "branin_mf", "--seeds", "1",
+               "--n-brackets", "2", "--optimizers", "Random", "NoSuchOptimizer", "--cache-dir", str(tmp_path),
                "--out", str(out)]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=240)
     assert completed.returncode == 0, completed.stderr
