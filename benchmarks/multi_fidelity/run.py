@@ -1,6 +1,6 @@
 """Multi-fidelity benchmark: Hyperband with UltraOpt's optimizers, sync and async, against HpBandSter and DEHB.
 
-Re-run (from the repository root; about 15 minutes with the peers, most of it HpBandSter)::
+Re-run (from the repository root; UltraOpt's runs take a few minutes, HpBandSter's 1-5 minutes each)::
 
     PYTHONPATH=src /work/venv/bin/python benchmarks/multi_fidelity/run.py \
         --peers-python /work/venv-peers/bin/python
