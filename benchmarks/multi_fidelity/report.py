@@ -188,6 +188,11 @@ class Report:
             "`SimulatedExecutor` virtual workers whose trials last the reported cost; the peers run with one worker "
             f"(their time is the sum of costs). Python {platform.python_version()}.",
             *notes,
+            "How to read it: the Master gives a free worker work from the next bracket whenever the open brackets "
+            "have none, so synchronous Hyperband keeps workers nearly as busy as asynchronous promotion does; what "
+            "asynchronous promotion changes is how soon good configs reach the larger budgets. The incumbent's regret "
+            "is not monotone (a first result on a larger budget, or a lucky noisy loss, replaces a better incumbent). "
+            "With Random sampling both modes evaluate the same configs, so their differences are scheduling only.",
             "## Checks",
             *[f"- {verdict}" for verdict in bohb_verdicts + async_verdicts],
             bohb_text,
