@@ -158,12 +158,16 @@ class Master:
             if (request := iteration.get_next_run()) is not None:
                 return request, iteration
         while len(self.iterations) < self._n_iterations:
-            iteration = self.iter_generator.get_next_iteration(len(self.iterations), self._sample)
+            iteration = self._new_iteration(len(self.iterations))
             self.iterations.append(iteration)
             self._open_iterations.append(iteration)
             if (request := iteration.get_next_run()) is not None:
                 return request, iteration
         return None
+
+    def _new_iteration(self, index: int) -> BaseIteration:
+        """Iteration ``index`` of the schedule; a subclass may pass extra arguments to the iteration."""
+        return self.iter_generator.get_next_iteration(index, self._sample)
 
     def _sample(self, budget: float) -> tuple[dict[str, Any], dict[str, Any]]:
         config, info = self.optimizer.ask(budget=budget)
