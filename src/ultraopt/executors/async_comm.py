@@ -194,11 +194,17 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
         super().start(objective)
         for _ in range(self.n_workers):
             self._start_worker()
+        # all of them (they start together, in a second or two): n_slots is n_workers from the first trial on
         deadline = time.monotonic() + self.startup_timeout
-        while not self.wait_for_workers(1, timeout=_POLL_INTERVAL):
+        while not self.wait_for_workers(self.n_workers, timeout=_POLL_INTERVAL):
             self._poll()
             if time.monotonic() > deadline:
-                raise RuntimeError(f"no worker process joined within {self.startup_timeout:g} s")
+                joined = self.dispatcher.number_of_workers()
+                if not joined:
+                    raise RuntimeError(f"no worker process joined within {self.startup_timeout:g} s")
+                logger.warning("%d of %d worker processes joined within %g s; going on with them",
+                               joined, self.n_workers, self.startup_timeout)
+                break
 
     def _start_worker(self) -> None:
         worker = Worker(self.run_id, *self._nameserver_address(), secret=self.nameserver_instance.secret)
