@@ -5,9 +5,10 @@ Threads and connections
 - A Pyro5 daemon (bound to loopback unless ``host`` says otherwise, open only to holders of the run's secret)
   receives from each worker, over one kept-open connection: its results (:meth:`Dispatcher.register_result`), its
   heartbeats and its announcement when it starts (:meth:`Dispatcher.trigger_discover_worker`).
-- The job runner thread sends each queued job to the least loaded worker with room (a worker holds its running
-  job plus ``prefetch`` queued ones, so it never waits for the master between cheap jobs), with a one-way call
-  on one kept-open connection per worker.
+- Jobs go out at once, from the thread that made a pairing possible (the master submitting, a result arriving,
+  a worker joining): the oldest queued job to the least loaded worker with room (a worker holds its running job
+  plus ``prefetch`` queued ones), with a one-way call on one kept-open connection per worker. No thread
+  hand-over sits between a result and the next job.
 - The monitor thread looks for new workers in the name server (at once when a worker announces itself, else
   every ``ping_interval`` seconds) and checks the heartbeats.
 
@@ -204,8 +205,7 @@ class Dispatcher:
             self._daemon.close()
             self._ns.close()
             raise
-        for target, name in ((self._daemon.requestLoop, "daemon"), (self.job_runner, "job-runner"),
-                             (self._monitor, "monitor")):
+        for target, name in ((self._daemon.requestLoop, "daemon"), (self._monitor, "monitor")):
             args = (lambda: not self._stop.is_set(),) if name == "daemon" else ()
             thread = threading.Thread(target=target, args=args, name=f"ultraopt-dispatcher-{name}", daemon=True)
             thread.start()
@@ -259,7 +259,7 @@ class Dispatcher:
         with self._cond:
             self._pending[trial.trial_id] = trial
             self._queue[trial.trial_id] = trial
-            self._cond.notify_all()
+        self.job_runner()
 
     def submit_job(self, id: int, **kwargs: Any) -> Trial:  # noqa: A002 - the seed's name
         """Queue a new trial with id ``id`` made of ``kwargs`` (``config_id``, ``config``, ``budget``, ...)."""
@@ -268,16 +268,19 @@ class Dispatcher:
         return trial
 
     def job_runner(self) -> None:
-        """Send queued jobs to workers with room until shutdown (the body of the job runner thread)."""
-        while True:
+        """Send queued jobs to workers with room, in the calling thread.
+
+        Called after every change that can make a pairing possible — a job submitted, a result in, a worker
+        joining or leaving — by the thread that made the change, so that no hand-over to another thread delays a
+        job. Each send is one-way (it does not wait for the worker); sends to one worker are serialised by its
+        connection's lock.
+        """
+        while not self._stop.is_set():
             with self._cond:
                 assignment = self._next_assignment()
-                while assignment is None and not self._stop.is_set():
-                    self._cond.wait()
-                    assignment = self._next_assignment()
-                if self._stop.is_set():
-                    return
-            trial, worker = assignment  # type: ignore[misc]
+            if assignment is None:
+                return
+            trial, worker = assignment
             try:
                 worker.start_computation(self.uri, trial, self.working_directory)  # type: ignore[arg-type]
             except errors.CommunicationError as exc:
@@ -317,13 +320,13 @@ class Dispatcher:
             for worker in ([reporter] if reporter is not None else []) + list(self._workers.values()):
                 if worker.jobs.pop(trial_id, None) is not None:
                     break
-            self._cond.notify_all()
         try:
             Evaluation.from_dict(result["evaluation"]).apply_to(trial, worker=worker_name)
         except (AssertionError, KeyError, TypeError, ValueError) as exc:
             trial.finish(TrialStatus.FAILED, error=f"worker {worker_name} sent a malformed result: {exc!r}")
             trial.worker = worker_name
         self.new_result_callback(trial)
+        self.job_runner()  # the reporter has room again
 
     # ------------------------------------------------------------------ workers
     @expose
@@ -379,6 +382,7 @@ class Dispatcher:
             logger.info("%d new worker(s): %s; %d in all", len(found), [w.name for w in found], n_workers)
             if self.queue_callback is not None:
                 self.queue_callback(n_workers)
+            self.job_runner()
         return n_workers
 
     def _monitor(self) -> None:
@@ -434,6 +438,7 @@ class Dispatcher:
             self.new_result_callback(trial)
         if self.queue_callback is not None:
             self.queue_callback(n_workers)
+        self.job_runner()  # the requeued jobs, to the workers left
 
     def _remove_from_nameserver(self, entry: str, only_if: str | None = None) -> None:
         """Remove ``entry`` from the name server (only if it still points to ``only_if``, when given)."""

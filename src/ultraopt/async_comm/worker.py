@@ -65,6 +65,7 @@ class _Runtime:
         self.credentials = credentials
         self.stop = threading.Event()
         self.jobs: queue.SimpleQueue[tuple[str, Any, dict[str, Any]] | None] = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue[tuple[str, Any, dict[str, Any]] | None] = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.n_jobs = 0  # received and not reported yet
         self.last_active = time.monotonic()
@@ -268,8 +269,9 @@ class Worker:
         runtime.daemon = SecureDaemon(self.host or LOOPBACK, credentials.secret)
         runtime.uri = str(runtime.daemon.register(_WorkerService(self), objectId=f"ultraopt.worker.{name}"))
         threads = [
-            threading.Thread(target=self._compute_loop, name=f"ultraopt-worker-compute-{name}", daemon=True),
-            threading.Thread(target=self._keep_in_touch, name=f"ultraopt-worker-heartbeat-{name}", daemon=True),
+            threading.Thread(target=target, name=f"ultraopt-worker-{role}-{name}", daemon=True)
+            for target, role in ((self._compute_loop, "compute"), (self._report_loop, "report"),
+                                 (self._keep_in_touch, "heartbeat"))
         ]
         for thread in threads:
             thread.start()
@@ -288,13 +290,21 @@ class Worker:
             logger.info("worker %s stopped", name)
 
     def _compute_loop(self) -> None:
+        """Evaluate queued jobs in order; results go to the report thread, so that the next job starts at once."""
         runtime = self._runtime
         assert runtime is not None
         while (item := runtime.jobs.get()) is not None:
             callback, config_id, kwargs = item
             evaluation = self._evaluate(runtime, config_id, kwargs)
-            self._report(runtime, callback, kwargs.get("job"), {"worker": runtime.name,
-                                                                 "evaluation": evaluation.to_dict()})
+            runtime.outbox.put((callback, kwargs.get("job"), {"worker": runtime.name,
+                                                              "evaluation": evaluation.to_dict()}))
+        runtime.outbox.put(None)
+
+    def _report_loop(self) -> None:
+        runtime = self._runtime
+        assert runtime is not None
+        while (item := runtime.outbox.get()) is not None:
+            self._report(runtime, *item)
             with runtime.lock:
                 runtime.n_jobs -= 1
                 runtime.last_active = time.monotonic()
