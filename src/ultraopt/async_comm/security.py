@@ -6,9 +6,10 @@ report a result, shut something down. The proof is an HMAC over a timestamp and 
 itself never crosses the network and a recorded handshake cannot be replayed; the daemon answers with its own
 HMAC over the client's nonce, so that clients know they reached a server of their run (mutual authentication).
 
-Everything crosses the wire as serpent (Python literals, decoded with ``ast.literal_eval``): configs and results
-are plain JSON-able data. A client that opens a connection with another serializer is refused before anything
-it sent is decoded. Pickle is never used on the network.
+Everything crosses the wire as JSON (Pyro5's json serializer over the standard library's C-accelerated module,
+about five times faster than serpent per message, which matters at hundreds of trials per second): configs and
+results are plain JSON-able data. A client that opens a connection with a serializer other than json, serpent or
+msgpack (that is, marshal) is refused before anything it sent is decoded. Pickle is never used on the network.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The serializer of every proxy we create.
-SERIALIZER = "serpent"
+#: The serializer of every proxy we create (the daemon answers each client in the client's serializer).
+SERIALIZER = "json"
 #: What a client may use (never marshal; Pyro5 has no pickle serializer).
 _ALLOWED_SERIALIZER_IDS = frozenset(
     serializer.serializer_id
