@@ -275,7 +275,7 @@ class Dispatcher:
         job. Each send is one-way (it does not wait for the worker); sends to one worker are serialised by its
         connection's lock.
         """
-        while not self._stop.is_set():
+        while self._queue and not self._stop.is_set():  # unlocked peek: an empty queue needs no lock
             with self._cond:
                 assignment = self._next_assignment()
             if assignment is None:
