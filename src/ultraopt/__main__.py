@@ -1,4 +1,4 @@
-"""``python -m ultraopt``: the ``ultraopt`` command."""
+"""``python -m ultraopt``: the command line, also where the ``ultraopt`` script is not on PATH."""
 
 import sys
 

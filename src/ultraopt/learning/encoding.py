@@ -1,0 +1,196 @@
+"""Configs as rows of a float matrix, the form every model works on.
+
+Column ``j`` holds the ``j``-th hyperparameter of the space (ConfigSpace order, which is topological):
+
+- continuous and integer hyperparameters on ``[0, 1]`` along their own scale (log where the space says log),
+  as ConfigSpace's vector representation does;
+- ordinal and categorical hyperparameters as the index of their value;
+- ``nan`` where the hyperparameter is inactive.
+
+Candidate matrices made by a model (perturbed, sampled) are made legal with :meth:`SpaceEncoder.snap` (onto
+integer and q grids), :meth:`SpaceEncoder.deactivate` (conditions) and :meth:`SpaceEncoder.allowed`
+(forbidden clauses), all vectorised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from ConfigSpace import Configuration, ConfigurationSpace
+from ConfigSpace.conditions import AbstractConjunction
+from ConfigSpace.hyperparameters import (
+    CategoricalHyperparameter,
+    Constant,
+    Hyperparameter,
+    IntegerHyperparameter,
+    NumericalHyperparameter,
+    OrdinalHyperparameter,
+)
+
+from ultraopt.hdl.configs import grid_step, plain_config
+
+__all__ = ["Dimension", "DimensionKind", "SpaceEncoder"]
+
+DimensionKind = Literal["continuous", "discrete", "ordinal", "categorical", "constant"]
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One column of the encoding.
+
+    Attributes
+    ----------
+    name : str
+        The hyperparameter.
+    kind : {"continuous", "discrete", "ordinal", "categorical", "constant"}
+        ``discrete`` is a numerical hyperparameter with finitely many values (integers, q-grids).
+    n_values : int or None
+        How many values the column can take (``None`` for continuous ones).
+    log : bool
+        Whether the column is on a log scale.
+    """
+
+    name: str
+    kind: DimensionKind
+    n_values: int | None
+    log: bool
+
+    @property
+    def is_numerical(self) -> bool:
+        """Continuous or discrete: a position on ``[0, 1]``."""
+        return self.kind in ("continuous", "discrete")
+
+
+def _dimension(hp: Hyperparameter) -> Dimension:
+    if isinstance(hp, Constant):
+        return Dimension(hp.name, "constant", 1, False)
+    if isinstance(hp, CategoricalHyperparameter):
+        return Dimension(hp.name, "categorical", len(hp.choices), False)
+    if isinstance(hp, OrdinalHyperparameter):
+        return Dimension(hp.name, "ordinal", len(hp.sequence), False)
+    assert isinstance(hp, NumericalHyperparameter), hp
+    q = grid_step(hp)
+    log = bool(hp.log)
+    if q is not None:
+        return Dimension(hp.name, "discrete", int(round((float(hp.upper) - float(hp.lower)) / q)) + 1, log)
+    if isinstance(hp, IntegerHyperparameter):
+        return Dimension(hp.name, "discrete", int(hp.upper) - int(hp.lower) + 1, log)
+    return Dimension(hp.name, "continuous", None, log)
+
+
+class SpaceEncoder:
+    """Converts configs of ``config_space`` to and from rows of a float matrix.
+
+    Parameters
+    ----------
+    config_space : ConfigurationSpace
+        The space; its hyperparameter order is the column order.
+    """
+
+    def __init__(self, config_space: ConfigurationSpace):
+        self.config_space = config_space
+        self.hyperparameters = list(config_space.values())
+        self.dimensions = [_dimension(hp) for hp in self.hyperparameters]
+        self.names = [dim.name for dim in self.dimensions]
+        self._conditions = self._conditions_in_topological_order()
+
+    @property
+    def n_dims(self) -> int:
+        """The number of columns."""
+        return len(self.dimensions)
+
+    def columns(self, *kinds: DimensionKind) -> np.ndarray:
+        """Indices of the columns of the given kinds."""
+        return np.array([i for i, dim in enumerate(self.dimensions) if dim.kind in kinds], dtype=int)
+
+    # ------------------------------------------------------------------ configs <-> rows
+    def encode(self, config: Mapping[str, Any]) -> np.ndarray:
+        """The row of one config (``nan`` where inactive)."""
+        return np.asarray(Configuration(self.config_space, values=dict(config)).get_array(), dtype=float)
+
+    def encode_many(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """The matrix of several configs, one row each."""
+        if not configs:
+            return np.empty((0, self.n_dims))
+        return np.vstack([self.encode(config) for config in configs])
+
+    def decode(self, row: np.ndarray) -> dict[str, Any]:
+        """The plain config of a legal row (snapped and deactivated)."""
+        values = {}
+        for index, hp in enumerate(self.hyperparameters):
+            if not np.isnan(row[index]):
+                values[hp.name] = hp.to_value(np.array([row[index]]))[0]
+        return plain_config(self.config_space, values)
+
+    # ------------------------------------------------------------------ making candidates legal
+    def snap(self, matrix: np.ndarray) -> np.ndarray:
+        """Clip numerical columns to ``[0, 1]`` and round every finite-valued column onto its grid.
+
+        Integer and q-grid columns move to the vector position of their nearest legal value; ordinal and
+        categorical columns to the nearest index; constants to their only position.
+        """
+        out = np.array(matrix, dtype=float, copy=True)
+        for index, (dim, hp) in enumerate(zip(self.dimensions, self.hyperparameters)):
+            column = out[:, index]
+            active = ~np.isnan(column)
+            if dim.kind in ("categorical", "ordinal"):
+                column[active] = np.clip(np.rint(column[active]), 0, (dim.n_values or 1) - 1)
+            elif isinstance(hp, Constant):
+                column[active] = np.asarray(hp.to_vector(np.array([hp.value])), dtype=float)[0]
+            else:
+                column[active] = np.clip(column[active], 0.0, 1.0)
+                if dim.kind == "discrete" and active.any():
+                    assert isinstance(hp, NumericalHyperparameter)
+                    column[active] = self._snap_discrete(hp, column[active])
+        return out
+
+    @staticmethod
+    def _snap_discrete(hp: NumericalHyperparameter, vectors: np.ndarray) -> np.ndarray:
+        values = np.asarray(hp.to_value(vectors), dtype=float)
+        q = grid_step(hp)
+        if q is not None:
+            lower, upper = float(hp.lower), float(hp.upper)
+            values = np.clip(lower + np.rint((values - lower) / q) * q, lower, upper)
+        if isinstance(hp, IntegerHyperparameter):
+            values = np.rint(values).astype(np.int64)
+        return np.asarray(hp.to_vector(values), dtype=float)
+
+    def deactivate(self, matrix: np.ndarray) -> np.ndarray:
+        """Set to ``nan`` the hyperparameters whose conditions the rest of their row does not satisfy.
+
+        Rows may come with values everywhere (e.g. sampled independently per column); inactive values are
+        dropped, parents first, so that a child of an inactive parent is inactive too.
+        """
+        out = np.array(matrix, dtype=float, copy=True)
+        for child, condition, parents in self._conditions:
+            satisfied = np.asarray(condition.satisfied_by_vector_array(out.T), dtype=bool)
+            parents_active = ~np.isnan(out[:, parents]).any(axis=1) if parents else True
+            out[~(satisfied & parents_active), child] = np.nan
+        return out
+
+    def allowed(self, matrix: np.ndarray) -> np.ndarray:
+        """A boolean mask of the rows that no forbidden clause forbids (rows must be deactivated first)."""
+        mask = np.ones(len(matrix), dtype=bool)
+        for clause in self.config_space.forbidden_clauses:
+            mask &= ~np.asarray(clause.is_forbidden_vector_array(matrix.T), dtype=bool)
+        return mask
+
+    def legalize(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Snap and deactivate ``matrix``; return it with the mask of its allowed rows."""
+        legal = self.deactivate(self.snap(matrix))
+        return legal, self.allowed(legal)
+
+    def _conditions_in_topological_order(self) -> list[tuple[int, Any, list[int]]]:
+        """``(child column, condition, parent columns)`` sorted so that parents are settled before children.
+
+        A plain condition on an inactive parent never holds; a conjunction (AND/OR) decides by itself.
+        """
+        index = self.config_space.index_of
+        found = []
+        for condition in self.config_space.conditions:
+            parents = [] if isinstance(condition, AbstractConjunction) else [index[condition.parent.name]]
+            found.append((index[condition.child.name], condition, parents))
+        return sorted(found, key=lambda item: item[0])

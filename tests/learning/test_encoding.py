@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+from ConfigSpace import (
+    AndConjunction,
+    CategoricalHyperparameter,
+    ConfigurationSpace,
+    EqualsCondition,
+    ForbiddenAndConjunction,
+    ForbiddenEqualsClause,
+    InCondition,
+    NotEqualsCondition,
+    OrdinalHyperparameter,
+    UniformFloatHyperparameter,
+    UniformIntegerHyperparameter,
+)
+
+from ultraopt.hdl.configs import check_config, sample_configs
+from ultraopt.learning import SpaceEncoder
+
+
+@pytest.fixture
+def space():
+    cs = ConfigurationSpace()
+    model = CategoricalHyperparameter("model", ["svm", "tree", "knn"])
+    c = UniformFloatHyperparameter("C", 1e-3, 1e3, log=True)
+    depth = UniformIntegerHyperparameter("depth", 1, 64, log=True)
+    width = UniformIntegerHyperparameter("width", 0, 100, meta={"q": 10})
+    rate = UniformFloatHyperparameter("rate", 0.0, 1.0, meta={"q": 0.25})
+    order = OrdinalHyperparameter("order", [1, 2, 4, 8])
+    leaf = CategoricalHyperparameter("leaf", ["a", "b"])
+    cs.add([model, c, depth, width, rate, order, leaf])
+    cs.add([
+        EqualsCondition(c, model, "svm"),
+        InCondition(depth, model, ["tree", "knn"]),
+        AndConjunction(EqualsCondition(leaf, model, "tree"), NotEqualsCondition(leaf, depth, 1)),
+    ])
+    cs.add(ForbiddenAndConjunction(ForbiddenEqualsClause(model, "knn"), ForbiddenEqualsClause(order, 8)))
+    return cs
+
+
+def test_round_trip_of_sampled_configs(space):
+    encoder = SpaceEncoder(space)
+    configs = sample_configs(space, 300, np.random.default_rng(0))
+    matrix = encoder.encode_many(configs)
+    assert matrix.shape == (300, encoder.n_dims)
+    for config, row in zip(configs, matrix):
+        decoded = encoder.decode(row)
+        assert decoded.keys() == config.keys()
+        for name, value in config.items():  # log scales may lose an ulp
+            assert decoded[name] == (pytest.approx(value, rel=1e-12) if isinstance(value, float) else value)
+    kinds = {dim.name: dim.kind for dim in encoder.dimensions}
+    assert kinds == {"model": "categorical", "C": "continuous", "depth": "discrete", "width": "discrete",
+                     "rate": "discrete", "order": "ordinal", "leaf": "categorical"}
+    assert {dim.name: dim.n_values for dim in encoder.dimensions}["width"] == 11
+
+
+def test_random_matrices_become_legal_configs(space):
+    encoder = SpaceEncoder(space)
+    rng = np.random.default_rng(1)
+    raw = rng.uniform(-0.2, 1.2, size=(2000, encoder.n_dims))
+    for name in ("model", "order", "leaf"):
+        column = space.index_of[name]
+        raw[:, column] = rng.uniform(-1, encoder.dimensions[column].n_values + 1, size=len(raw))
+    legal, allowed = encoder.legalize(raw)
+    assert 0 < allowed.sum() < len(raw)  # the forbidden clause removed some rows
+    for row in legal[allowed]:
+        config = encoder.decode(row)
+        assert check_config(space, config) == config  # legal, hence unchanged
+        assert config["width"] % 10 == 0 and config["rate"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+    # a child of an inactive parent is inactive: leaf needs model == tree and depth != 1
+    leaf, model, depth = (space.index_of[n] for n in ("leaf", "model", "depth"))
+    active_leaf = ~np.isnan(legal[:, leaf])
+    assert np.all(legal[active_leaf, model] == 1) and not np.isnan(legal[active_leaf, depth]).any()
+
+
+def test_snap_puts_discrete_columns_on_their_grid(space):
+    encoder = SpaceEncoder(space)
+    depth = space.index_of["depth"]
+    matrix = np.full((50, encoder.n_dims), 0.5)
+    matrix[:, depth] = np.linspace(0, 1, 50)
+    snapped = encoder.snap(matrix)
+    values = space["depth"].to_value(snapped[:, depth])
+    assert set(values) <= set(range(1, 65)) and np.allclose(encoder.snap(snapped), snapped)
