@@ -68,11 +68,13 @@ def stop_worker_processes(processes: list[subprocess.Popen[bytes]], timeout: flo
         if process.stdin is not None and not process.stdin.closed:
             with contextlib.suppress(OSError):
                 process.stdin.close()
-    for stop, wait in ((None, timeout), ("terminate", 2.0), ("kill", 2.0)):
+    steps: list[tuple[str | None, float]] = [(None, timeout), ("terminate", 2.0), ("kill", 2.0)]
+    for stop, wait in steps:
         running = [process for process in processes if process.poll() is None]
-        for process in running if stop else []:
-            logger.warning("worker process %d did not stop; %s it", process.pid, stop)
-            getattr(process, stop)()
+        if stop is not None:
+            for process in running:
+                logger.warning("worker process %d did not stop; %s it", process.pid, stop)
+                getattr(process, stop)()
         deadline = time.monotonic() + wait
         for process in running:
             with contextlib.suppress(subprocess.TimeoutExpired):

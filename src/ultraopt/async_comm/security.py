@@ -138,8 +138,8 @@ class SecureDaemonMixin:
         return super()._handshake(conn, denied_reason)  # type: ignore[misc]
 
     def validateHandshake(self, conn: Any, data: Any) -> Any:  # noqa: N802 - Pyro5's name
-        proof = data.get("auth") if isinstance(data, dict) else None
-        if not self._valid(proof):
+        nonce = self._verified_nonce(data.get("auth") if isinstance(data, dict) else None)
+        if nonce is None:
             logger.warning("refused a connection from %s to %s: it did not prove it holds the run's secret",
                            _peer(conn), getattr(self, "locationStr", "?"))
             raise errors.SecurityError("authentication failed: this server belongs to a run whose secret you lack")
@@ -147,19 +147,19 @@ class SecureDaemonMixin:
         identity = data.get("identity")
         if isinstance(identity, str):
             self._identities[conn] = identity
-        return {"auth": server_proof(self._secret, proof["nonce"])}
+        return {"auth": server_proof(self._secret, nonce)}
 
-    def _valid(self, proof: Any) -> bool:
+    def _verified_nonce(self, proof: Any) -> str | None:
+        """The nonce of a valid, fresh, unused proof; ``None`` for anything else."""
         if not isinstance(proof, dict) or not all(isinstance(proof.get(key), str) for key in ("time", "nonce", "mac")):
-            return False
+            return None
         try:
             skew = abs(time.time() - float(proof["time"]))
         except ValueError:
-            return False
+            return None
         expected = _mac(self._secret, "client", proof["time"], proof["nonce"])
-        return skew <= _MAX_CLOCK_SKEW and hmac.compare_digest(expected, proof["mac"]) and self._nonces.fresh(
-            proof["nonce"]
-        )
+        valid = skew <= _MAX_CLOCK_SKEW and hmac.compare_digest(expected, proof["mac"])
+        return proof["nonce"] if valid and self._nonces.fresh(proof["nonce"]) else None
 
     def clientDisconnect(self, conn: Any) -> None:  # noqa: N802 - Pyro5's name
         identity = self._identities.pop(conn, None)
