@@ -395,6 +395,8 @@ class Dispatcher:
                     self.discover_workers()
                 except errors.CommunicationError as exc:
                     logger.warning("cannot reach the name server of run %r: %s", self.run_id, exc)
+                except Exception:  # keep watching the workers whatever the name server answered
+                    logger.exception("looking for workers of run %r failed", self.run_id)
             now = time.monotonic()
             with self._cond:
                 silent = [w.name for w in self._workers.values() if now - w.last_seen > self.heartbeat_timeout]

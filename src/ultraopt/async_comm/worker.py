@@ -329,6 +329,9 @@ class Worker:
                 logger.debug("worker %s: reporting job %s failed (%s), retrying", runtime.name, job, exc)
                 if runtime.stop.wait(min(0.05 * 2**attempt, 2.0)):
                     break
+            except Exception:  # the dispatcher got the result and failed on it: sending it again would not help
+                logger.exception("worker %s: the dispatcher failed on the result of job %s", runtime.name, job)
+                return
         logger.warning("worker %s: could not report job %s to %s; the dispatcher will run it again",
                        runtime.name, job, callback)
 
@@ -363,6 +366,9 @@ class Worker:
             except errors.CommunicationError as exc:
                 logger.debug("worker %s: %s; will retry", runtime.name, exc)
                 dispatcher_uri = None
+            except Exception:  # keep the heartbeat alive whatever a server answered
+                logger.exception("worker %s: unexpected error talking to the name server or dispatcher", runtime.name)
+                registered, dispatcher_uri = False, None
             runtime.stop.wait(self.heartbeat_interval)
 
     def _idle_too_long(self, runtime: _Runtime) -> bool:
