@@ -119,3 +119,15 @@ def test_ctrl_c_stops_fmin_and_its_worker_processes(tmp_path):
     for pid in workers:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, pid
     assert os.getpid() not in workers
+
+
+def test_an_objective_that_cannot_reach_a_process_is_a_clear_error(space):
+    lock = threading.Lock()
+
+    def holds_a_lock(config):
+        with lock:
+            return 0.0
+
+    with pytest.raises(TypeError, match="cannot be sent to a process of its own"):
+        fmin(holds_a_lock, space, optimizer="Random", n_iterations=4, n_jobs=2, show_progressbar=False)
+    assert psutil.Process().children(recursive=True) == []

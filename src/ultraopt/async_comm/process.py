@@ -39,7 +39,13 @@ def start_worker_process(worker: Worker) -> subprocess.Popen[bytes]:
     """Start a child process that runs ``worker`` until :func:`stop_worker_process` or this process ends."""
     import cloudpickle
 
-    payload = cloudpickle.dumps(worker)
+    try:
+        payload = cloudpickle.dumps(worker)
+    except Exception as exc:
+        raise TypeError(
+            f"the worker cannot be sent to a process of its own: {exc}. Its objective (and whatever it refers to) "
+            "must be picklable with cloudpickle, or run it in threads / serially"
+        ) from exc
     header = {"sys_path": list(sys.path), "size": len(payload), "log_level": logging.getLogger("ultraopt").level}
     process = subprocess.Popen(
         [sys.executable, "-c", _BOOTSTRAP],
