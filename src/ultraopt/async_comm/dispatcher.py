@@ -374,10 +374,12 @@ class Dispatcher:
                 continue
             found.append(worker)
         with self._cond:
-            for worker in found:
-                self._workers.setdefault(worker.name, worker)
+            duplicates = [worker for worker in found if self._workers.setdefault(worker.name, worker) is not worker]
             n_workers = len(self._workers)
             self._cond.notify_all()
+        for worker in duplicates:  # found by a concurrent discovery too
+            worker.close()
+            found.remove(worker)
         if found:
             logger.info("%d new worker(s): %s; %d in all", len(found), [w.name for w in found], n_workers)
             if self.queue_callback is not None:
