@@ -332,8 +332,8 @@ class Worker:
             except Exception:  # the dispatcher got the result and failed on it: sending it again would not help
                 logger.exception("worker %s: the dispatcher failed on the result of job %s", runtime.name, job)
                 return
-        logger.warning("worker %s: could not report job %s to %s; the dispatcher will run it again",
-                       runtime.name, job, callback)
+        log = logger.debug if runtime.stop.is_set() else logger.warning  # shutting down: expected
+        log("worker %s: could not report job %s to %s; the dispatcher will run it again", runtime.name, job, callback)
 
     def _dispatcher(self, runtime: _Runtime, uri: str) -> SharedProxy:
         with runtime.lock:
