@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -88,6 +89,22 @@ def test_initialize_with_a_function_of_config_and_budget(nameserver, dispatcher,
     submit(dispatcher, 0, 4.0, budget=9.0)
     (trial,) = dispatcher.collector.wait_for(1)
     assert trial.loss == 4.0 and trial.info == {"info": 9.0}
+
+
+def test_sys_exit_in_the_objective_fails_the_job_and_the_worker_goes_on(nameserver, dispatcher, workers):
+    def exits_on_negative(config):
+        if config["x"] < 0:
+            sys.exit(3)
+        return config["x"]
+
+    worker = Worker(nameserver.run_id).initialize(exits_on_negative)
+    worker.run(background=True)
+    workers.append(worker)
+    submit(dispatcher, 0, -1.0)
+    submit(dispatcher, 1, 2.0)
+    exited, fine = dispatcher.collector.wait_for(2)
+    assert exited.status is TrialStatus.FAILED and "SystemExit: 3" in exited.error
+    assert fine.status is TrialStatus.SUCCESS and fine.loss == 2.0
 
 
 def test_timeout_shuts_an_idle_worker_down(nameserver, dispatcher, workers):

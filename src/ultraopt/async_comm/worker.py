@@ -17,6 +17,7 @@ import queue
 import socket
 import threading
 import time
+import traceback
 from typing import Any
 
 from Pyro5 import errors
@@ -26,6 +27,7 @@ from ultraopt.async_comm.credentials import Credentials, read_credentials, resol
 from ultraopt.async_comm.nameserver import LOOPBACK, dispatcher_name, nameserver_proxy, worker_prefix
 from ultraopt.async_comm.security import SecureDaemon, SharedProxy, wake
 from ultraopt.objective import Evaluation, Objective
+from ultraopt.trial import TrialStatus
 
 __all__ = ["Worker"]
 
@@ -312,7 +314,12 @@ class Worker:
     def _evaluate(self, runtime: _Runtime, config_id: Any, kwargs: dict[str, Any]) -> Evaluation:
         runtime.current = {"config_id": tuple(config_id), "config_info": kwargs.get("config_info", {}),
                            "working_directory": kwargs.get("working_directory", ".")}
-        return runtime.objective(kwargs["config"], float(kwargs["budget"]))  # type: ignore[misc]
+        start = time.time()
+        try:
+            return runtime.objective(kwargs["config"], float(kwargs["budget"]))  # type: ignore[misc]
+        except BaseException as exc:  # SystemExit from the objective: fail the job rather than the compute thread
+            error = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            return Evaluation(TrialStatus.FAILED, error=error, start_time=start, end_time=time.time())
 
     def _call_compute(self, config: dict[str, Any], budget: float) -> Any:
         current = self._runtime.current  # type: ignore[union-attr]
