@@ -98,7 +98,7 @@ def test_a_lost_connection_puts_the_jobs_back_with_the_attempt_counted(nameserve
     silent = Worker(nameserver.run_id, worker_id="silent").initialize(lambda config: time.sleep(5) or 0.0)
     silent.run(background=True)
     assert dispatcher.wait_for_workers(1, timeout=10)
-    trials = [submit(dispatcher, i, float(i)) for i in range(2)]  # both go to the silent worker (prefetch 1)
+    trials = [submit(dispatcher, i, float(i)) for i in range(2)]  # both go to the silent worker, the only one
     time.sleep(0.3)
     silent.shutdown()  # closes its connection to the dispatcher, jobs unfinished
     silent.thread.join(10)

@@ -3,12 +3,14 @@
 Threads and connections
 -----------------------
 - A Pyro5 daemon (bound to loopback unless ``host`` says otherwise, open only to holders of the run's secret)
-  receives from each worker, over one kept-open connection: its results (:meth:`Dispatcher.register_result`), its
-  heartbeats and its announcement when it starts (:meth:`Dispatcher.trigger_discover_worker`).
+  receives from each worker, over one kept-open connection: its results (:meth:`Dispatcher.register_results`,
+  all that piled up while the previous message was on its way), its heartbeats and its announcement when it
+  starts (:meth:`Dispatcher.trigger_discover_worker`).
 - Jobs go out at once, from the thread that made a pairing possible (the master submitting, a result arriving,
-  a worker joining): the oldest queued job to the least loaded worker with room (a worker holds its running job
-  plus ``prefetch`` queued ones), with a one-way call on one kept-open connection per worker. No thread
-  hand-over sits between a result and the next job.
+  a worker joining): the oldest queued jobs to the least loaded workers (a worker may hold jobs beyond the one
+  it computes, so that it never waits for the master between cheap jobs; how many the master keeps out is its
+  ``job_queue_sizes``), in one one-way message per worker on one kept-open connection per worker.
+  No thread hand-over sits between a result and the next job.
 - The monitor thread looks for new workers in the name server (at once when a worker announces itself, else
   every ``ping_interval`` seconds) and checks the heartbeats.
 
@@ -94,12 +96,16 @@ class Worker:
 
     def start_computation(self, callback: str, trial: Trial, working_directory: str) -> None:
         """Send ``trial`` to the worker (one-way: returns without waiting for the worker)."""
+        self.start_computations(callback, [trial], working_directory)
+
+    def start_computations(self, callback: str, trials: list[Trial], working_directory: str) -> None:
+        """Send several trials in one one-way message."""
         assert self.proxy is not None
-        self.proxy.call(
-            "start_computation", callback, list(trial.config_id), job=[trial.trial_id, trial.attempt],
-            config=trial.config, config_info=trial.config_info, budget=trial.budget,
-            working_directory=working_directory,
-        )
+        self.proxy.call("start_computations", callback, [
+            {"config_id": list(trial.config_id), "job": [trial.trial_id, trial.attempt], "config": trial.config,
+             "config_info": trial.config_info, "budget": trial.budget, "working_directory": working_directory}
+            for trial in trials
+        ])
 
     def shutdown(self) -> None:
         """Ask the worker to stop (one-way); a worker that is gone already is fine."""
@@ -142,8 +148,9 @@ class Dispatcher:
         How often a job whose worker died runs again before it is returned as ``LOST``.
     heartbeat_timeout : float
         Seconds without a heartbeat (sent every second) after which a worker is declared dead.
-    prefetch : int
-        Jobs a worker may hold beyond the one it computes.
+    prefetch : int, optional
+        At most this many jobs queued at a worker beyond the one it computes; ``None`` (default): no limit of its
+        own — the master decides how many jobs are out (``job_queue_sizes``) and they are spread evenly.
     """
 
     def __init__(
@@ -160,7 +167,7 @@ class Dispatcher:
         working_directory: str = ".",
         max_retries: int = 3,
         heartbeat_timeout: float = 4.0,
-        prefetch: int = 1,
+        prefetch: int | None = None,
     ):
         self.new_result_callback = new_result_callback
         self.run_id = str(run_id)
@@ -173,7 +180,7 @@ class Dispatcher:
         self.working_directory = str(working_directory)
         self.max_retries = int(max_retries)
         self.heartbeat_timeout = float(heartbeat_timeout)
-        self.prefetch = int(prefetch)
+        self.prefetch = prefetch
         self.uri: str | None = None
         self._credentials: Credentials | None = None
         self._cond = threading.Condition()
@@ -181,6 +188,7 @@ class Dispatcher:
         self._pending: dict[int, Trial] = {}  # submitted and not finished
         self._workers: dict[str, Worker] = {}
         self._dead: dict[str, str] = {}  # name -> uri of dead workers still to remove from the name server
+        self._backlog = False  # whether the last job_runner left jobs queued because no worker had room
         self._stop = threading.Event()
         self._discover_now = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -252,14 +260,19 @@ class Dispatcher:
             self.trigger_discover_worker()
 
     # ------------------------------------------------------------------ jobs
-    def submit(self, trial: Trial) -> None:
-        """Queue ``trial`` (status ``RUNNING``); it comes back through ``new_result_callback`` exactly once."""
+    def submit(self, trial: Trial, dispatch: bool = True) -> None:
+        """Queue ``trial`` (status ``RUNNING``); it comes back through ``new_result_callback`` exactly once.
+
+        With ``dispatch=False`` it only waits in the queue until the next :meth:`job_runner` (so that a caller
+        submitting several trials sends them in one message per worker).
+        """
         if self._stop.is_set():
             raise RuntimeError("the dispatcher was shut down")
         with self._cond:
             self._pending[trial.trial_id] = trial
             self._queue[trial.trial_id] = trial
-        self.job_runner()
+        if dispatch:
+            self.job_runner()
 
     def submit_job(self, id: int, **kwargs: Any) -> Trial:  # noqa: A002 - the seed's name
         """Queue a new trial with id ``id`` made of ``kwargs`` (``config_id``, ``config``, ``budget``, ...)."""
@@ -276,21 +289,25 @@ class Dispatcher:
         connection's lock.
         """
         while self._queue and not self._stop.is_set():  # unlocked peek: an empty queue needs no lock
+            batches: dict[str, tuple[Worker, list[Trial]]] = {}
             with self._cond:
-                assignment = self._next_assignment()
-            if assignment is None:
+                while (assignment := self._next_assignment()) is not None:
+                    trial, worker = assignment
+                    batches.setdefault(worker.name, (worker, []))[1].append(trial)
+                self._backlog = bool(self._queue)  # jobs left for want of room: the next result sends them
+            if not batches:
                 return
-            trial, worker = assignment
-            try:
-                worker.start_computation(self.uri, trial, self.working_directory)  # type: ignore[arg-type]
-            except errors.CommunicationError as exc:
-                self._lose_worker(worker.name, f"sending it job {trial.trial_id} failed ({exc})")
+            for worker, trials in batches.values():  # one message per worker
+                try:
+                    worker.start_computations(self.uri, trials, self.working_directory)  # type: ignore[arg-type]
+                except errors.CommunicationError as exc:
+                    self._lose_worker(worker.name, f"sending it {len(trials)} job(s) failed ({exc})")
 
     def _next_assignment(self) -> tuple[Trial, Worker] | None:
         """The oldest queued job and the least loaded worker with room for it (call with the lock held)."""
         if not self._queue:
             return None
-        room = [worker for worker in self._workers.values() if len(worker.jobs) <= self.prefetch]
+        room = [w for w in self._workers.values() if self.prefetch is None or len(w.jobs) <= self.prefetch]
         if not room:
             return None
         worker = min(room, key=lambda w: len(w.jobs))
@@ -301,11 +318,26 @@ class Dispatcher:
     @expose
     def register_result(self, id: Any = None, result: Any = None) -> None:  # noqa: A002 - the seed's name
         """Take the result of job ``id`` (``[trial_id, attempt]``) from a worker (called through the daemon)."""
+        self.register_results([[id, result]])
+
+    @expose
+    def register_results(self, results: Any) -> None:
+        """Take several results ``[[id, result], ...]`` at once (workers send what piled up in one message)."""
+        finished = [trial for id_, result in results if (trial := self._take_result(id_, result)) is not None]
+        for trial in finished:
+            self.new_result_callback(trial)
+        with self._cond:
+            backlog = self._backlog
+        if backlog:  # jobs were waiting for room, which the reporter has now; other queued jobs are still being
+            self.job_runner()  # submitted: their submitter sends them, all in one message per worker
+
+    def _take_result(self, id: Any, result: Any) -> Trial | None:  # noqa: A002
+        """The trial that ``result`` finishes, or ``None`` when it is malformed or the trial has a result already."""
         try:
             trial_id, worker_name = int(id[0]), str(result["worker"])
         except (TypeError, KeyError, ValueError, IndexError):
             logger.warning("ignored a malformed result for job %r", id)
-            return
+            return None
         with self._cond:
             reporter = self._workers.get(worker_name)
             if reporter is not None:
@@ -315,7 +347,7 @@ class Dispatcher:
                 if reporter is not None:
                     reporter.jobs.pop(trial_id, None)
                 logger.debug("ignored a result for trial %d from %s: it has one already", trial_id, worker_name)
-                return
+                return None
             self._queue.pop(trial_id, None)
             for worker in ([reporter] if reporter is not None else []) + list(self._workers.values()):
                 if worker.jobs.pop(trial_id, None) is not None:
@@ -325,8 +357,7 @@ class Dispatcher:
         except (AssertionError, KeyError, TypeError, ValueError) as exc:
             trial.finish(TrialStatus.FAILED, error=f"worker {worker_name} sent a malformed result: {exc!r}")
             trial.worker = worker_name
-        self.new_result_callback(trial)
-        self.job_runner()  # the reporter has room again
+        return trial
 
     # ------------------------------------------------------------------ workers
     @expose

@@ -50,6 +50,13 @@ class _WorkerService:
         self._worker.start_computation(callback, config_id, *args, **kwargs)
 
     @expose
+    @oneway
+    def start_computations(self, callback: str, jobs: list[dict[str, Any]]) -> None:
+        """Several jobs in one message (each a dict of ``start_computation``'s keyword arguments and ``config_id``)."""
+        for job in jobs:
+            self._worker.start_computation(callback, job.pop("config_id"), **job)
+
+    @expose
     def is_busy(self) -> bool:
         return self._worker.is_busy()
 
@@ -303,12 +310,22 @@ class Worker:
         runtime.outbox.put(None)
 
     def _report_loop(self) -> None:
+        """Send results as they come; those that piled up during a send go together in the next message."""
         runtime = self._runtime
         assert runtime is not None
-        while (item := runtime.outbox.get()) is not None:
-            self._report(runtime, *item)
+        done = False
+        while not done and (item := runtime.outbox.get()) is not None:
+            batch = [item]
+            while not runtime.outbox.empty():
+                more = runtime.outbox.get_nowait()
+                if more is None:
+                    done = True
+                    break
+                batch.append(more)
+            for callback in dict.fromkeys(callback for callback, _, _ in batch):  # one dispatcher, in practice
+                self._report(runtime, callback, [[job, result] for to, job, result in batch if to == callback])
             with runtime.lock:
-                runtime.n_jobs -= 1
+                runtime.n_jobs -= len(batch)
                 runtime.last_active = time.monotonic()
 
     def _evaluate(self, runtime: _Runtime, config_id: Any, kwargs: dict[str, Any]) -> Evaluation:
@@ -326,21 +343,24 @@ class Worker:
         return self.compute(current["config_id"], config, current["config_info"], budget,
                             current["working_directory"])
 
-    def _report(self, runtime: _Runtime, callback: str, job: Any, result: dict[str, Any]) -> None:
-        """Deliver a result; a broken connection is re-opened (the dispatcher ignores a result it already has)."""
+    def _report(self, runtime: _Runtime, callback: str, results: list[list[Any]]) -> None:
+        """Deliver ``[[job, result], ...]``; a broken connection is re-opened (the dispatcher ignores a result it
+        already has)."""
+        jobs = [job for job, _ in results]
         for attempt in range(_REPORT_TRIES):
             try:
-                self._dispatcher(runtime, callback).call("register_result", job, result)
+                self._dispatcher(runtime, callback).call("register_results", results)
                 return
             except errors.CommunicationError as exc:
-                logger.debug("worker %s: reporting job %s failed (%s), retrying", runtime.name, job, exc)
+                logger.debug("worker %s: reporting jobs %s failed (%s), retrying", runtime.name, jobs, exc)
                 if runtime.stop.wait(min(0.05 * 2**attempt, 2.0)):
                     break
-            except Exception:  # the dispatcher got the result and failed on it: sending it again would not help
-                logger.exception("worker %s: the dispatcher failed on the result of job %s", runtime.name, job)
+            except Exception:  # the dispatcher got the results and failed on them: sending again would not help
+                logger.exception("worker %s: the dispatcher failed on the results of jobs %s", runtime.name, jobs)
                 return
         log = logger.debug if runtime.stop.is_set() else logger.warning  # shutting down: expected
-        log("worker %s: could not report job %s to %s; the dispatcher will run it again", runtime.name, job, callback)
+        log("worker %s: could not report jobs %s to %s; the dispatcher will run them again", runtime.name, jobs,
+            callback)
 
     def _dispatcher(self, runtime: _Runtime, uri: str) -> SharedProxy:
         with runtime.lock:

@@ -66,7 +66,7 @@ class AsyncCommExecutor(Executor):
         working_directory: str = ".",
         max_retries: int = 3,
         heartbeat_timeout: float = 4.0,
-        prefetch: int = 1,
+        prefetch: int | None = None,
         queue_callback: Callable[[int], Any] | None = None,
     ):
         low, high = job_queue_sizes
@@ -77,6 +77,7 @@ class AsyncCommExecutor(Executor):
         self.shutdown_workers = shutdown_workers
         self._finished: queue.SimpleQueue[Trial] = queue.SimpleQueue()
         self._n_running = 0
+        self._topping_up = True
         self._next_poll = 0.0
         self.dispatcher = Dispatcher(
             self._finished.put, run_id, ping_interval, nameserver, nameserver_port, host, queue_callback,
@@ -102,9 +103,12 @@ class AsyncCommExecutor(Executor):
 
     def submit(self, trial: Trial) -> None:
         self._n_running += 1
-        self.dispatcher.submit(trial)
+        if self._n_running >= self.queue_sizes()[1]:
+            self._topping_up = False
+        self.dispatcher.submit(trial, dispatch=False)  # sent by wait(): all trials of a fill in one message each
 
     def wait(self, timeout: float | None = None) -> list[Trial]:
+        self.dispatcher.job_runner()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             now = time.monotonic()
@@ -149,8 +153,12 @@ class AsyncCommExecutor(Executor):
 
     @property
     def n_free_slots(self) -> int:
+        """Once the trials held fall to ``low``, room up to ``high`` (HpBandSter's semantics), then none until
+        they fall to ``low`` again."""
         low, high = self.queue_sizes()
-        return high - self._n_running if self._n_running <= low else 0
+        if self._n_running <= low:
+            self._topping_up = True
+        return high - self._n_running if self._topping_up and self._n_running < high else 0
 
     def shutdown(self) -> None:
         self.dispatcher.shutdown(shutdown_workers=self.shutdown_workers)
