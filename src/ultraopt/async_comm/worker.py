@@ -299,14 +299,18 @@ class Worker:
             logger.info("worker %s stopped", name)
 
     def _compute_loop(self) -> None:
-        """Evaluate queued jobs in order; results go to the report thread, so that the next job starts at once."""
+        """Evaluate queued jobs in order. A result goes to the report thread while more jobs wait here, so that the
+        next one starts at once; the last one is sent from here, saving a hand-over between threads."""
         runtime = self._runtime
         assert runtime is not None
         while (item := runtime.jobs.get()) is not None:
             callback, config_id, kwargs = item
             evaluation = self._evaluate(runtime, config_id, kwargs)
-            runtime.outbox.put((callback, kwargs.get("job"), {"worker": runtime.name,
-                                                              "evaluation": evaluation.to_dict()}))
+            result = (callback, kwargs.get("job"), {"worker": runtime.name, "evaluation": evaluation.to_dict()})
+            if runtime.jobs.empty():
+                self._deliver(runtime, [result])
+            else:
+                runtime.outbox.put(result)
         runtime.outbox.put(None)
 
     def _report_loop(self) -> None:
@@ -322,11 +326,15 @@ class Worker:
                     done = True
                     break
                 batch.append(more)
-            for callback in dict.fromkeys(callback for callback, _, _ in batch):  # one dispatcher, in practice
-                self._report(runtime, callback, [[job, result] for to, job, result in batch if to == callback])
-            with runtime.lock:
-                runtime.n_jobs -= len(batch)
-                runtime.last_active = time.monotonic()
+            self._deliver(runtime, batch)
+
+    def _deliver(self, runtime: _Runtime, batch: list[tuple[str, Any, dict[str, Any]]]) -> None:
+        """Report ``[(callback, job, result), ...]``, one message per dispatcher (one, in practice)."""
+        for callback in dict.fromkeys(callback for callback, _, _ in batch):
+            self._report(runtime, callback, [[job, result] for to, job, result in batch if to == callback])
+        with runtime.lock:
+            runtime.n_jobs -= len(batch)
+            runtime.last_active = time.monotonic()
 
     def _evaluate(self, runtime: _Runtime, config_id: Any, kwargs: dict[str, Any]) -> Evaluation:
         runtime.current = {"config_id": tuple(config_id), "config_info": kwargs.get("config_info", {}),
