@@ -17,6 +17,7 @@ from tests.async_comm.conftest import REPO, child_env
 from tests.async_comm.helpers import wait_until
 from tests.async_comm.objectives import cpu_bound, getpid_after_work
 from ultraopt import fmin
+from ultraopt.executors.async_comm import LocalAsyncCommExecutor
 from ultraopt.multi_fidelity import CustomIterGenerator
 from ultraopt.trial import TrialStatus
 
@@ -130,4 +131,13 @@ def test_an_objective_that_cannot_reach_a_process_is_a_clear_error(space):
 
     with pytest.raises(TypeError, match="cannot be sent to a process of its own"):
         fmin(holds_a_lock, space, optimizer="Random", n_iterations=4, n_jobs=2, show_progressbar=False)
+    assert psutil.Process().children(recursive=True) == []
+
+
+def test_fmin_takes_a_pipelined_local_executor(space):
+    executor = LocalAsyncCommExecutor(2, job_queue_sizes=(4, 12))
+    result = fmin(lambda config: config["x"], space, optimizer="Random", n_iterations=40,
+                  parallel_strategy=executor, show_progressbar=False)
+    assert sorted(t.trial_id for t in result.trials) == list(range(40))
+    assert executor.queue_sizes(2) == (6, 14)
     assert psutil.Process().children(recursive=True) == []
