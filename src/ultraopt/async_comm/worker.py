@@ -1,11 +1,12 @@
 """The worker: evaluates the configs the dispatcher sends it, one at a time, and reports each result.
 
 A worker serves a Pyro5 daemon (bound to loopback unless ``host`` says otherwise), registers under its run id in
-the name server, and announces itself to the dispatcher. Jobs arrive with ``start_computation`` (one-way, so the
-dispatcher never waits) into a small local queue, so that the next job is already here when one finishes; a
-compute thread evaluates them in order through :class:`~ultraopt.objective.Objective` (an exception in the
-objective is a failed job with its traceback, and the worker goes on) and pushes each result to the dispatcher
-over one kept-open connection, which also carries a heartbeat every :attr:`Worker.heartbeat_interval` seconds.
+the name server, and announces itself to the dispatcher. Jobs arrive one-way (``start_computation``, or several
+in one message), so the dispatcher never waits, into a local queue, so that the next job is already here when one
+finishes. A compute thread evaluates them in order through :class:`~ultraopt.objective.Objective` (an exception in
+the objective is a failed job with its traceback, and the worker goes on). Results go to the dispatcher over one
+kept-open connection, which also carries a heartbeat every :attr:`Worker.heartbeat_interval` seconds: from a
+report thread while more jobs wait (all that piled up in one message), from the compute thread for the last one.
 """
 
 from __future__ import annotations
