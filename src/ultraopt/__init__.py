@@ -8,8 +8,9 @@ process, the command line) do not pay for importing ConfigSpace, SciPy and panda
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ultraopt._lazy import lazy_attributes
 
 __version__ = "0.2.0"
 
@@ -30,13 +31,4 @@ if TYPE_CHECKING:
     from ultraopt.trial import Trial, TrialStatus
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ultraopt' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes("ultraopt", globals(), _LAZY)

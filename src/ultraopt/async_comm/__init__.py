@@ -11,8 +11,9 @@ The names are imported on first use, so that a worker process does not import th
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ultraopt._lazy import lazy_attributes
 
 __all__ = ["Dispatcher", "Master", "NameServer", "Worker", "nic_name_to_host"]
 
@@ -31,13 +32,4 @@ if TYPE_CHECKING:
     from ultraopt.async_comm.worker import Worker
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ultraopt.async_comm' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes("ultraopt.async_comm", globals(), _LAZY)
