@@ -172,7 +172,7 @@ def test_a_worker_without_credentials_says_how_to_get_them(monkeypatch):
 
 def test_a_worker_in_its_own_process_runs_a_lambda(nameserver, dispatcher, workers):
     offset = 10.0
-    worker = Worker(nameserver.run_id).initialize(lambda config: config["x"] + offset + os.getpid() * 0)
+    worker = Worker(nameserver.run_id).initialize(lambda config: config["x"] + offset)
     worker.run(background=True, concurrent_type="process")
     try:
         assert worker.process.pid != os.getpid()
