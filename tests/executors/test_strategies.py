@@ -83,7 +83,7 @@ def children_before():
 # ---------------------------------------------------------------------------------------------- MapReduce
 def test_mapreduce_runs_batches_of_distinct_configs():
     result = run(n_iterations=24, n_jobs=4, parallel_strategy="MapReduce")
-    assert result.meta["parallel_strategy"] == "MapReduceExecutor"
+    assert result.meta["parallel_strategy"] == "MapReduce"
     assert len(result.trials) == 24 and all(t.status is TrialStatus.SUCCESS for t in result.trials)
     assert len({tuple(sorted(t.config.items())) for t in result.trials}) == 24
     trials = sorted(result.trials, key=lambda t: t.trial_id)
@@ -133,7 +133,7 @@ def test_a_broken_objective_raises_and_stops_every_process(strategy, children_be
 # ---------------------------------------------------------------------------------------------- Dask
 def test_dask_on_a_created_cluster_leaves_no_process_behind(children_before):
     result = run(sleepy_quadratic, n_iterations=6, n_jobs=2, parallel_strategy="Dask")
-    assert result.meta["parallel_strategy"] == "DaskExecutor"
+    assert result.meta["parallel_strategy"] == "Dask"
     assert len(result.trials) == 6 and all(t.status is TrialStatus.SUCCESS for t in result.trials)
     assert {t.worker.split(":")[1] for t in result.trials} == {"//127.0.0.1"}
     assert len({t.worker for t in result.trials}) == 2

@@ -108,7 +108,7 @@ class MapReduceExecutor(BatchExecutor):
         How many times a trial runs again after its worker died, before it is returned ``LOST``.
     """
 
-    def __init__(self, n_jobs: int = 2, dask_client: Any = None, backend: str = "auto", max_retries: int = 2) -> None:
+    def __init__(self, n_jobs: int = 2, dask_client: Any = None, backend: str = "auto", max_retries: int = 3) -> None:
         if backend not in _BACKENDS:
             raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
         super().__init__(inner=None, batch_size=n_jobs)  # the inner executor is chosen in start()

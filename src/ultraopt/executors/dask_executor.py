@@ -124,7 +124,7 @@ class DaskExecutor(FuturesExecutor):
         n_workers: int = 2,
         max_running: int | None = None,
         n_queued: int | None = None,
-        max_retries: int = 2,
+        max_retries: int = 3,
     ) -> None:
         super().__init__(max_retries)
         for name, value in (("n_workers", n_workers), ("max_running", max_running)):

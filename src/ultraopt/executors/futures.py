@@ -55,7 +55,7 @@ class FuturesExecutor(Executor):
         How many times a trial runs again after an infrastructure failure before it is returned ``LOST``.
     """
 
-    def __init__(self, max_retries: int = 2) -> None:
+    def __init__(self, max_retries: int = 3) -> None:
         if not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be a non-negative int, got {max_retries!r}")
         self.max_retries = max_retries

@@ -58,7 +58,7 @@ class ProcessExecutor(FuturesExecutor):
         How many times a trial runs again after its worker died, before it is returned ``LOST``.
     """
 
-    def __init__(self, n_workers: int = 2, max_retries: int = 2) -> None:
+    def __init__(self, n_workers: int = 2, max_retries: int = 3) -> None:
         super().__init__(max_retries)
         if not isinstance(n_workers, int) or n_workers < 1:
             raise ValueError(f"n_workers must be a positive int, got {n_workers!r}")

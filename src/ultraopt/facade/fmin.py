@@ -114,7 +114,9 @@ def fmin(
           ``"Dask"`` creates a ``LocalCluster`` of ``n_jobs`` worker processes bound to 127.0.0.1 and closes it
           at the end.
 
-        An :class:`~ultraopt.executors.base.Executor` instance is used as given.
+        An :class:`~ultraopt.executors.base.Executor` instance is used as given, e.g.
+        ``SimulatedExecutor(n_workers=8)`` to run on virtual workers and a virtual clock
+        (:mod:`ultraopt.executors.simulated`).
     auto_identify_serial_strategy : bool
         With ``n_jobs == 1`` and no ``dask_client``, run serially whatever ``parallel_strategy`` says (nothing
         would run in parallel).
@@ -157,7 +159,8 @@ def fmin(
     budgets = generator.get_budgets()
     the_optimizer = make_optimizer(optimizer)
     the_optimizer.initialize(space, budgets=budgets, random_state=random_state, initial_points=initial_points)
-    executor = _make_executor(parallel_strategy, n_jobs, auto_identify_serial_strategy, dask_client)
+    strategy = _choose_strategy(parallel_strategy, n_jobs, auto_identify_serial_strategy, dask_client)
+    executor = _make_executor(strategy, n_jobs, dask_client)
     result = FMinResult(
         space,
         budgets,
@@ -166,7 +169,7 @@ def fmin(
             "random_state": random_state if isinstance(random_state, int) else None,
             "n_iterations": n_iterations,
             "n_jobs": n_jobs,
-            "parallel_strategy": type(executor).__name__,
+            "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,
             "hdl": dict(config_space) if isinstance(config_space, Mapping) else None,
         },
     )
@@ -195,14 +198,26 @@ def fmin(
     return result
 
 
-def _make_executor(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool, dask_client: Any) -> Executor:
+def _choose_strategy(
+    parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool, dask_client: Any
+) -> str | Executor:
+    """The strategy that will run: an executor instance as given, else Serial for one job when allowed.
+
+    A ``dask_client`` goes with the Dask strategies only, and keeps one job from meaning Serial: with a client,
+    the cluster sets how many trials run at once.
+    """
     if dask_client is not None and parallel_strategy not in DASK_STRATEGIES:
         raise InvalidArgumentError(
             f"fmin: dask_client is used with parallel_strategy 'Dask' or 'MapReduce', got {parallel_strategy!r}"
         )
     if isinstance(parallel_strategy, Executor):
         return parallel_strategy
-    strategy = "Serial" if auto_serial and n_jobs == 1 and dask_client is None else parallel_strategy
+    return "Serial" if auto_serial and n_jobs == 1 and dask_client is None else parallel_strategy
+
+
+def _make_executor(strategy: str | Executor, n_jobs: int, dask_client: Any) -> Executor:
+    if isinstance(strategy, Executor):
+        return strategy
     if strategy not in EXECUTOR_FACTORIES:
         raise InvalidArgumentError(
             f"fmin: parallel_strategy {strategy!r} is not available; available: {sorted(EXECUTOR_FACTORIES)}"

@@ -20,6 +20,13 @@ OPTIMIZERS: dict[str, type[BaseOptimizer]] = {
 }
 
 
+def _async_comm_executor(n_jobs: int) -> Executor:
+    """A name server and ``n_jobs`` worker processes on this machine (Pyro5 is imported only when used)."""
+    from ultraopt.executors.async_comm import LocalAsyncCommExecutor
+
+    return LocalAsyncCommExecutor(n_jobs)
+
+
 def _dask_executor(n_jobs: int, dask_client: Any = None) -> Executor:
     """On ``dask_client``'s cluster (at most ``n_jobs`` trials at once if ``n_jobs > 1``), or on a LocalCluster
     of ``n_jobs`` worker processes created for the run."""
@@ -34,6 +41,7 @@ def _dask_executor(n_jobs: int, dask_client: Any = None) -> Executor:
 #: only the strategies of :data:`DASK_STRATEGIES` take it.
 EXECUTOR_FACTORIES: dict[str, Callable[..., Executor]] = {
     "Serial": lambda n_jobs: SerialExecutor(),
+    "AsyncComm": _async_comm_executor,
     "MapReduce": lambda n_jobs, dask_client=None: MapReduceExecutor(n_jobs, dask_client=dask_client),
     "Dask": _dask_executor,
 }
