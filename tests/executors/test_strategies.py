@@ -15,7 +15,7 @@ from ultraopt import fmin
 from ultraopt.executors.dask_executor import DaskExecutor
 from ultraopt.facade.checks import InvalidArgumentError
 from ultraopt.master import ObjectiveError
-from ultraopt.multi_fidelity import CustomIterGenerator
+from ultraopt.multi_fidelity import HyperBandIterGenerator
 from ultraopt.trial import TrialStatus
 
 SPACE = {"x": {"_type": "uniform", "_value": [-5, 5]}, "c": {"_type": "choice", "_value": ["a", "b"]}}
@@ -92,14 +92,14 @@ def test_mapreduce_runs_batches_of_distinct_configs():
         assert min(t.start_time for t in later) >= max(t.end_time for t in earlier)
 
 
-def test_mapreduce_with_multi_fidelity_mixes_budgets_and_keeps_the_schedule():
-    generator = CustomIterGenerator([[4, 2, 1], [2, 1]], [[0.25, 0.5, 1.0], [0.5, 1.0]])
-    result = run(slow_quadratic, n_iterations=generator.n_brackets, n_jobs=3, parallel_strategy="MapReduce",
+def test_mapreduce_with_hyperband_mixes_budgets_and_keeps_the_schedule():
+    generator = HyperBandIterGenerator(min_budget=1 / 9, max_budget=1, eta=3)  # brackets of 9, 3 and 3 configs
+    result = run(slow_quadratic, n_iterations=generator.n_brackets, n_jobs=4, parallel_strategy="MapReduce",
                  multi_fidelity_iter_generator=generator)
     assert per_budget(result) == scheduled_per_budget(generator)
     trials = sorted(result.trials, key=lambda t: t.trial_id)
-    batches = [trials[i:i + 3] for i in range(0, len(trials), 3)]
-    assert any(len({t.budget for t in batch}) > 1 for batch in batches)
+    batches = [trials[i:i + 4] for i in range(0, len(trials), 4)]
+    assert any(len({t.budget for t in batch}) > 1 for batch in batches)  # a free slot takes the next bracket
 
 
 def test_mapreduce_records_failures_and_goes_on():
@@ -159,11 +159,13 @@ def test_dask_on_a_created_cluster_survives_a_killed_worker(children_before):
     assert new_processes(children_before) == set()
 
 
-def test_dask_with_a_client_runs_the_whole_schedule(dask_client):
-    generator = CustomIterGenerator([[9, 3, 1], [3, 1]], [[1 / 9, 1 / 3, 1.0], [1 / 3, 1.0]])
+@pytest.mark.parametrize("promotion", ["sync", "async"])
+def test_dask_runs_hyperband_with_the_evaluations_per_budget_of_its_table(dask_client, promotion):
+    generator = HyperBandIterGenerator(min_budget=1 / 9, max_budget=1, eta=3, promotion=promotion)
     result = run(slow_quadratic, n_iterations=generator.n_brackets, parallel_strategy="Dask",
                  dask_client=dask_client, multi_fidelity_iter_generator=generator)
-    assert per_budget(result) == scheduled_per_budget(generator)
+    assert per_budget(result) == scheduled_per_budget(generator) == {1 / 9: 9, 1 / 3: 6, 1.0: 5}
+    assert all(t.status is TrialStatus.SUCCESS for t in result.trials)
     assert {t.worker for t in result.trials} == set(dask_client.nthreads())
     assert dask_client.status == "running"
 
