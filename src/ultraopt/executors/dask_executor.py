@@ -6,13 +6,12 @@ import logging
 import math
 import time
 import traceback
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import dask
-from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin
+from distributed import CancelledError, Client, KilledWorker, LocalCluster, WorkerPlugin
 
-from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, TaskError
+from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
 from ultraopt.executors.remote import install_objective, new_token, run_installed, uninstall_objective
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial
@@ -84,6 +83,24 @@ def start_local_cluster(n_workers: int) -> tuple[LocalCluster, Client]:
         cluster.close()
         raise
     return cluster, client
+
+
+async def fetch_outcome(client: Client, future: Future, report: Report) -> None:
+    """Wait for ``future`` on the client's event loop, fetch its result and ``report`` the outcome.
+
+    Results are fetched here, as they complete and several at once, rather than by the Master's thread: a fetch
+    is a round trip to the cluster, and the Master meanwhile records results and proposes the next configs.
+    """
+    try:
+        _, evaluation, worker = await client.gather(future, asynchronous=True)
+        outcome: Outcome = (evaluation, worker)
+    except KilledWorker as error:
+        outcome = InfrastructureFailure(f"KilledWorker: {error}")
+    except CancelledError:
+        outcome = InfrastructureFailure("the Dask task was cancelled")
+    except Exception as error:
+        outcome = TaskError("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+    report(outcome)
 
 
 class DaskExecutor(FuturesExecutor):
@@ -160,36 +177,16 @@ class DaskExecutor(FuturesExecutor):
         self._token = new_token()
         self._plugin = install_on_cluster(self._client, self._token, objective)
 
-    def _launch(self, trial: Trial) -> Future:
+    def _launch(self, trial: Trial, report: Report) -> Future:
         assert self._client is not None and self._plugin is not None, "start() must be called before submit()"
-        return self._client.submit(
+        future = self._client.submit(
             run_installed, self._token, trial.trial_id, trial.config, trial.budget,
             key=f"ultraopt-trial-{self._token}-{trial.trial_id}-{trial.attempt}", pure=False,
         )
-
-    def _outcomes(self, futures: Sequence[Future]) -> list[Outcome]:
-        assert self._client is not None
-        finished = [future for future in futures if future.status == "finished"]
-        try:  # one round trip for every finished trial
-            values = dict(zip((future.key for future in finished), self._client.gather(finished)))
-        except Exception:  # a result was lost between the callback and the gather: read them one by one
-            values = {}
-        return [self._outcome(future, values) for future in futures]
-
-    @staticmethod
-    def _outcome(future: Future, values: dict[Any, Any]) -> Outcome:
-        if future.key in values:
-            _, evaluation, worker = values[future.key]
-            return evaluation, worker
-        if future.status == "cancelled":
-            return InfrastructureFailure("the Dask task was cancelled")
-        try:
-            _, evaluation, worker = future.result()
-            return evaluation, worker
-        except KilledWorker as error:
-            return InfrastructureFailure(f"KilledWorker: {error}")
-        except Exception as error:
-            return TaskError("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+        loop = self._client.loop
+        assert loop is not None, "the client is closed"
+        loop.add_callback(fetch_outcome, self._client, future, report)
+        return future
 
     @property
     def n_slots(self) -> int:
@@ -213,7 +210,7 @@ class DaskExecutor(FuturesExecutor):
         if client is None or (cluster is None and self._plugin is None):
             return  # never started, or already shut down
         plugin, self._plugin = self._plugin, None
-        futures = self.running_futures
+        futures = [future for _, future in self._running.values()]
         self._running.clear()
         try:
             if futures:

@@ -1,10 +1,10 @@
 """The shared part of executors that run each trial as a future in a pool of workers (local processes, Dask).
 
-A subclass launches a trial (:meth:`FuturesExecutor._launch`) and reads finished futures
-(:meth:`FuturesExecutor._outcomes`); this base class keeps the running trials, hands finished ones back as they
-complete, and keeps the two failure channels apart: what the objective did is a result (the evaluation comes
-back, possibly ``FAILED``); a worker that died under a trial is an infrastructure failure, and the trial runs
-again with ``attempt`` incremented, up to ``max_retries`` times, then comes back ``LOST``.
+A subclass launches a trial (:meth:`FuturesExecutor._launch`) and reports its outcome when it is known, from any
+thread; this base class keeps the running trials, hands finished ones back as they complete, and keeps the two
+failure channels apart: what the objective did is a result (the evaluation comes back, possibly ``FAILED``); a
+worker that died under a trial is an infrastructure failure, and the trial runs again with ``attempt``
+incremented, up to ``max_retries`` times, then comes back ``LOST``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import queue
 import time
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from ultraopt.executors.remote import retry_or_lose
 from ultraopt.objective import Evaluation
 from ultraopt.trial import Trial, TrialStatus
 
-__all__ = ["FuturesExecutor", "InfrastructureFailure", "TaskError"]
+__all__ = ["FuturesExecutor", "InfrastructureFailure", "Outcome", "Report", "TaskError"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +42,15 @@ class TaskError:
     error: str
 
 
-#: What a finished future holds: ``(evaluation as a dict, worker name)``, or why there is no evaluation.
+#: What a finished trial came to: ``(evaluation as a dict, worker name)``, or why there is no evaluation.
 Outcome = tuple[dict[str, Any], str] | InfrastructureFailure | TaskError
+
+#: ``report(outcome)``: how a launched trial's outcome comes back, once, from whatever thread knows it.
+Report = Callable[[Outcome], None]
 
 
 class FuturesExecutor(Executor):
-    """Base of executors whose trials are futures; subclasses implement :meth:`_launch` and :meth:`_outcomes`.
+    """Base of executors whose trials are futures; subclasses implement :meth:`_launch`.
 
     Parameters
     ----------
@@ -60,22 +63,18 @@ class FuturesExecutor(Executor):
             raise ValueError(f"max_retries must be a non-negative int, got {max_retries!r}")
         self.max_retries = max_retries
         self._running: dict[int, tuple[Trial, Any]] = {}
-        # Futures report completion from their own threads; the queue hands them to wait() in the Master's thread.
-        self._done: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+        # Outcomes are reported from other threads; the queue hands them to wait() in the Master's thread.
+        self._done: queue.SimpleQueue[tuple[int, int, Outcome]] = queue.SimpleQueue()
 
     @abstractmethod
-    def _launch(self, trial: Trial) -> Any:
-        """Start ``trial`` on a worker and return its future (one with ``add_done_callback``)."""
-
-    @abstractmethod
-    def _outcomes(self, futures: Sequence[Any]) -> list[Outcome]:
-        """What each of the finished ``futures`` holds."""
+    def _launch(self, trial: Trial, report: Report) -> Any:
+        """Start ``trial`` on a worker and return its future; call ``report(outcome)`` once it finished."""
 
     # ------------------------------------------------------------------ the contract
     def submit(self, trial: Trial) -> None:
-        future = self._launch(trial)
-        self._running[trial.trial_id] = (trial, future)
-        future.add_done_callback(lambda done, trial_id=trial.trial_id: self._done.put((trial_id, done)))
+        trial_id, attempt = trial.trial_id, trial.attempt
+        future = self._launch(trial, lambda outcome: self._done.put((trial_id, attempt, outcome)))
+        self._running[trial_id] = (trial, future)
 
     def wait(self, timeout: float | None = None) -> list[Trial]:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -83,16 +82,17 @@ class FuturesExecutor(Executor):
         while self._running and not finished:
             try:
                 left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-                items = [self._done.get(timeout=left)]
+                reports = [self._done.get(timeout=left)]
             except queue.Empty:
                 break
             while not self._done.empty():
-                items.append(self._done.get_nowait())
-            # A callback may come from a future already dealt with (cancelled at shutdown, or an earlier attempt).
-            current = [(self._running[tid][0], future) for tid, future in items
-                       if tid in self._running and self._running[tid][1] is future]
-            for (trial, _), outcome in zip(current, self._outcomes([future for _, future in current])):
-                del self._running[trial.trial_id]
+                reports.append(self._done.get_nowait())
+            for trial_id, attempt, outcome in reports:
+                entry = self._running.get(trial_id)
+                if entry is None or entry[0].attempt != attempt:
+                    continue  # an earlier attempt, or a trial cancelled at shutdown
+                trial = entry[0]
+                del self._running[trial_id]
                 if self._settle(trial, outcome):
                     finished.append(trial)
         return finished
@@ -100,11 +100,6 @@ class FuturesExecutor(Executor):
     @property
     def n_running(self) -> int:
         return len(self._running)
-
-    @property
-    def running_futures(self) -> list[Any]:
-        """The futures of the trials still running."""
-        return [future for _, future in self._running.values()]
 
     # ------------------------------------------------------------------ internals
     def _settle(self, trial: Trial, outcome: Outcome) -> bool:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import traceback
-from collections.abc import Sequence
 from concurrent.futures import Future
 
 from joblib.externals import loky
 from joblib.externals.loky.process_executor import ShutdownExecutorError
 
-from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, TaskError
+from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
 from ultraopt.executors.remote import install_objective, new_token, run_installed
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial
@@ -80,19 +79,18 @@ class ProcessExecutor(FuturesExecutor):
             env=worker_environment(self.n_workers),
         )
 
-    def _launch(self, trial: Trial) -> Future:
+    def _launch(self, trial: Trial, report: Report) -> Future:
         assert self._pool is not None, "start() must be called before submit()"
         args = (run_installed, self._token, trial.trial_id, trial.config, trial.budget)
         try:
-            return self._pool.submit(*args)
+            future = self._pool.submit(*args)
         except loky.BrokenProcessPool:  # a worker died earlier: the trials it broke are being retried
             logger.info("the process pool broke; starting a new one")
             self._pool.shutdown(wait=False, kill_workers=True)
             self._pool = self._new_pool()
-            return self._pool.submit(*args)
-
-    def _outcomes(self, futures: Sequence[Future]) -> list[Outcome]:
-        return [self._outcome(future) for future in futures]
+            future = self._pool.submit(*args)
+        future.add_done_callback(lambda done: report(self._outcome(done)))
+        return future
 
     @staticmethod
     def _outcome(future: Future) -> Outcome:
@@ -116,7 +114,7 @@ class ProcessExecutor(FuturesExecutor):
             return
         pool, self._pool = self._pool, None
         running = bool(self._running)
-        for future in self.running_futures:
+        for _, future in self._running.values():
             future.cancel()
         self._running.clear()
         pool.shutdown(wait=True, kill_workers=running)
