@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ultraopt.jsonable import to_jsonable
 from ultraopt.storage.base import CREATED, FINISHED, Event, RunHeader, Storage, StorageError
 from ultraopt.trial import Trial, TrialStatus
 
@@ -264,8 +265,9 @@ class SQLiteStorage(Storage):
     # ------------------------------------------------------------------ writing
     def update_meta(self, meta: dict[str, Any]) -> None:
         assert self._header is not None, "open_run() must come first"
+        meta = to_jsonable(meta)
         self._connect().execute("UPDATE runs SET meta = ? WHERE id = 1", (json.dumps(meta),))
-        self._header.meta = dict(meta)
+        self._header.meta = meta
 
     def _append(self, kind: str, trial: Trial) -> None:
         assert self._header is not None, "open_run() must come first"
