@@ -227,7 +227,7 @@ class SQLiteStorage(Storage):
                 os.close(self._lock_fd)
                 self._lock_fd = None
                 raise StorageError(f"{self.path} is in use by another run (one writer per storage)") from None
-            self._conn = sqlite3.connect(self.path, isolation_level=None)
+            self._conn = sqlite3.connect(self.path, isolation_level="DEFERRED")
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={self.synchronous}")
         return self._conn
@@ -266,14 +266,15 @@ class SQLiteStorage(Storage):
     def update_meta(self, meta: dict[str, Any]) -> None:
         assert self._header is not None, "open_run() must come first"
         meta = to_jsonable(meta)
-        self._connect().execute("UPDATE runs SET meta = ? WHERE id = 1", (json.dumps(meta),))
+        conn = self._connect()
+        with conn:  # commits
+            conn.execute("UPDATE runs SET meta = ? WHERE id = 1", (json.dumps(meta),))
         self._header.meta = meta
 
     def _append(self, kind: str, trial: Trial) -> None:
         assert self._header is not None, "open_run() must come first"
         conn = self._connect()
-        conn.execute("BEGIN")
-        try:
+        try:  # the first statement opens the transaction (isolation_level DEFERRED), commit() ends it
             if kind == CREATED:
                 conn.execute(
                     f"INSERT INTO trials ({_TRIAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -290,9 +291,9 @@ class SQLiteStorage(Storage):
                 )
             conn.execute("INSERT INTO events (kind, trial_id, attempt, time) VALUES (?, ?, ?, ?)",
                          (kind, trial.trial_id, trial.attempt, time.time()))
-            conn.execute("COMMIT")
+            conn.commit()
         except BaseException:
-            conn.execute("ROLLBACK")
+            conn.rollback()
             raise
         self._n_events += 1
 
