@@ -109,3 +109,9 @@ def test_progress_bar_shows_best_loss(quadratic_space, capsys):
 def test_seed_can_be_a_generator(quadratic_space):
     result = run(quadratic_space, n_iterations=2, random_state=np.random.default_rng(0))
     assert len(result.trials) == 2
+
+
+def test_a_run_on_a_configspace_space_saves_as_json(quadratic_space, tmp_path):
+    result = run(quadratic_space, n_iterations=2)
+    result.save(tmp_path / "run.json")
+    assert FMinResult.load(tmp_path / "run.json").meta["hdl"] is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -216,7 +217,7 @@ class FMinResult:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1))
 
     @classmethod
-    def load(cls, path: str | Path) -> FMinResult:
+    def load(cls, path: str | os.PathLike[str]) -> FMinResult:
         """Read a result written by :meth:`save` (JSON), or a run's ``checkpoint_file`` (an SQLite storage).
 
         The kind of file is told by its first bytes. A storage is opened read-only (it may be read while its run

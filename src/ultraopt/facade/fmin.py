@@ -195,7 +195,8 @@ def fmin(
         "n_iterations": n_iterations,
         "n_jobs": n_jobs,
         "parallel_strategy": type(executor).__name__,
-        "hdl": dict(config_space) if isinstance(config_space, Mapping) else None,
+        # A ConfigurationSpace is a Mapping too (of hyperparameter objects): only an HDL dict is kept.
+        "hdl": None if isinstance(config_space, ConfigurationSpace) else dict(config_space),
     }
     warm_start = [] if previous_result is None else warm_start_trials(_load_previous(previous_result), space)
     header = describe_run(space, generator, the_optimizer, random_state, initial_points, warm_start,

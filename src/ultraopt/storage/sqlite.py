@@ -23,7 +23,6 @@ last write is discarded by SQLite's checksums. Only an OS crash or power loss ma
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -33,6 +32,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock, one writer is then up to the user
+    fcntl = None  # type: ignore[assignment]
 
 from ultraopt.jsonable import to_jsonable
 from ultraopt.storage.base import CREATED, FINISHED, Event, RunHeader, Storage, StorageError
@@ -220,13 +224,14 @@ class SQLiteStorage(Storage):
         """The read-write connection of the one writer (created on first use)."""
         if self._conn is None:
             assert not self.read_only, f"{self} was opened read-only"
-            self._lock_fd = os.open(self.path, os.O_RDONLY)
-            try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(self._lock_fd)
-                self._lock_fd = None
-                raise StorageError(f"{self.path} is in use by another run (one writer per storage)") from None
+            if fcntl is not None:
+                self._lock_fd = os.open(self.path, os.O_RDONLY)
+                try:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(self._lock_fd)
+                    self._lock_fd = None
+                    raise StorageError(f"{self.path} is in use by another run (one writer per storage)") from None
             self._conn = sqlite3.connect(self.path, isolation_level="DEFERRED")
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={self.synchronous}")
