@@ -6,7 +6,6 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from ConfigSpace import ConfigurationSpace
@@ -32,7 +31,13 @@ from ultraopt.optimizer.base_opt import BaseOptimizer
 from ultraopt.progress import ProgressBar
 from ultraopt.result import FMinResult
 from ultraopt.storage import InMemoryStorage, SQLiteStorage, Storage
-from ultraopt.storage.identity import WARM_START_STRATEGIES, describe_run, session_seed, warm_start_trials
+from ultraopt.storage.identity import (
+    WARM_START_STRATEGIES,
+    describe_run,
+    load_previous_result,
+    session_seed,
+    warm_start_trials,
+)
 from ultraopt.trial import Trial
 
 __all__ = ["fmin"]
@@ -198,7 +203,7 @@ def fmin(
         # A ConfigurationSpace is a Mapping too (of hyperparameter objects): only an HDL dict is kept.
         "hdl": None if isinstance(config_space, ConfigurationSpace) else dict(config_space),
     }
-    warm_start = [] if previous_result is None else warm_start_trials(_load_previous(previous_result), space)
+    warm_start = [] if previous_result is None else warm_start_trials(load_previous_result(previous_result), space)
     header = describe_run(space, generator, the_optimizer, random_state, initial_points, warm_start,
                           warm_start_strategy, meta)
     result = FMinResult(space, budgets, meta=meta)
@@ -248,14 +253,6 @@ def _open_storage(checkpoint_file: str | os.PathLike[str] | Storage | None) -> S
     if isinstance(checkpoint_file, Storage):
         return checkpoint_file
     return InMemoryStorage() if checkpoint_file is None else SQLiteStorage(checkpoint_file)
-
-
-def _load_previous(previous_result: FMinResult | str | os.PathLike[str]) -> FMinResult:
-    if isinstance(previous_result, FMinResult):
-        return previous_result
-    if not Path(previous_result).exists():
-        raise InvalidArgumentError(f"fmin: previous_result {str(previous_result)!r} does not exist")
-    return FMinResult.load(previous_result)
 
 
 def _make_executor(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool) -> Executor:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import numbers
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from ultraopt.optimizer.base_opt import BaseOptimizer
     from ultraopt.result import FMinResult
 
-__all__ = ["WARM_START_STRATEGIES", "describe_run", "session_seed", "warm_start_trials"]
+__all__ = ["WARM_START_STRATEGIES", "describe_run", "load_previous_result", "session_seed", "warm_start_trials"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,23 @@ def session_seed(random_state: Any, n_events: int) -> Any:
     if n_events == 0 or not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool):
         return random_state
     return np.random.default_rng([int(random_state), n_events])
+
+
+def load_previous_result(previous_result: FMinResult | str | os.PathLike[str]) -> FMinResult:
+    """An earlier run given as a result, or as the path of a saved result (JSON) or of a checkpoint file (SQLite).
+
+    Raises
+    ------
+    ValueError
+        When the path does not exist or holds neither.
+    """
+    from ultraopt.result import FMinResult  # imported here: the result module imports the storage
+
+    if isinstance(previous_result, FMinResult):
+        return previous_result
+    if not os.path.exists(previous_result):
+        raise ValueError(f"previous_result {os.fspath(previous_result)!r} does not exist")
+    return FMinResult.load(previous_result)
 
 
 def warm_start_trials(previous: FMinResult, config_space: ConfigurationSpace) -> list[Trial]:
