@@ -38,6 +38,27 @@ def timed_run(strategy: str, n_trials: int, checkpoint: Path | None) -> float:
     return elapsed
 
 
+def journal_alone(n_trials: int, directory: Path) -> float:
+    """Seconds to journal ``n_trials`` trials (created, then finished) in SQLite, without running anything."""
+    from ConfigSpace import ConfigurationSpace
+
+    from ultraopt.storage import RunHeader, SQLiteStorage
+    from ultraopt.trial import Trial, TrialStatus
+
+    storage = SQLiteStorage(directory / "alone.db")
+    storage.open_run(RunHeader(ConfigurationSpace({"x": (-5.0, 5.0)}).to_serialized_dict(), {}))
+    start = time.perf_counter()
+    for trial_id in range(n_trials):
+        trial = Trial(trial_id, (trial_id, 0, 0), {"x": 0.5, "y": 3}, 1.0, {"origin": "random"}, TrialStatus.RUNNING)
+        storage.record_created(trial)
+        trial.finish(TrialStatus.SUCCESS, 1.0)
+        trial.start_time, trial.end_time, trial.worker = 1.0, 2.0, "w"
+        storage.record_finished(trial)
+    elapsed = time.perf_counter() - start
+    storage.close()
+    return elapsed
+
+
 def stored_trials(path: Path) -> tuple[int, int]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -71,6 +92,12 @@ def main() -> None:
                     f"{per_sqlite - per_memory:+.3f} | {stored[0]} finished, {stored[1]} events | "
                     f"{size / args.n_trials:.0f} |")
         print(rows[-1], flush=True)
+    with tempfile.TemporaryDirectory() as directory:
+        alone = min(journal_alone(args.n_trials, Path(directory) / str(i)) for i in range(args.repeats)
+                    if (Path(directory) / str(i)).mkdir() is None)
+    rows.append(f"| journal alone (no run) | {args.n_trials} | - | {1e3 * alone / args.n_trials:.3f} | "
+                f"{1e3 * alone / args.n_trials:+.3f} | {2 * args.n_trials} events | - |")
+    print(rows[-1], flush=True)
     text = "\n".join([
         "# Run storage: SQLite journal against in-memory",
         "",
