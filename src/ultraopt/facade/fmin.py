@@ -30,7 +30,7 @@ from ultraopt.objective import Objective
 from ultraopt.optimizer.base_opt import BaseOptimizer
 from ultraopt.progress import ProgressBar
 from ultraopt.result import FMinResult
-from ultraopt.storage import InMemoryStorage, SQLiteStorage, Storage
+from ultraopt.storage import Storage, open_storage
 from ultraopt.storage.identity import (
     WARM_START_STRATEGIES,
     describe_run,
@@ -207,7 +207,7 @@ def fmin(
     header = describe_run(space, generator, the_optimizer, random_state, initial_points, warm_start,
                           warm_start_strategy, meta)
     result = FMinResult(space, budgets, meta=meta)
-    storage = _open_storage(checkpoint_file)
+    storage = open_storage(checkpoint_file)
     progress = None
     master = None
     try:
@@ -247,12 +247,6 @@ def fmin(
         if isinstance(objective, LimitedObjective):
             objective.close()
     return result
-
-
-def _open_storage(checkpoint_file: str | os.PathLike[str] | Storage | None) -> Storage:
-    if isinstance(checkpoint_file, Storage):
-        return checkpoint_file
-    return InMemoryStorage() if checkpoint_file is None else SQLiteStorage(checkpoint_file)
 
 
 def _make_executor(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool) -> Executor:
