@@ -183,3 +183,17 @@ def test_time_and_memory_limits_are_recorded_and_the_run_finishes(tmp_path, quad
 
 def test_checkpoint_freq_is_accepted(tmp_path, quadratic_space):
     assert len(run(quadratic_space, n_iterations=2, checkpoint_freq=1, checkpoint_file=tmp_path / "a.db")) == 2
+
+
+@pytest.mark.parametrize("content, message", [(b"not a database at all\n" * 20, "not an SQLite database"),
+                                              ("truncated", "damaged")])
+def test_fmin_refuses_a_foreign_or_truncated_file_and_leaves_it_alone(tmp_path, quadratic_space, content, message):
+    path = tmp_path / "run.db"
+    if content == "truncated":
+        run(quadratic_space, n_iterations=50, checkpoint_file=path)
+        content = path.read_bytes()[: path.stat().st_size // 2]
+    path.write_bytes(content)
+    before = path.read_bytes(), os.stat(path).st_mtime_ns
+    with pytest.raises(ValueError, match=message):
+        run(quadratic_space, n_iterations=3, checkpoint_file=path)
+    assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before and os.listdir(tmp_path) == ["run.db"]
