@@ -157,3 +157,13 @@ def test_a_journal_of_another_schedule_is_refused(quadratic_space):
     other = CustomIterGenerator([[4, 2, 1]], [[1, 3, 9]])
     with pytest.raises(ReplayError, match="the schedule asks for config"):
         make_master(quadratic_space, storage, other).run(4)
+
+
+def test_asking_for_fewer_iterations_than_stored_keeps_what_was_begun(quadratic_space):
+    storage = InMemoryStorage()
+    with pytest.raises(Crash):
+        make_master(quadratic_space, storage, crash_at=20).run(4)  # iterations 0 and 1 done, 2 begun
+    master = make_master(quadratic_space, storage, seed=1)
+    result = master.run(1)
+    assert len(master.iterations) == 3 and all(iteration.is_finished for iteration in master.iterations)
+    assert len(result.trials) == BRACKETS.num_all_configs(3)
