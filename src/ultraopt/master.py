@@ -104,6 +104,7 @@ class Master:
         self.early_stopping_rounds = early_stopping_rounds
         self.clock = clock or executor.clock
         self.iterations: list[BaseIteration] = []
+        self._open_iterations: list[BaseIteration] = []  # the unfinished ones, oldest first
         self.stop_reason: str | None = None
         self._running: dict[int, _Running] = {}
         self._next_trial_id = 0
@@ -201,15 +202,21 @@ class Master:
 
     def _next_run(self) -> tuple[RunRequest, BaseIteration] | None:
         """A run from the oldest iteration that has one; a new iteration is opened when all are waiting."""
-        for iteration in self.iterations:
-            if not iteration.is_finished and (request := iteration.get_next_run()) is not None:
+        self._open_iterations = [iteration for iteration in self._open_iterations if not iteration.is_finished]
+        for iteration in self._open_iterations:
+            if (request := iteration.get_next_run()) is not None:
                 return request, iteration
         while len(self.iterations) < self._n_iterations:
-            iteration = self.iter_generator.get_next_iteration(len(self.iterations), self._sample)
+            iteration = self._new_iteration(len(self.iterations))
             self.iterations.append(iteration)
+            self._open_iterations.append(iteration)
             if (request := iteration.get_next_run()) is not None:
                 return request, iteration
         return None
+
+    def _new_iteration(self, index: int) -> BaseIteration:
+        """Iteration ``index`` of the schedule; a subclass may pass extra arguments to the iteration."""
+        return self.iter_generator.get_next_iteration(index, self._sample)
 
     def _sample(self, budget: float) -> tuple[dict[str, Any], dict[str, Any]]:
         return self._sampler(budget)

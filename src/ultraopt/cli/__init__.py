@@ -8,12 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from ultraopt import __version__
-from ultraopt.cli import demo
+from ultraopt.cli import demo, nameserver, worker
 
 __all__ = ["main"]
 
 #: Sub-command modules; each has ``NAME``, ``add_parser(subparsers)`` and ``run(args) -> int``.
-COMMANDS = [demo]
+COMMANDS = [demo, nameserver, worker]
 
 
 class CommandError(Exception):
