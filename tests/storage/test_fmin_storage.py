@@ -197,3 +197,12 @@ def test_fmin_refuses_a_foreign_or_truncated_file_and_leaves_it_alone(tmp_path, 
     with pytest.raises(ValueError, match=message):
         run(quadratic_space, n_iterations=3, checkpoint_file=path)
     assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before and os.listdir(tmp_path) == ["run.db"]
+
+
+def test_limits_reach_the_workers_of_async_comm(quadratic_space):
+    points = [{"x": 4.0, "c": "a"}, {"x": -4.0, "c": "a"}, {"x": 1.0, "c": "a"}, {"x": 0.0, "c": "b"}]
+    result = run(quadratic_space, sleeps_or_hoards, initial_points=points, n_iterations=4, trial_time_limit=2,
+                 trial_memory_limit=200, parallel_strategy="AsyncComm", n_jobs=2)
+    statuses = {t.config["x"]: t.status for t in result.trials}
+    assert statuses == {4.0: TrialStatus.TIMEOUT, -4.0: TrialStatus.MEMOUT, 1.0: TrialStatus.SUCCESS,
+                        0.0: TrialStatus.SUCCESS}
