@@ -23,9 +23,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ultraopt.multi_fidelity.iter.warm_start import WarmStartIteration
 from ultraopt.storage.base import CREATED, FINISHED, RESTARTED, Event
 from ultraopt.storage.base import snapshot as copy_trial
-from ultraopt.trial import Trial, TrialStatus
+from ultraopt.trial import Trial
 
 if TYPE_CHECKING:
     from ultraopt.master import Master
@@ -113,14 +114,11 @@ def _replay_created(master: Master, sampler: _StoredConfigs, event: Event) -> No
 
 def _warm_start(master: Master, trials: list[Trial], keep: bool) -> None:
     """Tell an earlier run's finished trials to the optimizer; keep them in the result for ``"continue"``."""
-    told = [trial for trial in trials if trial.status is not TrialStatus.CANCELLED]
-    for trial in told:
-        master.optimizer.tell(trial.config, trial.loss, trial.budget)
+    WarmStartIteration(trials).replay(master.optimizer)  # cancelled trials carry no result and are left out
     if keep:
         for trial in trials:
             master.result.add_trial(copy_trial(trial))
         master._n_warm_start = len(trials)
         master._next_trial_id = max((trial.trial_id + 1 for trial in trials), default=0)
-    if trials:
-        logger.info("warm start: %d earlier trial(s) told to the optimizer%s", len(told),
-                    ", kept in the result" if keep else "")
+    if trials and keep:
+        logger.info("warm start: the %d earlier trial(s) are kept in the result", len(trials))
