@@ -114,11 +114,12 @@ def _replay_created(master: Master, sampler: _StoredConfigs, event: Event) -> No
 
 def _warm_start(master: Master, trials: list[Trial], keep: bool) -> None:
     """Tell an earlier run's finished trials to the optimizer; keep them in the result for ``"continue"``."""
+    if not trials:
+        return
     WarmStartIteration(trials).replay(master.optimizer)  # cancelled trials carry no result and are left out
     if keep:
         for trial in trials:
             master.result.add_trial(copy_trial(trial))
         master._n_warm_start = len(trials)
         master._next_trial_id = max((trial.trial_id + 1 for trial in trials), default=0)
-    if trials and keep:
         logger.info("warm start: the %d earlier trial(s) are kept in the result", len(trials))
