@@ -1,4 +1,4 @@
-"""SIGKILL a run at random instants, start it again each time: it ends with exactly its schedule of trials."""
+"""SIGKILL a Hyperband run at random instants, start it again each time: it ends with exactly its schedule."""
 
 import os
 import random
@@ -8,6 +8,8 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from tests.storage import killable_run
 from ultraopt.result import FMinResult
@@ -28,8 +30,8 @@ def finished(path):
     return {t.trial_id: t.to_dict() for t in FMinResult.load(path).trials if t.status is not TrialStatus.CANCELLED}
 
 
-def expected_counts():
-    generator = killable_run.make_generator()
+def expected_counts(strategy):
+    generator = killable_run.make_generator(strategy)
     counts = Counter()
     for iteration in range(killable_run.N_ITERATIONS):
         for n, budget in zip(*generator.get_bracket(iteration)):
@@ -60,9 +62,9 @@ def kill_and_resume(tmp_path, strategy, n_kills=4, seed=0):
     return result, snapshots, kills
 
 
-def check(result, snapshots, kills):
+def check(strategy, result, snapshots, kills):
     assert kills >= 3  # most kills landed mid-run
-    assert Counter(t.budget for t in result.trials) == expected_counts()
+    assert Counter(t.budget for t in result.trials) == expected_counts(strategy)
     assert all(t.status is TrialStatus.SUCCESS for t in result.trials)
     assert len({(t.config_id, t.budget) for t in result.trials}) == len(result.trials)
     final = {t.trial_id: t.to_dict() for t in result.trials}
@@ -72,4 +74,10 @@ def check(result, snapshots, kills):
 
 
 def test_serial_run_survives_sigkill_at_random_instants(tmp_path):
-    check(*kill_and_resume(tmp_path, "Serial"))
+    check("Serial", *kill_and_resume(tmp_path, "Serial"))
+
+
+@pytest.mark.slow
+def test_async_comm_run_survives_sigkill_at_random_instants(tmp_path):
+    pytest.importorskip("ultraopt.executors.async_comm")
+    check("AsyncComm", *kill_and_resume(tmp_path, "AsyncComm", seed=1))

@@ -167,3 +167,20 @@ def test_asking_for_fewer_iterations_than_stored_keeps_what_was_begun(quadratic_
     result = master.run(1)
     assert len(master.iterations) == 3 and all(iteration.is_finished for iteration in master.iterations)
     assert len(result.trials) == BRACKETS.num_all_configs(3)
+
+
+@pytest.mark.parametrize("promotion", ["sync", "async"])
+def test_hyperband_resumes_with_either_promotion(quadratic_space, promotion):
+    from ultraopt.multi_fidelity import HyperBandIterGenerator
+
+    generator = HyperBandIterGenerator(min_budget=1 / 9, max_budget=1, eta=3, promotion=promotion)
+    expected = Counter(t.budget for t in make_master(quadratic_space, InMemoryStorage(), generator).run(5).trials)
+    storage = InMemoryStorage()
+    for session, crash_at in enumerate([4, 9, 10, 22]):
+        with pytest.raises(Crash):
+            make_master(quadratic_space, storage, generator, crash_at=crash_at, seed=session).run(5)
+    master = make_master(quadratic_space, storage, generator, seed=9)
+    result = master.run(5)
+    assert Counter(t.budget for t in result.trials) == expected and len(result.trials) == generator.num_all_configs(5)
+    assert len({(t.config_id, t.budget) for t in result.trials}) == len(result.trials)
+    assert all(iteration.is_finished for iteration in master.iterations)
