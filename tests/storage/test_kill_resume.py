@@ -79,5 +79,4 @@ def test_serial_run_survives_sigkill_at_random_instants(tmp_path):
 
 @pytest.mark.slow
 def test_async_comm_run_survives_sigkill_at_random_instants(tmp_path):
-    pytest.importorskip("ultraopt.executors.async_comm")
     check("AsyncComm", *kill_and_resume(tmp_path, "AsyncComm", seed=1))
