@@ -178,6 +178,9 @@ class Master:
         self.wait_for_workers(min_n_workers)
         self._n_iterations += n_iterations
         self._loop.stop_reason = None
+        if self._loop.restore(self._n_iterations):  # trials of a stored run: no callbacks, but incumbents
+            for trial in self.result.trials:
+                self._update_incumbent(trial)
         try:
             return self._loop.run(self._n_iterations)
         finally:
@@ -219,9 +222,12 @@ class Master:
 
     def job_callback(self, job: Trial) -> None:
         """Book-keeping after each finished trial: incumbents, result logger, progress callback."""
-        if job.is_success and job.loss < self.incumbent_performances.get(job.budget, math.inf):  # type: ignore[operator]
-            self.incumbents[job.budget] = dict(job.config)
-            self.incumbent_performances[job.budget] = float(job.loss)  # type: ignore[arg-type]
+        self._update_incumbent(job)
         if self.result_logger is not None:
             self.result_logger(job)
         self.progress_callback(self.result, job)
+
+    def _update_incumbent(self, job: Trial) -> None:
+        if job.is_success and job.loss < self.incumbent_performances.get(job.budget, math.inf):  # type: ignore[operator]
+            self.incumbents[job.budget] = dict(job.config)
+            self.incumbent_performances[job.budget] = float(job.loss)  # type: ignore[arg-type]
