@@ -195,13 +195,14 @@ def fmin(
     generator = multi_fidelity_iter_generator or CustomIterGenerator([1], [1.0])
     budgets = generator.get_budgets()
     the_optimizer = make_optimizer(optimizer)
-    executor = _make_executor(parallel_strategy, n_jobs, auto_identify_serial_strategy)
+    strategy = _choose_strategy(parallel_strategy, n_jobs, auto_identify_serial_strategy)
+    executor = _make_executor(strategy, n_jobs)
     meta = {
         "optimizer": the_optimizer.name,
         "random_state": random_state if isinstance(random_state, int) else None,
         "n_iterations": n_iterations,
         "n_jobs": n_jobs,
-        "parallel_strategy": type(executor).__name__,
+        "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,
         # A ConfigurationSpace is a Mapping too (of hyperparameter objects): only an HDL dict is kept.
         "hdl": None if isinstance(config_space, ConfigurationSpace) else dict(config_space),
     }
@@ -251,10 +252,16 @@ def fmin(
     return result
 
 
-def _make_executor(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool) -> Executor:
+def _choose_strategy(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool) -> str | Executor:
+    """The strategy that will run: an executor instance as given, else Serial for one job when allowed."""
     if isinstance(parallel_strategy, Executor):
         return parallel_strategy
-    strategy = "Serial" if auto_serial and n_jobs == 1 else parallel_strategy
+    return "Serial" if auto_serial and n_jobs == 1 else parallel_strategy
+
+
+def _make_executor(strategy: str | Executor, n_jobs: int) -> Executor:
+    if isinstance(strategy, Executor):
+        return strategy
     if strategy not in EXECUTOR_FACTORIES:
         raise InvalidArgumentError(
             f"fmin: parallel_strategy {strategy!r} is not available; available: {sorted(EXECUTOR_FACTORIES)}"
