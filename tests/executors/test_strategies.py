@@ -31,6 +31,12 @@ def sleepy_quadratic(config: dict) -> float:
     return quadratic(config)
 
 
+def hangs_on_b(config: dict) -> float:
+    if config["c"] == "b":
+        time.sleep(60)
+    return quadratic(config)
+
+
 def always_fails(config: dict) -> float:
     raise RuntimeError("broken objective")
 
@@ -120,6 +126,16 @@ def test_ctrl_c_cancels_running_trials_and_stops_every_process(strategy, childre
                  callbacks=[interrupt_after_first_trial])
     assert result.meta["stop_reason"] == "interrupted"
     assert result.trials_with_status(TrialStatus.CANCELLED) and len(result.trials) < 20
+    assert new_processes(children_before) == set()
+
+
+@pytest.mark.parametrize("strategy", ["MapReduce", "Dask"])
+def test_per_trial_time_limits_hold_on_the_workers(strategy, children_before):
+    result = run(hangs_on_b, n_iterations=6, n_jobs=2, parallel_strategy=strategy, trial_time_limit=2,
+                 random_state=0)
+    outcomes = {(t.config["c"], t.status) for t in result.trials}
+    assert outcomes == {("a", TrialStatus.SUCCESS), ("b", TrialStatus.TIMEOUT)}
+    assert all(t.duration < 30 for t in result.trials)
     assert new_processes(children_before) == set()
 
 

@@ -44,6 +44,9 @@ class ObjectivePlugin(WorkerPlugin):
 
     def teardown(self, worker: Any) -> None:
         uninstall_objective(self.token)
+        close = getattr(self.objective, "close", None)  # a LimitedObjective stops its helper processes
+        if callable(close):
+            close()
 
 
 def install_on_cluster(client: Client, token: str, objective: Objective) -> str:
