@@ -110,10 +110,22 @@ class SpaceEncoder:
         return np.asarray(Configuration(self.config_space, values=dict(config)).get_array(), dtype=float)
 
     def encode_many(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """The matrix of several configs, one row each."""
-        if not configs:
-            return np.empty((0, self.n_dims))
-        return np.vstack([self.encode(config) for config in configs])
+        """The matrix of several configs, one row each (``nan`` where a config leaves a hyperparameter out).
+
+        Vectorised column by column, so encoding the 10,000 configs of a long run takes milliseconds. Unlike
+        :meth:`encode` the configs are not validated: they must be plain configs of the space (as trials hold).
+        """
+        out = np.full((len(configs), self.n_dims), np.nan)
+        for index, hp in enumerate(self.hyperparameters):
+            rows = [row for row, config in enumerate(configs) if hp.name in config]
+            if not rows:
+                continue
+            values = np.empty(len(rows), dtype=object)
+            values[:] = [configs[row][hp.name] for row in rows]  # object array: keeps True apart from "True"
+            if self.dimensions[index].is_numerical:
+                values = values.astype(float)
+            out[rows, index] = hp.to_vector(values)
+        return out
 
     def decode(self, row: np.ndarray) -> dict[str, Any]:
         """The plain config of a legal row (snapped and deactivated)."""
