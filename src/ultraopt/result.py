@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
@@ -224,10 +225,62 @@ class FMinResult:
             raise ValueError(f"{path} is not a JSON UltraOpt result: {exc}") from exc
         return cls.from_dict(data)
 
-    # ------------------------------------------------------------------ plots
+    # ------------------------------------------------------------------ analysis and plots (in ultraopt.viz)
     def plot_convergence(self, budget: float | None = None, over: str = "iterations", ax: Axes | None = None,
                          log_scale: bool = False) -> Axes:
         """Plot the loss of each trial and the best loss so far; see :func:`ultraopt.viz.plot_convergence`."""
         from ultraopt.viz import plot_convergence
 
         return plot_convergence(self, budget=budget, over=over, ax=ax, log_scale=log_scale)
+
+    def plot_concurrent_over_time(self, budget: float | None = None, ax: Axes | None = None) -> Axes:
+        """Plot how many configs ran at once; see :func:`ultraopt.viz.plot_concurrent_over_time`."""
+        from ultraopt.viz import plot_concurrent_over_time
+
+        return plot_concurrent_over_time(self, budget=budget, ax=ax)
+
+    def plot_finished_over_time(self, budget: float | None = None, ax: Axes | None = None) -> Axes:
+        """Plot how many trials had finished over time; see :func:`ultraopt.viz.plot_finished_over_time`."""
+        from ultraopt.viz import plot_finished_over_time
+
+        return plot_finished_over_time(self, budget=budget, ax=ax)
+
+    def plot_correlation_across_budgets(self, budgets: Sequence[float] | None = None, ax: Axes | None = None) -> Axes:
+        """Plot Spearman's rank correlation of losses between budgets;
+        see :func:`ultraopt.viz.plot_correlation_across_budgets`."""
+        from ultraopt.viz import plot_correlation_across_budgets
+
+        return plot_correlation_across_budgets(self, budgets=budgets, ax=ax)
+
+    def plot_slices(self, params: Sequence[str] | None = None, budget: float | None = None) -> np.ndarray:
+        """Plot the loss against each hyperparameter, one panel each; see :func:`ultraopt.viz.plot_slices`."""
+        from ultraopt.viz import plot_slices
+
+        return plot_slices(self, params=params, budget=budget)
+
+    def plot_parallel_coordinates(self, budget: float | None = None, top: int | float = 50,
+                                  params: Sequence[str] | None = None, ax: Axes | None = None) -> Axes:
+        """Draw the best trials across one axis per hyperparameter;
+        see :func:`ultraopt.viz.plot_parallel_coordinates`."""
+        from ultraopt.viz import plot_parallel_coordinates
+
+        return plot_parallel_coordinates(self, budget=budget, top=top, params=params, ax=ax)
+
+    def hyperparameter_importance(self, budget: float | None = None, random_state: int = 0) -> pd.DataFrame:
+        """Which hyperparameters explain the loss, most important first;
+        see :func:`ultraopt.viz.hyperparameter_importance`."""
+        from ultraopt.viz import hyperparameter_importance
+
+        return hyperparameter_importance(self, budget=budget, random_state=random_state)
+
+    def plot_importance(self, budget: float | None = None, ax: Axes | None = None) -> Axes:
+        """Plot the hyperparameter importance as bars; see :func:`ultraopt.viz.plot_importance`."""
+        from ultraopt.viz import plot_importance
+
+        return plot_importance(self, budget=budget, ax=ax)
+
+    def plot_hi(self, budget: float | None = None) -> Any:
+        """An interactive HiPlot experiment of the trials (needs ``hiplot``); see :func:`ultraopt.viz.plot_hi`."""
+        from ultraopt.viz import plot_hi
+
+        return plot_hi(self, budget=budget)
