@@ -13,7 +13,7 @@ from ultraopt.hdl import layering_config
 X, y = load_digits(return_X_y=True)
 
 HDL = {
-    "n_estimators": {"_type": "int_quniform", "_value": [10, 150, 10], "_default": 100},
+    "n_estimators": {"_type": "int_quniform", "_value": [10, 100, 10], "_default": 50},
     "criterion": {"_type": "choice", "_value": ["gini", "entropy"], "_default": "gini"},
     "max_features": {"_type": "uniform", "_value": [0.05, 1.0], "_default": 0.5},
     "min_samples_split": {"_type": "int_uniform", "_value": [2, 20], "_default": 2},
