@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from ConfigSpace.hyperparameters import NumericalHyperparameter
 
 from ultraopt.hdl.configs import finite_values
 from ultraopt.learning.encoding import SpaceEncoder
@@ -39,8 +40,8 @@ def best_trials(result: FMinResult, budget: float | None, top: int | float) -> l
 
 def _tick_labels(encoder: SpaceEncoder, column: int) -> tuple[str, str]:
     """What the bottom and top of a hyperparameter's axis stand for."""
-    dim, hp = encoder.dimensions[column], encoder.hyperparameters[column]
-    if dim.is_numerical:
+    hp = encoder.hyperparameters[column]
+    if isinstance(hp, NumericalHyperparameter):
         return f"{hp.lower:.4g}", f"{hp.upper:.4g}"
     options = finite_values(hp) or [""]
     return str(options[0]), str(options[-1])
