@@ -284,3 +284,16 @@ class FMinResult:
         from ultraopt.viz import plot_hi
 
         return plot_hi(self, budget=budget)
+
+    def draw_space(self) -> str:
+        """The searched space as a text tree; see :func:`ultraopt.hdl.draw_space`."""
+        from ultraopt.hdl import draw_space
+
+        return draw_space(self.config_space)
+
+    def plot_space(self, ax: Axes | None = None) -> Axes:
+        """Draw the searched space as a tree with matplotlib; see :func:`ultraopt.viz.plot_space`
+        (:func:`ultraopt.viz.render_space` uses Graphviz when it is installed)."""
+        from ultraopt.viz import plot_space
+
+        return plot_space(self.config_space, ax=ax)

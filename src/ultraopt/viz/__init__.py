@@ -9,6 +9,7 @@ from ultraopt.viz.hiplot import plot_hi
 from ultraopt.viz.importance import hyperparameter_importance, plot_importance
 from ultraopt.viz.parallel_coords import plot_parallel_coordinates
 from ultraopt.viz.slices import plot_slices
+from ultraopt.viz.space import plot_space, render_space, space_to_dot
 from ultraopt.viz.timeline import (
     concurrency_over_time,
     finished_over_time,
@@ -28,5 +29,8 @@ __all__ = [
     "plot_importance",
     "plot_parallel_coordinates",
     "plot_slices",
+    "plot_space",
     "rank_correlation_across_budgets",
+    "render_space",
+    "space_to_dot",
 ]
