@@ -210,9 +210,11 @@ def render_space(
                 raise RuntimeError(str(exc)) from exc
             logger.info("drawing the space with matplotlib: %s", exc)
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    ax = plot_space(tree)
+    figure = plot_space(tree).figure
+    assert isinstance(figure, Figure)  # a new top-level figure, not a sub-figure
     buffer = io.BytesIO()
-    ax.figure.savefig(buffer, format=fmt, bbox_inches="tight", dpi=110)
-    plt.close(ax.figure)
+    figure.savefig(buffer, format=fmt, bbox_inches="tight", dpi=110)
+    plt.close(figure)
     return buffer.getvalue(), "matplotlib"
