@@ -138,11 +138,13 @@ class FMinResult:
         }
 
     # ------------------------------------------------------------------ tables
-    def optimum_table(self) -> str:
-        """The best config per budget as a text table; inactive hyperparameters show as ``-``."""
+    def optimum_rows(self) -> tuple[list[str], list[list[str] | None]]:
+        """The cells of the optimum table: a header and rows of text (``None`` is a separator line).
+
+        One column per budget with a successful trial: each hyperparameter's value in the best config (``-``
+        where inactive), then the optimal loss and the number of configs evaluated on that budget.
+        """
         budgets = self.budgets_reached
-        if not budgets:
-            return f"no successful trial among {len(self.trials)}"
         best = [self._best[budget] for budget in budgets]
         rows: list[list[str] | None] = [
             [name] + [_format_value(trial.config[name]) if name in trial.config else "-" for trial in best]
@@ -153,7 +155,13 @@ class FMinResult:
         counts = Counter(trial.budget for trial in self.trials)
         rows.append(["Num Configs"] + [str(counts[budget]) for budget in budgets])
         header = ["HyperParameters"] + [f"budget {format_budget(budget)}" for budget in budgets]
-        return render_table(header, rows)
+        return header, rows
+
+    def optimum_table(self) -> str:
+        """The best config per budget as a text table; inactive hyperparameters show as ``-``."""
+        if not self.budgets_reached:
+            return f"no successful trial among {len(self.trials)}"
+        return render_table(*self.optimum_rows())
 
     def __str__(self) -> str:
         return self.optimum_table()
@@ -233,17 +241,19 @@ class FMinResult:
 
         return plot_convergence(self, budget=budget, over=over, ax=ax, log_scale=log_scale)
 
-    def plot_concurrent_over_time(self, budget: float | None = None, ax: Axes | None = None) -> Axes:
+    def plot_concurrent_over_time(self, budget: float | None = None, by_budget: bool = False,
+                                  ax: Axes | None = None) -> Axes:
         """Plot how many configs ran at once; see :func:`ultraopt.viz.plot_concurrent_over_time`."""
         from ultraopt.viz import plot_concurrent_over_time
 
-        return plot_concurrent_over_time(self, budget=budget, ax=ax)
+        return plot_concurrent_over_time(self, budget=budget, by_budget=by_budget, ax=ax)
 
-    def plot_finished_over_time(self, budget: float | None = None, ax: Axes | None = None) -> Axes:
+    def plot_finished_over_time(self, budget: float | None = None, by_budget: bool = True,
+                                ax: Axes | None = None) -> Axes:
         """Plot how many trials had finished over time; see :func:`ultraopt.viz.plot_finished_over_time`."""
         from ultraopt.viz import plot_finished_over_time
 
-        return plot_finished_over_time(self, budget=budget, ax=ax)
+        return plot_finished_over_time(self, budget=budget, by_budget=by_budget, ax=ax)
 
     def plot_correlation_across_budgets(self, budgets: Sequence[float] | None = None, ax: Axes | None = None) -> Axes:
         """Plot Spearman's rank correlation of losses between budgets;
@@ -297,3 +307,9 @@ class FMinResult:
         from ultraopt.viz import plot_space
 
         return plot_space(self.config_space, ax=ax)
+
+    def report(self, path: str | Path, title: str | None = None) -> Path:
+        """Write the run report, one self-contained HTML file; see :func:`ultraopt.report.write_report`."""
+        from ultraopt.report import write_report
+
+        return write_report(self, path, title=title)

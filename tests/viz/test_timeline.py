@@ -27,7 +27,8 @@ def test_concurrency_counts_running_trials_and_does_not_double_count_a_handover(
 
 
 def test_concurrency_plot_draws_a_line_for_all_trials_then_one_per_budget(overlapping):
-    ax = overlapping.plot_concurrent_over_time()
+    assert len(overlapping.plot_concurrent_over_time().get_lines()) == 1
+    ax = overlapping.plot_concurrent_over_time(by_budget=True)
     lines = ax.get_lines()
     assert len(lines) == 3 and [line.get_label() for line in lines] == ["all budgets", "budget 1", "budget 3"]
     assert lines[0].get_ydata().tolist() == [1, 2, 2, 1, 1, 0] and max(lines[2].get_ydata()) == 1

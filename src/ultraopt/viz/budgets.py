@@ -94,7 +94,8 @@ def plot_correlation_across_budgets(
         for j in range(i):
             value = lower[i, j]
             text = "n/a" if np.isnan(value) else f"{value:.2f}"
-            ax.text(j, i, f"{text}\nn={shared.iat[i, j]}", ha="center", va="center", fontsize="small")
+            colour = "white" if abs(value) > 0.6 else "black"  # readable on the dark ends of the colour map
+            ax.text(j, i, f"{text}\nn={shared.iat[i, j]}", ha="center", va="center", fontsize="small", color=colour)
     labels = [format_budget(b) for b in rho.index]
     ax.set_xticks(range(size), labels)
     ax.set_yticks(range(size), labels)

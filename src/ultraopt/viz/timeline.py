@@ -70,15 +70,16 @@ def finished_over_time(result: FMinResult, budget: float | None = None) -> tuple
 
 
 def _plot_per_budget(
-    result: FMinResult, budget: float | None, ax: Axes | None, series: Series, ylabel: str, title: str
+    result: FMinResult, budget: float | None, by_budget: bool, ax: Axes | None, series: Series, ylabel: str,
+    title: str,
 ) -> Axes:
-    """One step line for ``budget`` (or all trials), then one per budget when a run has several."""
+    """One step line for ``budget`` (or all trials), then, with ``by_budget``, one per budget of the run."""
     ax = axes_or_new(ax)
     if budget is not None:
         budget = resolve_budget(result, budget)
     parts: list[tuple[float | None, str]] = [(budget, "all budgets" if budget is None else "")]
     used = sorted({t.budget for t in result.trials})
-    if budget is None and len(used) > 1:
+    if budget is None and by_budget and len(used) > 1:
         parts += [(b, f"budget {format_budget(b)}") for b in used]
     for index, (which, label) in enumerate(parts):
         times, counts = series(result, which)
@@ -91,15 +92,18 @@ def _plot_per_budget(
     return ax
 
 
-def plot_concurrent_over_time(result: FMinResult, budget: float | None = None, ax: Axes | None = None) -> Axes:
+def plot_concurrent_over_time(
+    result: FMinResult, budget: float | None = None, by_budget: bool = False, ax: Axes | None = None
+) -> Axes:
     """Plot how many configs were evaluated at once over the run.
 
     Parameters
     ----------
     result : FMinResult
     budget : float, optional
-        Only the trials on this budget. By default every trial (the first line) and, when the run used
-        several budgets, one line per budget.
+        Only the trials on this budget; every trial by default.
+    by_budget : bool
+        Without ``budget``, also draw one line per budget the run used.
     ax : matplotlib Axes, optional
 
     Returns
@@ -107,18 +111,22 @@ def plot_concurrent_over_time(result: FMinResult, budget: float | None = None, a
     matplotlib.axes.Axes
         Each line holds :func:`concurrency_over_time` of its trials.
     """
-    return _plot_per_budget(result, budget, ax, concurrency_over_time, "configs running", "concurrent evaluations")
+    return _plot_per_budget(result, budget, by_budget, ax, concurrency_over_time, "configs running",
+                            "concurrent evaluations")
 
 
-def plot_finished_over_time(result: FMinResult, budget: float | None = None, ax: Axes | None = None) -> Axes:
+def plot_finished_over_time(
+    result: FMinResult, budget: float | None = None, by_budget: bool = True, ax: Axes | None = None
+) -> Axes:
     """Plot the number of finished trials over the run (the throughput).
 
     Parameters
     ----------
     result : FMinResult
     budget : float, optional
-        Only the trials on this budget. By default every trial (the first line) and, when the run used
-        several budgets, one line per budget.
+        Only the trials on this budget; every trial by default.
+    by_budget : bool
+        Without ``budget``, also draw one line per budget the run used.
     ax : matplotlib Axes, optional
 
     Returns
@@ -126,4 +134,4 @@ def plot_finished_over_time(result: FMinResult, budget: float | None = None, ax:
     matplotlib.axes.Axes
         Each line holds :func:`finished_over_time` of its trials.
     """
-    return _plot_per_budget(result, budget, ax, finished_over_time, "trials finished", "finished trials")
+    return _plot_per_budget(result, budget, by_budget, ax, finished_over_time, "trials finished", "finished trials")

@@ -1,0 +1,44 @@
+"""Runs for the report tests: a small Hyperband run with a failing trial and hostile names."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ultraopt import FMinResult, fmin
+from ultraopt.multi_fidelity import CustomIterGenerator
+
+#: A CASH-like space whose names and values need escaping in HTML.
+HOSTILE_HDL: dict[str, Any] = {
+    "estimator(choice)": {
+        "svc": {
+            "C": {"_type": "loguniform", "_value": [0.01, 100], "_default": 1.0},
+            "kernel(choice)": {"rbf": {"gamma": {"_type": "loguniform", "_value": [1e-4, 1], "_default": 0.1}},
+                               "linear": {}},
+        },
+        "rf": {"n_estimators": {"_type": "int_quniform", "_value": [10, 200, 10], "_default": 100}},
+    },
+    "lr": {"_type": "loguniform", "_value": [1e-4, 1], "_default": 0.01},
+    "x<script>": {"_type": "uniform", "_value": [0, 1], "_default": 0.5},
+    "tag": {"_type": "choice", "_value": ["<b>bold</b>", "a & b"], "_default": "a & b"},
+}
+
+ERROR_MESSAGE = "<img src=x onerror=alert(1)> & failed"
+
+
+def hostile_objective(config: dict[str, Any], budget: float) -> float:
+    """Fails when ``x<script>`` > 0.8 with markup in the message; otherwise a smooth loss that falls with budget."""
+    if config["x<script>"] > 0.8:
+        raise ValueError(ERROR_MESSAGE)
+    loss = (math.log10(config["lr"]) + 2) ** 2 + (0.3 if config["estimator:__choice__"] == "rf" else 0.0)
+    return loss + 1.0 / budget + 0.1 * config["x<script>"]
+
+
+def hyperband_generator() -> CustomIterGenerator:
+    """Hyperband's brackets for budgets 1/9 to 1 with eta = 3: 9-3-1, 5-1 and 3 configs."""
+    return CustomIterGenerator([[9, 3, 1], [5, 1], [3]], [[1 / 9, 1 / 3, 1], [1 / 3, 1], [1]])
+
+
+def hyperband_run(n_iterations: int = 3) -> FMinResult:
+    return fmin(hostile_objective, HOSTILE_HDL, optimizer="Random", n_iterations=n_iterations,
+                multi_fidelity_iter_generator=hyperband_generator(), show_progressbar=False, random_state=3)
