@@ -8,12 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from ultraopt import __version__
-from ultraopt.cli import demo
+from ultraopt.cli import demo, export, report, show
 
 __all__ = ["main"]
 
 #: Sub-command modules; each has ``NAME``, ``add_parser(subparsers)`` and ``run(args) -> int``.
-COMMANDS = [demo]
+COMMANDS = [demo, show, export, report]
 
 
 class CommandError(Exception):
