@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,9 @@ def test_a_run_without_a_successful_trial_still_has_a_report(failed_only):
 def test_result_report_writes_the_file(failed_only, tmp_path):
     path = failed_only.report(tmp_path / "report.html")
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_the_readme_shows_a_screenshot_of_the_report():
+    root = Path(__file__).resolve().parents[2]
+    assert "![The HTML report of a Hyperband run](docs/report.png)" in (root / "README.md").read_text()
+    assert (root / "docs" / "report.png").read_bytes().startswith(b"\x89PNG")
