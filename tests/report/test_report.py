@@ -1,4 +1,5 @@
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,12 @@ def test_the_readme_shows_a_screenshot_of_the_report():
     root = Path(__file__).resolve().parents[2]
     assert "![The HTML report of a Hyperband run](docs/report.png)" in (root / "README.md").read_text()
     assert (root / "docs" / "report.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_trials_table_of_ten_thousand_trials_is_quick(quadratic_space):
+    trials = [make_trial(i, {"x": (i % 100) / 10 - 5, "c": "ab"[i % 2]}, float(i % 7)) for i in range(10_000)]
+    result = make_result(quadratic_space, trials)
+    started = time.process_time()
+    html = sections.trials(result)
+    assert time.process_time() - started < 5.0  # linear in the trials (it once was quadratic: 60 s)
+    assert html.count("<tr>") == 10_000 + 1  # the rows and the head

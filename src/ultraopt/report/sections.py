@@ -171,7 +171,8 @@ def trials(result: FMinResult) -> str:
     names = list(result.config_space)
     header = ["trial", "config id", "budget", "status", "loss", "start [s]", "duration [s]", "worker", "origin",
               *names, "error"]
-    rows = [_trial_row(trial, names, result.start_time) for trial in result.trials]
+    start = result.start_time  # a property that scans every trial: once, not once per row
+    rows = [_trial_row(trial, names, start) for trial in result.trials]
     toolbar = ('<div class="toolbar"><input id="trial-filter" type="search" placeholder="filter rows by text" '
                'aria-label="filter trials"><span id="trial-count"></span>'
                "<span class=\"note\">click a column header to sort</span></div>")
