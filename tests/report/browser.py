@@ -46,8 +46,9 @@ def find_chromium() -> str | None:
 
 def install_chromium(timeout: float = 1500) -> str:
     """Install Debian's ``chromium`` package with apt-get (needs root) and return the program's path."""
-    if find_chromium():
-        return find_chromium()  # type: ignore[return-value]
+    found = find_chromium()
+    if found:
+        return found
     if not shutil.which("apt-get"):
         raise BrowserUnavailable("chromium is not installed and there is no apt-get to install it")
     if hasattr(os, "geteuid") and os.geteuid() != 0:
