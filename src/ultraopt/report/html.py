@@ -48,6 +48,7 @@ class Cell:
         self.classes = classes
 
     def render(self) -> str:
+        """The ``<td>`` element."""
         attributes = f' class="{esc(self.classes)}"' if self.classes else ""
         if self.sort is not None:
             attributes += f' data-sort="{esc(self.sort)}"'
