@@ -96,7 +96,9 @@ def fmin(
     n_jobs : int
         How many evaluations run at once.
     parallel_strategy : str or Executor
-        ``"Serial"``, ``"AsyncComm"`` or ``"MapReduce"``, or an executor instance.
+        ``"Serial"``, ``"AsyncComm"`` or ``"MapReduce"``, or an executor instance, e.g.
+        ``SimulatedExecutor(n_workers=8)`` to run on virtual workers and a virtual clock
+        (:mod:`ultraopt.executors.simulated`).
     auto_identify_serial_strategy : bool
         With ``n_jobs == 1``, run serially whatever ``parallel_strategy`` says (nothing would run in parallel).
     multi_fidelity_iter_generator : BaseIterGenerator, optional

@@ -1,10 +1,14 @@
-"""Budgets as people write them: ``1/16`` rather than ``0.0625``."""
+"""Budgets as people write them (``1/16`` rather than ``0.0625``) and the geometric ladders of Hyperband."""
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
-__all__ = ["format_budget"]
+__all__ = ["as_fraction", "format_budget", "geometric_budgets"]
+
+# A ratio within this relative distance of a power of eta counts as that power (float rounding, not intent).
+_REL_TOL = Fraction(1, 10**9)
 
 
 def format_budget(budget: float) -> str:
@@ -19,3 +23,45 @@ def format_budget(budget: float) -> str:
     if abs(float(fraction) - budget) <= 1e-9 * abs(budget) and fraction.denominator > 1:
         return f"{fraction.numerator}/{fraction.denominator}"
     return f"{budget:.6g}"
+
+
+def as_fraction(value: float | Fraction) -> Fraction:
+    """The simple fraction a user most likely meant by ``value`` (``0.1`` is 1/10, ``1/3`` is 1/3).
+
+    Floats are matched to a fraction with a denominator of at most 10**6 when it equals them to 1e-12 relative
+    precision; other floats are taken exactly.
+    """
+    if isinstance(value, (int, Fraction)):
+        return Fraction(value)
+    exact = Fraction(float(value))
+    simple = exact.limit_denominator(10**6)
+    return simple if abs(simple - exact) <= 1e-12 * abs(exact) else exact
+
+
+def geometric_budgets(min_budget: float, max_budget: float, eta: float) -> list[float]:
+    """The budgets ``max_budget * eta**-k`` that are not below ``min_budget``, smallest first.
+
+    The arithmetic is exact on the fractions the user meant: ``(0.001, 1, 10)`` gives the four budgets
+    0.001, 0.01, 0.1 and 1 (a float rounding error must not drop a stage), and ``(1/16, 1, 4)`` gives
+    1/16, 1/4 and 1 exactly.
+
+    Raises
+    ------
+    ValueError
+        When the budgets are not positive, ``min_budget > max_budget`` or ``eta <= 1``.
+    """
+    if not (min_budget > 0 and max_budget > 0 and math.isfinite(max_budget)):
+        raise ValueError(f"budgets must be positive and finite, got min_budget={min_budget}, max_budget={max_budget}")
+    if min_budget > max_budget * (1 + float(_REL_TOL)):
+        raise ValueError(f"min_budget ({min_budget}) must not exceed max_budget ({max_budget})")
+    if not (eta > 1 and math.isfinite(eta)):
+        raise ValueError(f"eta must be a finite number greater than 1, got {eta}")
+    low, high, ratio = as_fraction(min_budget), as_fraction(max_budget), as_fraction(eta)
+    # How many times eta fits into max/min: the floor of a logarithm, corrected for rounding both ways.
+    n_steps = max(int(math.floor(math.log(high / low) / math.log(ratio))), 0)
+    floor = low * (1 - _REL_TOL)
+    while high / ratio ** (n_steps + 1) >= floor:
+        n_steps += 1
+    while n_steps > 0 and high / ratio**n_steps < floor:
+        n_steps -= 1
+    return [float(high / ratio**k) for k in range(n_steps, -1, -1)]

@@ -7,10 +7,18 @@ from typing import Any
 
 import pandas as pd
 
+from ultraopt.multi_fidelity.budgets import format_budget
+from ultraopt.multi_fidelity.iter.async_rank_reduction import AsyncRankReductionIteration
 from ultraopt.multi_fidelity.iter.base_iter import BaseIteration, ConfigSampler
 from ultraopt.multi_fidelity.iter.rank_reduction import RankReductionIteration
 
-__all__ = ["BaseIterGenerator"]
+__all__ = ["PROMOTION_MODES", "BaseIterGenerator"]
+
+#: ``promotion`` argument to the iteration class it selects.
+PROMOTION_MODES: dict[str, type[BaseIteration]] = {
+    "sync": RankReductionIteration,
+    "async": AsyncRankReductionIteration,
+}
 
 
 class BaseIterGenerator(ABC):
@@ -22,13 +30,28 @@ class BaseIterGenerator(ABC):
     Parameters
     ----------
     iter_klass : type of BaseIteration, optional
-        The iteration class (how configs advance); synchronous successive halving by default.
+        The iteration class (how configs advance); by default the one ``promotion`` names.
     iter_kwargs : dict, optional
         Extra keyword arguments for ``iter_klass``.
+    promotion : {"sync", "async"}
+        ``"sync"`` (default): a stage is complete before its best configs advance, as in Hyperband and BOHB
+        (:class:`~ultraopt.multi_fidelity.iter.rank_reduction.RankReductionIteration`). ``"async"``: a config
+        advances as soon as it ranks in the top ``1/eta`` of the finished configs of its stage, so that no worker
+        waits for a stage to fill (ASHA-style,
+        :class:`~ultraopt.multi_fidelity.iter.async_rank_reduction.AsyncRankReductionIteration`). Both run the
+        same number of evaluations per budget in a finished bracket. Ignored when ``iter_klass`` is given.
     """
 
-    def __init__(self, iter_klass: type[BaseIteration] | None = None, iter_kwargs: dict[str, Any] | None = None):
-        self.iter_klass = iter_klass or RankReductionIteration
+    def __init__(
+        self,
+        iter_klass: type[BaseIteration] | None = None,
+        iter_kwargs: dict[str, Any] | None = None,
+        promotion: str = "sync",
+    ):
+        if promotion not in PROMOTION_MODES:
+            raise ValueError(f"promotion must be one of {sorted(PROMOTION_MODES)}, got {promotion!r}")
+        self.promotion = promotion
+        self.iter_klass = iter_klass or PROMOTION_MODES[promotion]
         self.iter_kwargs = dict(iter_kwargs or {})
 
     @abstractmethod
@@ -53,17 +76,26 @@ class BaseIterGenerator(ABC):
         return self.iter_klass(iteration, num_configs, budgets, config_sampler, **kwargs)
 
     def num_all_configs(self, n_iterations: int) -> int:
-        """How many evaluations ``n_iterations`` iterations make at most (every stage full)."""
-        return sum(sum(self.get_bracket(i)[0]) for i in range(n_iterations))
+        """How many evaluations ``n_iterations`` iterations make at most (every stage full).
+
+        The schedule repeats every :attr:`n_brackets` iterations, so this takes no longer for a million iterations.
+        """
+        sizes = [sum(self.get_bracket(i)[0]) for i in range(min(n_iterations, self.n_brackets))]
+        full_cycles, rest = divmod(n_iterations, self.n_brackets)
+        return full_cycles * sum(sizes) + sum(sizes[:rest])
 
     def get_table(self) -> pd.DataFrame:
-        """One cycle of the schedule: a row per (iteration, stage) with its number of configs and budget."""
+        """One cycle of the schedule: a row per (iteration, stage) with its number of configs and budget.
+
+        ``budget`` holds the float; ``budget_label`` writes it as the user would (``1/16`` rather than 0.0625).
+        """
         rows = [
-            {"iteration": i, "stage": stage, "num_configs": n, "budget": budget}
+            {"iteration": i, "stage": stage, "num_configs": n, "budget": budget, "budget_label": format_budget(budget)}
             for i in range(self.n_brackets)
             for stage, (n, budget) in enumerate(zip(*self.get_bracket(i)))
         ]
         return pd.DataFrame(rows).set_index(["iteration", "stage"])
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(budgets={self.get_budgets()})"
+        budgets = ", ".join(format_budget(budget) for budget in self.get_budgets())
+        return f"{type(self).__name__}(budgets=[{budgets}], promotion={self.promotion!r})"

@@ -29,6 +29,8 @@ class CustomIterGenerator(BaseIterGenerator):
         (``[[9, 3, 1], [3, 1]]``).
     budgets_list : list of float, or list of lists of float
         The budget of each stage, in the same shape.
+    iter_klass, iter_kwargs, promotion
+        How configs advance; see :class:`~ultraopt.multi_fidelity.iter_gen.base_gen.BaseIterGenerator`.
 
     Examples
     --------
@@ -44,8 +46,9 @@ class CustomIterGenerator(BaseIterGenerator):
         budgets_list: Sequence[Any],
         iter_klass: type[BaseIteration] | None = None,
         iter_kwargs: dict[str, Any] | None = None,
+        promotion: str = "sync",
     ):
-        super().__init__(iter_klass, iter_kwargs)
+        super().__init__(iter_klass, iter_kwargs, promotion)
         num_configs = _as_brackets(num_configs_list, "num_configs_list")
         budgets = _as_brackets(budgets_list, "budgets_list")
         if len(num_configs) != len(budgets):

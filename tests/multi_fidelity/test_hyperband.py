@@ -1,0 +1,93 @@
+"""Hyperband and successive-halving schedules, and the budget arithmetic under them."""
+
+import math
+from fractions import Fraction
+
+import pytest
+
+from ultraopt.multi_fidelity import (
+    AsyncRankReductionIteration,
+    CustomIterGenerator,
+    HyperBandIterGenerator,
+    RankReductionIteration,
+    SuccessiveHalvingIterGenerator,
+    format_budget,
+    geometric_budgets,
+)
+from ultraopt.multi_fidelity.budgets import as_fraction
+
+
+def test_hyperband_1_16_to_1_eta_4_matches_hpbandster():
+    generator = HyperBandIterGenerator(min_budget=1 / 16, max_budget=1, eta=4)
+    assert generator.get_budgets() == [1 / 16, 1 / 4, 1.0]
+    assert [generator.get_bracket(i) for i in range(4)] == [
+        ([16, 4, 1], [1 / 16, 1 / 4, 1.0]),
+        ([4, 1], [1 / 4, 1.0]),
+        ([3], [1.0]),
+        ([16, 4, 1], [1 / 16, 1 / 4, 1.0]),  # brackets cycle
+    ]
+    assert generator.num_all_configs(3) == 29
+    assert generator.num_all_configs(5) == 55
+
+
+def test_sh_only_has_21_configs_per_iteration():
+    generator = HyperBandIterGenerator(min_budget=1 / 16, max_budget=1, eta=4, SH_only=True)
+    assert generator.n_brackets == 1
+    assert [sum(generator.get_bracket(i)[0]) for i in range(4)] == [21] * 4
+    assert generator.num_all_configs(3) == 63
+    same = SuccessiveHalvingIterGenerator(1 / 16, 1, 4)
+    assert [same.get_bracket(i) for i in range(3)] == [generator.get_bracket(i) for i in range(3)]
+
+
+def test_hyperband_keeps_the_stage_float_truncation_used_to_drop():
+    assert HyperBandIterGenerator(0.001, 1, 10).get_budgets() == [0.001, 0.01, 0.1, 1.0]
+    assert HyperBandIterGenerator(0.001, 1, 10).get_bracket(0)[0] == [1000, 100, 10, 1]
+
+
+@pytest.mark.parametrize(
+    "low, high, eta, expected",
+    [
+        (0.001, 1, 10, [0.001, 0.01, 0.1, 1.0]),
+        (1 / 27, 1, 3, [1 / 27, 1 / 9, 1 / 3, 1.0]),
+        (1, 81, 3, [1.0, 3.0, 9.0, 27.0, 81.0]),
+        (0.3, 1, 3, [1 / 3, 1.0]),  # 1/9 is below 0.3: two budgets, the smallest is max * eta**-1
+        (1, 1, 3, [1.0]),
+        (0.1, 100, 10, [0.1, 1.0, 10.0, 100.0]),
+        (0.33333333333333326, 1, 3, [1 / 3, 1.0]),  # 1/3 minus a rounding error still gives two stages
+    ],
+)
+def test_geometric_budgets(low, high, eta, expected):
+    assert geometric_budgets(low, high, eta) == expected
+
+
+@pytest.mark.parametrize("args", [(0, 1, 3), (2, 1, 3), (0.1, 1, 1), (0.1, 1, 0.5), (0.1, math.inf, 3)])
+def test_geometric_budgets_rejects_bad_arguments(args):
+    with pytest.raises(ValueError):
+        geometric_budgets(*args)
+
+
+def test_fractions_stay_fractions():
+    assert as_fraction(0.1) == Fraction(1, 10) and as_fraction(1 / 3) == Fraction(1, 3)
+    assert [format_budget(b) for b in geometric_budgets(1 / 16, 1, 4)] == ["1/16", "1/4", "1"]
+    table = HyperBandIterGenerator(1 / 16, 1, 4).get_table()
+    assert list(table["budget_label"]) == ["1/16", "1/4", "1", "1/4", "1", "1"]
+    assert list(table["num_configs"]) == [16, 4, 1, 4, 1, 3]
+    assert table.index.names == ["iteration", "stage"]
+    assert table.loc[(0, 2), "budget"] == 1.0
+
+
+def test_exact_bracket_sizes_with_eta_3():
+    generator = HyperBandIterGenerator(1 / 27, 1, 3)
+    assert [generator.get_bracket(i)[0] for i in range(4)] == [[27, 9, 3, 1], [9, 3, 1], [6, 2], [4]]
+    assert generator.num_all_configs(4) == 40 + 13 + 8 + 4
+
+
+def test_promotion_selects_the_iteration_class():
+    sampler = lambda budget: ({"x": 0}, {})  # noqa: E731
+    for generator_class, args in [(HyperBandIterGenerator, (1 / 9, 1, 3)), (CustomIterGenerator, ([3, 1], [1, 3]))]:
+        assert isinstance(generator_class(*args).get_next_iteration(0, sampler), RankReductionIteration)
+        iteration = generator_class(*args, promotion="async").get_next_iteration(0, sampler)
+        assert isinstance(iteration, AsyncRankReductionIteration)
+    with pytest.raises(ValueError, match="promotion must be one of"):
+        HyperBandIterGenerator(1 / 9, 1, 3, promotion="eager")
+    assert "promotion='async'" in repr(HyperBandIterGenerator(1 / 9, 1, 3, promotion="async"))
