@@ -26,7 +26,7 @@ def test_show_prints_the_summary_and_the_optimum_table(saved, capsys):
     assert main(["show", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"trials: {len(run.trials)} (success: " in out and "failed: " in out
-    assert "trials per budget: 1/9: 9, 1/3: 8, 1: 5" in out
+    assert "trials per budget: 1/9: 9, 1/3: 6, 1: 5" in out
     assert f"best loss: {run.best_loss:.6g} on budget 1" in out
     assert run.optimum_table() in out
 

@@ -6,7 +6,8 @@ import math
 from typing import Any
 
 from ultraopt import FMinResult, fmin
-from ultraopt.multi_fidelity import CustomIterGenerator
+from ultraopt.executors import SimulatedExecutor
+from ultraopt.multi_fidelity import HyperBandIterGenerator
 
 #: A CASH-like space whose names and values need escaping in HTML.
 HOSTILE_HDL: dict[str, Any] = {
@@ -34,11 +35,17 @@ def hostile_objective(config: dict[str, Any], budget: float) -> float:
     return loss + 1.0 / budget + 0.1 * config["x<script>"]
 
 
-def hyperband_generator() -> CustomIterGenerator:
-    """Hyperband's brackets for budgets 1/9 to 1 with eta = 3: 9-3-1, 5-1 and 3 configs."""
-    return CustomIterGenerator([[9, 3, 1], [5, 1], [3]], [[1 / 9, 1 / 3, 1], [1 / 3, 1], [1]])
+def hyperband_generator() -> HyperBandIterGenerator:
+    """Hyperband for budgets 1/9 to 1 with eta = 3: brackets of 9-3-1, 3-1 and 3 configs."""
+    return HyperBandIterGenerator(1 / 9, 1, 3)
+
+
+#: Simulated workers of :func:`hyperband_run`: trials take their budget in virtual seconds, 4 at a time.
+N_WORKERS = 4
 
 
 def hyperband_run(n_iterations: int = 3) -> FMinResult:
+    """Hyperband on :data:`HOSTILE_HDL` with 4 virtual workers (no real time passes): 20 trials."""
     return fmin(hostile_objective, HOSTILE_HDL, optimizer="Random", n_iterations=n_iterations,
-                multi_fidelity_iter_generator=hyperband_generator(), show_progressbar=False, random_state=3)
+                multi_fidelity_iter_generator=hyperband_generator(), show_progressbar=False, random_state=3,
+                parallel_strategy=SimulatedExecutor(n_workers=N_WORKERS))

@@ -30,7 +30,7 @@ def trial_rows(page):
 def test_the_page_has_every_section_and_a_row_per_trial(run, page):
     for anchor in ("summary", "optimum", "plots", "importance", "space", "trials"):
         assert f'<section id="{anchor}">' in page
-    assert len(trial_rows(page)) == len(run.trials) == 22
+    assert len(trial_rows(page)) == len(run.trials) == 20
     assert page.count('<img src="data:image/png;base64,') >= 8  # 7 plots and the importance bars
     assert 'src="data:image/svg+xml;base64,' in page or "could not draw the space" not in page
     assert "Optimal Loss" in page and "budget 1/9" in page and "estimator: choice of 2" in page

@@ -58,3 +58,13 @@ def test_trials_without_times_are_left_out(quadratic_space):
     result = make_result(quadratic_space, [trial, make_trial(1, {"x": 1.0, "c": "a"}, 0.5)])
     assert finished_over_time(result)[1].tolist() == [1]
     assert concurrency_over_time(result)[1].tolist() == [1, 0]
+
+
+def test_a_hyperband_run_on_four_workers_keeps_four_configs_running():
+    from tests.report.runs import N_WORKERS, hyperband_run
+
+    run = hyperband_run()
+    times, counts = concurrency_over_time(run)
+    assert counts.max() == N_WORKERS and counts[-1] == 0
+    busy = np.diff(times)[counts[:-1] == N_WORKERS].sum()
+    assert busy > 0.5 * times[-1]  # the workers were all busy for most of the run
