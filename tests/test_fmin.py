@@ -109,3 +109,7 @@ def test_progress_bar_shows_best_loss(quadratic_space, capsys):
 def test_seed_can_be_a_generator(quadratic_space):
     result = run(quadratic_space, n_iterations=2, random_state=np.random.default_rng(0))
     assert len(result.trials) == 2
+
+
+def test_result_records_the_strategy_that_ran(quadratic_space):
+    assert run(quadratic_space, n_iterations=2).meta["parallel_strategy"] == "Serial"

@@ -95,6 +95,7 @@ class Master:
         self.early_stopping_rounds = early_stopping_rounds
         self.clock = clock or executor.clock
         self.iterations: list[BaseIteration] = []
+        self._open_iterations: list[BaseIteration] = []  # the unfinished ones, oldest first
         self.stop_reason: str | None = None
         self._running: dict[int, _Running] = {}
         self._next_trial_id = 0
@@ -152,15 +153,21 @@ class Master:
 
     def _next_run(self) -> tuple[RunRequest, BaseIteration] | None:
         """A run from the oldest iteration that has one; a new iteration is opened when all are waiting."""
-        for iteration in self.iterations:
-            if not iteration.is_finished and (request := iteration.get_next_run()) is not None:
+        self._open_iterations = [iteration for iteration in self._open_iterations if not iteration.is_finished]
+        for iteration in self._open_iterations:
+            if (request := iteration.get_next_run()) is not None:
                 return request, iteration
         while len(self.iterations) < self._n_iterations:
-            iteration = self.iter_generator.get_next_iteration(len(self.iterations), self._sample)
+            iteration = self._new_iteration(len(self.iterations))
             self.iterations.append(iteration)
+            self._open_iterations.append(iteration)
             if (request := iteration.get_next_run()) is not None:
                 return request, iteration
         return None
+
+    def _new_iteration(self, index: int) -> BaseIteration:
+        """Iteration ``index`` of the schedule; a subclass may pass extra arguments to the iteration."""
+        return self.iter_generator.get_next_iteration(index, self._sample)
 
     def _sample(self, budget: float) -> tuple[dict[str, Any], dict[str, Any]]:
         config, info = self.optimizer.ask(budget=budget)
@@ -188,6 +195,8 @@ class Master:
 
     def _check_broken_objective(self) -> None:
         trials = self.result.trials
+        if len(trials) > BROKEN_OBJECTIVE_TRIALS:  # only the first trials decide; skip the sum below afterwards
+            return
         planned = self.iter_generator.num_all_configs(self._n_iterations)
         first = min(BROKEN_OBJECTIVE_TRIALS, planned)
         if len(trials) != first or not all(trial.status.is_failure for trial in trials):

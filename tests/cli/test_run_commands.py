@@ -97,7 +97,7 @@ def test_errors_are_one_line_and_exit_code_2(saved, tmp_path, capsys, argv, mess
     assert err.count("\n") == 1 and err.startswith(f"ultraopt {argv[0]}: error: ") and message in err
 
 
-@pytest.mark.parametrize("command", ["show", "export", "report", "demo"])
+@pytest.mark.parametrize("command", ["show", "export", "report", "demo", "nameserver", "worker"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as stop:
         main([command, "--help"])
@@ -107,5 +107,5 @@ def test_every_command_has_help(command, capsys):
 def test_the_installed_entry_point_lists_the_commands():
     done = subprocess.run([sys.executable, "-m", "ultraopt", "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
-    for command in ("demo", "show", "export", "report"):
+    for command in ("demo", "nameserver", "worker", "show", "export", "report"):
         assert command in done.stdout

@@ -135,7 +135,8 @@ def fmin(
     budgets = generator.get_budgets()
     the_optimizer = make_optimizer(optimizer)
     the_optimizer.initialize(space, budgets=budgets, random_state=random_state, initial_points=initial_points)
-    executor = _make_executor(parallel_strategy, n_jobs, auto_identify_serial_strategy)
+    strategy = _choose_strategy(parallel_strategy, n_jobs, auto_identify_serial_strategy)
+    executor = _make_executor(strategy, n_jobs)
     result = FMinResult(
         space,
         budgets,
@@ -144,7 +145,7 @@ def fmin(
             "random_state": random_state if isinstance(random_state, int) else None,
             "n_iterations": n_iterations,
             "n_jobs": n_jobs,
-            "parallel_strategy": type(executor).__name__,
+            "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,
             "hdl": dict(config_space) if isinstance(config_space, Mapping) else None,
         },
     )
@@ -173,10 +174,16 @@ def fmin(
     return result
 
 
-def _make_executor(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool) -> Executor:
+def _choose_strategy(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool) -> str | Executor:
+    """The strategy that will run: an executor instance as given, else Serial for one job when allowed."""
     if isinstance(parallel_strategy, Executor):
         return parallel_strategy
-    strategy = "Serial" if auto_serial and n_jobs == 1 else parallel_strategy
+    return "Serial" if auto_serial and n_jobs == 1 else parallel_strategy
+
+
+def _make_executor(strategy: str | Executor, n_jobs: int) -> Executor:
+    if isinstance(strategy, Executor):
+        return strategy
     if strategy not in EXECUTOR_FACTORIES:
         raise InvalidArgumentError(
             f"fmin: parallel_strategy {strategy!r} is not available; available: {sorted(EXECUTOR_FACTORIES)}"

@@ -18,9 +18,17 @@ OPTIMIZERS: dict[str, type[BaseOptimizer]] = {
     "random": RandomOptimizer,
 }
 
+def _async_comm_executor(n_jobs: int) -> Executor:
+    """A name server and ``n_jobs`` worker processes on this machine (Pyro5 is imported only when used)."""
+    from ultraopt.executors.async_comm import LocalAsyncCommExecutor
+
+    return LocalAsyncCommExecutor(n_jobs)
+
+
 #: Parallel strategy name to ``factory(n_jobs) -> Executor``.
 EXECUTOR_FACTORIES: dict[str, Callable[[int], Executor]] = {
     "Serial": lambda n_jobs: SerialExecutor(),
+    "AsyncComm": _async_comm_executor,
 }
 
 

@@ -1,0 +1,59 @@
+"""The master of a distributed run: a name server and the master; workers join from other terminals or machines.
+
+Terminal 1 (this script; it waits for workers, then runs)::
+
+    cd examples && python cluster_master.py --run-id digits --working-directory /tmp/ultraopt-digits
+
+Terminal 2 (as many as you like, on any machine that sees the working directory)::
+
+    cd examples && ultraopt worker --objective cluster_objective:evaluate --run-id digits \\
+        --working-directory /tmp/ultraopt-digits --n-workers 2
+
+Everything binds to 127.0.0.1 unless ``--host``/``--nic-name`` (here) and ``--host``/``--nic-name`` (on the
+workers) name an interface the other machines reach. The credentials file in the working directory (readable by
+you only) carries the run's secret; without it nobody can register a worker, report a result or stop anything.
+"""
+
+import argparse
+
+from cluster_objective import HDL
+
+from ultraopt.async_comm import Master, NameServer
+from ultraopt.hdl import hdl2cs
+from ultraopt.multi_fidelity import CustomIterGenerator
+from ultraopt.optimizer import RandomOptimizer
+from ultraopt.progress import ProgressBar
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-id", default="digits")
+    parser.add_argument("--working-directory", default="/tmp/ultraopt-digits")
+    parser.add_argument("--host", help="address the name server and the dispatcher bind to (default 127.0.0.1)")
+    parser.add_argument("--nic-name", help="bind to this network interface, e.g. eth0")
+    parser.add_argument("--n-iterations", type=int, default=4)
+    parser.add_argument("--min-workers", type=int, default=1)
+    args = parser.parse_args()
+
+    # Successive halving by hand: 9 configs on a third of the data, the best 3 on all of it.
+    generator = CustomIterGenerator([9, 3], [1 / 3, 1.0])
+    optimizer = RandomOptimizer()
+    optimizer.initialize(hdl2cs(HDL), budgets=generator.get_budgets(), random_state=0)
+
+    nameserver = NameServer(args.run_id, args.working_directory, host=args.host, nic_name=args.nic_name)
+    host, port = nameserver.start()
+    print(f"name server on {host}:{port}; waiting for {args.min_workers} worker(s)", flush=True)
+    progress = ProgressBar(generator.num_all_configs(args.n_iterations), show_budget=True)
+    master = Master(args.run_id, optimizer, generator, progress_callback=progress,
+                    working_directory=args.working_directory, host=nameserver.credentials.host)
+    try:
+        result = master.run(n_iterations=args.n_iterations, min_n_workers=args.min_workers)
+    finally:
+        progress.close()
+        master.shutdown(shutdown_workers=True)  # the workers stop too
+        nameserver.shutdown()  # and the credentials file goes away
+    print(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,485 @@
+"""The dispatcher: pairs queued jobs with idle workers, collects results, and notices dead workers within seconds.
+
+Threads and connections
+-----------------------
+- A Pyro5 daemon (bound to loopback unless ``host`` says otherwise, open only to holders of the run's secret)
+  receives from each worker, over one kept-open connection: its results (:meth:`Dispatcher.register_results`,
+  all that piled up while the previous message was on its way), its heartbeats and its announcement when it
+  starts (:meth:`Dispatcher.trigger_discover_worker`).
+- Jobs go out at once, from the thread that made a pairing possible (the master submitting, a result arriving,
+  a worker joining): the oldest queued jobs to the least loaded workers (a worker may hold jobs beyond the one
+  it computes, so that it never waits for the master between cheap jobs; how many the master keeps out is its
+  ``job_queue_sizes``), in one one-way message per worker on one kept-open connection per worker.
+  No thread hand-over sits between a result and the next job.
+- The monitor thread looks for new workers in the name server (at once when a worker announces itself, else
+  every ``ping_interval`` seconds) and checks the heartbeats.
+
+Dead workers
+------------
+A worker is declared dead — and every job it holds goes back to the front of the queue with ``trial.attempt``
+incremented, or is returned as ``LOST`` once it has been tried ``max_retries + 1`` times — as soon as:
+
+- its connection to the dispatcher closes (a killed or crashed process: immediate; a vanished machine: TCP
+  keepalive, about 4 s),
+- sending it a job fails, or
+- no heartbeat arrived for ``heartbeat_timeout`` seconds (a frozen process).
+
+A result is accepted once per trial, whoever sends it first (a worker taken for dead that comes back may still
+deliver); any later result for the same trial is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from Pyro5 import errors
+from Pyro5.server import expose
+
+from ultraopt.async_comm.credentials import Credentials, resolve_credentials
+from ultraopt.async_comm.nameserver import LOOPBACK, dispatcher_name, nameserver_proxy, worker_prefix
+from ultraopt.async_comm.security import SecureDaemon, SharedProxy, wake
+from ultraopt.objective import Evaluation
+from ultraopt.trial import Trial, TrialStatus
+
+__all__ = ["Dispatcher", "Worker"]
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between two heartbeat checks of the monitor thread.
+MONITOR_PERIOD = 0.5
+#: Seconds to connect to a newly discovered worker.
+CONNECT_TIMEOUT = 3.0
+
+
+class Worker:
+    """The dispatcher's record of one worker: its connection and the jobs it holds.
+
+    Parameters
+    ----------
+    name : str
+        The worker's name (as in its heartbeats).
+    uri : str
+        The Pyro5 URI of the worker's service.
+    """
+
+    def __init__(self, name: str, uri: str):
+        self.name = name
+        self.uri = str(uri)
+        self.proxy: SharedProxy | None = None
+        self.jobs: dict[int, Trial] = {}  # sent and not reported, by trial id
+        self.last_seen = time.monotonic()
+
+    def connect(self, secret: str, timeout: float = CONNECT_TIMEOUT) -> None:
+        """Open the connection to the worker (raises :class:`Pyro5.errors.CommunicationError` if it is gone)."""
+        self.proxy = SharedProxy(self.uri, secret, timeout=timeout)
+        self.proxy.connect()
+
+    def is_alive(self) -> bool:
+        """Whether the worker answers."""
+        try:
+            self.is_busy()
+            return True
+        except errors.CommunicationError:
+            return False
+
+    def is_busy(self) -> bool:
+        """Whether the worker holds a job it has not reported."""
+        if self.proxy is None:
+            raise errors.CommunicationError(f"not connected to worker {self.name}")
+        return bool(self.proxy.call("is_busy"))
+
+    def start_computation(self, callback: str, trial: Trial, working_directory: str) -> None:
+        """Send ``trial`` to the worker (one-way: returns without waiting for the worker)."""
+        self.start_computations(callback, [trial], working_directory)
+
+    def start_computations(self, callback: str, trials: list[Trial], working_directory: str) -> None:
+        """Send several trials in one one-way message."""
+        assert self.proxy is not None
+        self.proxy.call("start_computations", callback, [
+            {"config_id": list(trial.config_id), "job": [trial.trial_id, trial.attempt], "config": trial.config,
+             "config_info": trial.config_info, "budget": trial.budget, "working_directory": working_directory}
+            for trial in trials
+        ])
+
+    def shutdown(self) -> None:
+        """Ask the worker to stop (one-way); a worker that is gone already is fine."""
+        if self.proxy is not None:
+            with contextlib.suppress(errors.CommunicationError):
+                self.proxy.call("shutdown")
+
+    def close(self) -> None:
+        """Close the connection to the worker."""
+        if self.proxy is not None:
+            self.proxy.close()
+
+    def __repr__(self) -> str:
+        return f"Worker({self.name!r}, {self.uri!r}, jobs={sorted(self.jobs)})"
+
+
+class Dispatcher:
+    """Runs jobs on the workers of run ``run_id``; the Pyro5 side of the asynchronous executor.
+
+    Parameters
+    ----------
+    new_result_callback : callable
+        ``new_result_callback(trial)`` with each finished :class:`~ultraopt.trial.Trial` (success, failure or
+        ``LOST``), from a thread of the dispatcher.
+    run_id : str
+        The run whose workers to use.
+    ping_interval : float
+        Seconds between two looks into the name server for new workers (workers also announce themselves).
+    nameserver, nameserver_port : str, int, optional
+        Where the run's name server is; found in this process or in ``working_directory`` when not given.
+    host : str, optional
+        Address the dispatcher's daemon binds to, reachable from the workers; ``127.0.0.1`` by default.
+    queue_callback : callable, optional
+        ``queue_callback(number_of_workers)`` whenever a worker joins or leaves.
+    secret : str, optional
+        The run's secret (found like ``nameserver``, or in ``ULTRAOPT_SECRET``).
+    working_directory : str
+        Passed to every job (the workers' ``compute`` receives it); also where a credentials file is looked for.
+    max_retries : int
+        How often a job whose worker died runs again before it is returned as ``LOST``.
+    heartbeat_timeout : float
+        Seconds without a heartbeat (sent every second) after which a worker is declared dead.
+    prefetch : int, optional
+        At most this many jobs queued at a worker beyond the one it computes; ``None`` (default): no limit of its
+        own — the master decides how many jobs are out (``job_queue_sizes``) and they are spread evenly.
+    """
+
+    def __init__(
+        self,
+        new_result_callback: Callable[[Trial], Any],
+        run_id: str = "0",
+        ping_interval: float = 10,
+        nameserver: str | None = "localhost",
+        nameserver_port: int | None = None,
+        host: str | None = None,
+        queue_callback: Callable[[int], Any] | None = None,
+        *,
+        secret: str | None = None,
+        working_directory: str = ".",
+        max_retries: int = 3,
+        heartbeat_timeout: float = 4.0,
+        prefetch: int | None = None,
+    ):
+        self.new_result_callback = new_result_callback
+        self.run_id = str(run_id)
+        self.ping_interval = float(ping_interval)
+        self.nameserver = nameserver
+        self.nameserver_port = nameserver_port
+        self.host = host
+        self.queue_callback = queue_callback
+        self.secret = secret
+        self.working_directory = str(working_directory)
+        self.max_retries = int(max_retries)
+        self.heartbeat_timeout = float(heartbeat_timeout)
+        self.prefetch = prefetch
+        self.uri: str | None = None
+        self._credentials: Credentials | None = None
+        self._cond = threading.Condition()
+        self._queue: OrderedDict[int, Trial] = OrderedDict()  # waiting for a worker
+        self._pending: dict[int, Trial] = {}  # submitted and not finished
+        self._workers: dict[str, Worker] = {}
+        self._dead: dict[str, str] = {}  # name -> uri of dead workers still to remove from the name server
+        self._backlog = False  # whether the last job_runner left jobs queued because no worker had room
+        self._stop = threading.Event()
+        self._discover_now = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._daemon: SecureDaemon | None = None
+        self._ns: SharedProxy | None = None
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> None:
+        """Serve in background threads: register in the name server, find workers, dispatch jobs."""
+        if self._daemon is not None:
+            raise RuntimeError("the dispatcher is already running")
+        credentials = resolve_credentials(
+            self.run_id, self.nameserver, self.nameserver_port, self.secret, self.working_directory
+        )
+        self._credentials = credentials
+        self._ns = nameserver_proxy(credentials)
+        self._daemon = SecureDaemon(self.host or LOOPBACK, credentials.secret, on_disconnect=self._on_disconnect)
+        self.uri = str(self._daemon.register(self, objectId=f"ultraopt.dispatcher.{self.run_id}"))
+        try:
+            self._ns.call("register", dispatcher_name(self.run_id), self.uri)
+        except BaseException:
+            self._daemon.close()
+            self._ns.close()
+            raise
+        for target, name in ((self._daemon.requestLoop, "daemon"), (self._monitor, "monitor")):
+            args = (lambda: not self._stop.is_set(),) if name == "daemon" else ()
+            thread = threading.Thread(target=target, args=args, name=f"ultraopt-dispatcher-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        logger.info("dispatcher of run %r serving on %s", self.run_id, self.uri)
+
+    def run(self) -> None:
+        """Serve until :meth:`shutdown` is called (from another thread)."""
+        self.start()
+        self._stop.wait()
+
+    def shutdown(self, shutdown_workers: bool = False) -> None:
+        """Stop serving; with ``shutdown_workers``, ask every worker to stop too. Harmless when not running."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        self._discover_now.set()
+        for thread in self._threads[1:]:
+            thread.join(timeout=5)
+        if shutdown_workers:
+            self.shutdown_all_workers()
+        if self._ns is not None:
+            self._remove_from_nameserver(dispatcher_name(self.run_id), only_if=self.uri)
+            self._ns.close()
+        with self._cond:
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.close()
+        if self._daemon is not None:
+            wake(self._daemon)
+            self._threads[0].join(timeout=5)
+            self._daemon.close()
+        logger.info("dispatcher of run %r stopped", self.run_id)
+
+    def shutdown_all_workers(self, rediscover: bool = False) -> None:
+        """Ask every known worker to stop; with ``rediscover``, look for workers again afterwards."""
+        with self._cond:
+            workers = list(self._workers.values())
+        for worker in workers:
+            worker.shutdown()
+        if rediscover:
+            self.trigger_discover_worker()
+
+    # ------------------------------------------------------------------ jobs
+    def submit(self, trial: Trial, dispatch: bool = True) -> None:
+        """Queue ``trial`` (status ``RUNNING``); it comes back through ``new_result_callback`` exactly once.
+
+        With ``dispatch=False`` it only waits in the queue until the next :meth:`job_runner` (so that a caller
+        submitting several trials sends them in one message per worker).
+        """
+        if self._stop.is_set():
+            raise RuntimeError("the dispatcher was shut down")
+        with self._cond:
+            self._pending[trial.trial_id] = trial
+            self._queue[trial.trial_id] = trial
+        if dispatch:
+            self.job_runner()
+
+    def submit_job(self, id: int, **kwargs: Any) -> Trial:  # noqa: A002 - the seed's name
+        """Queue a new trial with id ``id`` made of ``kwargs`` (``config_id``, ``config``, ``budget``, ...)."""
+        trial = Trial(trial_id=id, status=TrialStatus.RUNNING, attempt=1, **kwargs)
+        self.submit(trial)
+        return trial
+
+    def job_runner(self) -> None:
+        """Send queued jobs to workers with room, in the calling thread.
+
+        Called after every change that can make a pairing possible — a job submitted, a result in, a worker
+        joining or leaving — by the thread that made the change, so that no hand-over to another thread delays a
+        job. Each send is one-way (it does not wait for the worker); sends to one worker are serialised by its
+        connection's lock.
+        """
+        while self._queue and not self._stop.is_set():  # unlocked peek: an empty queue needs no lock
+            batches: dict[str, tuple[Worker, list[Trial]]] = {}
+            with self._cond:
+                while (assignment := self._next_assignment()) is not None:
+                    trial, worker = assignment
+                    batches.setdefault(worker.name, (worker, []))[1].append(trial)
+                self._backlog = bool(self._queue)  # jobs left for want of room: the next result sends them
+            if not batches:
+                return
+            for worker, trials in batches.values():  # one message per worker
+                try:
+                    worker.start_computations(self.uri, trials, self.working_directory)  # type: ignore[arg-type]
+                except errors.CommunicationError as exc:
+                    self._lose_worker(worker.name, f"sending it {len(trials)} job(s) failed ({exc})")
+
+    def _next_assignment(self) -> tuple[Trial, Worker] | None:
+        """The oldest queued job and the least loaded worker with room for it (call with the lock held)."""
+        if not self._queue:
+            return None
+        room = [w for w in self._workers.values() if self.prefetch is None or len(w.jobs) <= self.prefetch]
+        if not room:
+            return None
+        worker = min(room, key=lambda w: len(w.jobs))
+        trial_id, trial = self._queue.popitem(last=False)
+        worker.jobs[trial_id] = trial
+        return trial, worker
+
+    @expose
+    def register_result(self, id: Any = None, result: Any = None) -> None:  # noqa: A002 - the seed's name
+        """Take the result of job ``id`` (``[trial_id, attempt]``) from a worker (called through the daemon)."""
+        self.register_results([[id, result]])
+
+    @expose
+    def register_results(self, results: Any) -> None:
+        """Take several results ``[[id, result], ...]`` at once (workers send what piled up in one message)."""
+        finished = [trial for id_, result in results if (trial := self._take_result(id_, result)) is not None]
+        for trial in finished:
+            self.new_result_callback(trial)
+        with self._cond:
+            backlog = self._backlog
+        if backlog:  # jobs were waiting for room, which the reporter has now; other queued jobs are still being
+            self.job_runner()  # submitted: their submitter sends them, all in one message per worker
+
+    def _take_result(self, id: Any, result: Any) -> Trial | None:  # noqa: A002
+        """The trial that ``result`` finishes, or ``None`` when it is malformed or the trial has a result already."""
+        try:
+            trial_id, worker_name = int(id[0]), str(result["worker"])
+        except (TypeError, KeyError, ValueError, IndexError):
+            logger.warning("ignored a malformed result for job %r", id)
+            return None
+        with self._cond:
+            reporter = self._workers.get(worker_name)
+            if reporter is not None:
+                reporter.last_seen = time.monotonic()
+            trial = self._pending.pop(trial_id, None)
+            if trial is None:
+                if reporter is not None:
+                    reporter.jobs.pop(trial_id, None)
+                logger.debug("ignored a result for trial %d from %s: it has one already", trial_id, worker_name)
+                return None
+            self._queue.pop(trial_id, None)
+            for worker in ([reporter] if reporter is not None else []) + list(self._workers.values()):
+                if worker.jobs.pop(trial_id, None) is not None:
+                    break
+        try:
+            Evaluation.from_dict(result["evaluation"]).apply_to(trial, worker=worker_name)
+        except (AssertionError, KeyError, TypeError, ValueError) as exc:
+            trial.finish(TrialStatus.FAILED, error=f"worker {worker_name} sent a malformed result: {exc!r}")
+            trial.worker = worker_name
+        return trial
+
+    # ------------------------------------------------------------------ workers
+    @expose
+    def trigger_discover_worker(self) -> None:
+        """Look for new workers in the name server now (workers call this when they start)."""
+        self._discover_now.set()
+
+    @expose
+    def heartbeat(self, worker_name: str) -> bool:
+        """A worker is alive; ``False`` tells it that it is unknown and must register again."""
+        with self._cond:
+            worker = self._workers.get(worker_name)
+            if worker is not None:
+                worker.last_seen = time.monotonic()
+            return worker is not None
+
+    def number_of_workers(self) -> int:
+        """How many workers are known and alive."""
+        return len(self._workers)
+
+    def wait_for_workers(self, min_n_workers: int = 1, timeout: float | None = None) -> bool:
+        """Block until at least ``min_n_workers`` workers are known; ``False`` on timeout or shutdown."""
+        with self._cond:
+            self._cond.wait_for(lambda: len(self._workers) >= min_n_workers or self._stop.is_set(), timeout)
+            return len(self._workers) >= min_n_workers
+
+    def discover_workers(self) -> int:
+        """Connect to the workers registered in the name server that are not known yet; returns the worker count."""
+        assert self._ns is not None and self._credentials is not None, "start() the dispatcher first"
+        prefix = worker_prefix(self.run_id)
+        entries = self._ns.call("list", prefix=prefix)
+        with self._cond:
+            known, dead = set(self._workers), dict(self._dead)
+        found = []
+        for entry, uri in entries.items():
+            name = entry[len(prefix):]
+            if name in known or dead.get(name) == uri:
+                continue
+            worker = Worker(name, uri)
+            try:
+                worker.connect(self._credentials.secret)
+            except errors.CommunicationError as exc:
+                logger.info("worker %s registered but unreachable (%s): removing it", name, exc)
+                self._remove_from_nameserver(entry)
+                continue
+            found.append(worker)
+        with self._cond:
+            duplicates = [worker for worker in found if self._workers.setdefault(worker.name, worker) is not worker]
+            n_workers = len(self._workers)
+            self._cond.notify_all()
+        for worker in duplicates:  # found by a concurrent discovery too
+            worker.close()
+            found.remove(worker)
+        if found:
+            logger.info("%d new worker(s): %s; %d in all", len(found), [w.name for w in found], n_workers)
+            if self.queue_callback is not None:
+                self.queue_callback(n_workers)
+            self.job_runner()
+        return n_workers
+
+    def _monitor(self) -> None:
+        next_discovery = 0.0
+        while not self._stop.is_set():
+            if self._discover_now.is_set() or time.monotonic() >= next_discovery:
+                self._discover_now.clear()
+                next_discovery = time.monotonic() + self.ping_interval
+                try:
+                    self.discover_workers()
+                except errors.CommunicationError as exc:
+                    logger.warning("cannot reach the name server of run %r: %s", self.run_id, exc)
+                except Exception:  # keep watching the workers whatever the name server answered
+                    logger.exception("looking for workers of run %r failed", self.run_id)
+            now = time.monotonic()
+            with self._cond:
+                silent = [w.name for w in self._workers.values() if now - w.last_seen > self.heartbeat_timeout]
+                dead, self._dead = self._dead, {}
+            for name in silent:
+                self._lose_worker(name, f"no heartbeat for {self.heartbeat_timeout:g} s")
+            for name in dead:
+                self._remove_from_nameserver(worker_prefix(self.run_id) + name, only_if=dead[name])
+            self._discover_now.wait(MONITOR_PERIOD)
+
+    def _on_disconnect(self, worker_name: str) -> None:
+        if not self._stop.is_set():
+            self._lose_worker(worker_name, "its connection closed")
+
+    def _lose_worker(self, name: str, reason: str) -> None:
+        """Forget a dead worker; its jobs go back to the queue, or come back ``LOST`` after too many attempts."""
+        lost = []
+        with self._cond:
+            worker = self._workers.pop(name, None)
+            if worker is None:
+                return
+            self._dead[name] = worker.uri
+            for trial_id, trial in reversed(list(worker.jobs.items())):
+                if trial.attempt > self.max_retries:
+                    self._pending.pop(trial_id, None)
+                    trial.finish(TrialStatus.LOST, error=f"its worker died on each of {trial.attempt} attempts "
+                                                         f"(the last one, {name}: {reason})")
+                    trial.worker, trial.end_time = name, time.time()
+                    lost.append(trial)
+                else:
+                    trial.attempt += 1
+                    self._queue[trial_id] = trial
+                    self._queue.move_to_end(trial_id, last=False)
+            n_jobs, n_workers = len(worker.jobs), len(self._workers)
+            worker.jobs.clear()
+            self._cond.notify_all()
+        logger.warning("worker %s is gone (%s): %d job(s) to run again, %d lost; %d worker(s) left",
+                       name, reason, n_jobs - len(lost), len(lost), n_workers)
+        worker.close()
+        for trial in lost:
+            self.new_result_callback(trial)
+        if self.queue_callback is not None:
+            self.queue_callback(n_workers)
+        self.job_runner()  # the requeued jobs, to the workers left
+
+    def _remove_from_nameserver(self, entry: str, only_if: str | None = None) -> None:
+        """Remove ``entry`` from the name server (only if it still points to ``only_if``, when given)."""
+        assert self._ns is not None
+        try:
+            if only_if is None or self._ns.call("list", prefix=entry).get(entry) == only_if:
+                self._ns.call("remove", entry)
+        except errors.CommunicationError as exc:
+            logger.debug("could not remove %s from the name server: %s", entry, exc)

@@ -1,0 +1,438 @@
+"""The worker: evaluates the configs the dispatcher sends it, one at a time, and reports each result.
+
+A worker serves a Pyro5 daemon (bound to loopback unless ``host`` says otherwise), registers under its run id in
+the name server, and announces itself to the dispatcher. Jobs arrive one-way (``start_computation``, or several
+in one message), so the dispatcher never waits, into a local queue, so that the next job is already here when one
+finishes. A compute thread evaluates them in order through :class:`~ultraopt.objective.Objective` (an exception in
+the objective is a failed job with its traceback, and the worker goes on). Results go to the dispatcher over one
+kept-open connection, which also carries a heartbeat every :attr:`Worker.heartbeat_interval` seconds: from a
+report thread while more jobs wait (all that piled up in one message), from the compute thread for the last one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import traceback
+from typing import Any
+
+from Pyro5 import errors
+from Pyro5.server import expose, oneway
+
+from ultraopt.async_comm.credentials import Credentials, read_credentials, resolve_credentials
+from ultraopt.async_comm.nameserver import LOOPBACK, dispatcher_name, nameserver_proxy, worker_prefix
+from ultraopt.async_comm.security import SecureDaemon, SharedProxy, wake
+from ultraopt.objective import Evaluation, Objective
+from ultraopt.trial import TrialStatus
+
+__all__ = ["Worker"]
+
+logger = logging.getLogger(__name__)
+
+_worker_numbers = itertools.count()
+#: How often the compute thread tries to deliver a result before giving it up.
+_REPORT_TRIES = 20
+
+
+class _WorkerService:
+    """What the dispatcher may call on a worker (nothing else of the worker is reachable remotely)."""
+
+    def __init__(self, worker: Worker):
+        self._worker = worker
+
+    @expose
+    @oneway
+    def start_computation(self, callback: str, config_id: Any, *args: Any, **kwargs: Any) -> None:
+        self._worker.start_computation(callback, config_id, *args, **kwargs)
+
+    @expose
+    @oneway
+    def start_computations(self, callback: str, jobs: list[dict[str, Any]]) -> None:
+        """Several jobs in one message (each a dict of ``start_computation``'s keyword arguments and ``config_id``)."""
+        for job in jobs:
+            self._worker.start_computation(callback, job.pop("config_id"), **job)
+
+    @expose
+    def is_busy(self) -> bool:
+        return self._worker.is_busy()
+
+    @expose
+    @oneway
+    def shutdown(self) -> None:
+        self._worker.shutdown()
+
+
+class _Runtime:
+    """What a running worker holds; created by :meth:`Worker.run`, never pickled."""
+
+    def __init__(self, name: str, credentials: Credentials):
+        self.name = name
+        self.credentials = credentials
+        self.stop = threading.Event()
+        self.jobs: queue.SimpleQueue[tuple[str, Any, dict[str, Any]] | None] = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue[tuple[str, Any, dict[str, Any]] | None] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.n_jobs = 0  # received and not reported yet
+        self.last_active = time.monotonic()
+        self.dispatchers: dict[str, SharedProxy] = {}  # by URI: one kept-open connection each
+        self.daemon: SecureDaemon | None = None
+        self.uri: str | None = None
+        self.objective: Objective | None = None
+        self.current: dict[str, Any] = {}
+
+
+class Worker:
+    """Evaluates configs for the dispatcher of run ``run_id``.
+
+    Subclass it and override :meth:`compute`, or call :meth:`initialize` with a function; then :meth:`run`.
+
+    Parameters
+    ----------
+    run_id : str
+        The run to serve.
+    nameserver : str, optional
+        Host of the run's name server; found in this process or through :meth:`load_nameserver_credentials` when
+        not given.
+    nameserver_port : int, optional
+        Port of the run's name server (found like ``nameserver``).
+    host : str, optional
+        Address this worker's daemon binds to, reachable from the dispatcher; ``127.0.0.1`` by default.
+    worker_id : str, optional
+        Distinguishes several workers of one process in their names (a counter by default).
+    timeout : float, optional
+        Seconds without a job after which the worker shuts itself down; ``None`` waits forever.
+    debug : bool
+        Log this module at DEBUG level.
+    secret : str, optional
+        The run's secret; found like ``nameserver`` (or in the ``ULTRAOPT_SECRET`` environment variable).
+
+    Attributes
+    ----------
+    heartbeat_interval : float
+        Seconds between heartbeats to the dispatcher.
+    """
+
+    heartbeat_interval: float = 1.0
+
+    def __init__(
+        self,
+        run_id: str,
+        nameserver: str | None = None,
+        nameserver_port: int | None = None,
+        host: str | None = None,
+        worker_id: Any = None,
+        timeout: float | None = None,
+        debug: bool = False,
+        *,
+        secret: str | None = None,
+    ):
+        self.run_id = str(run_id)
+        self.nameserver = nameserver
+        self.nameserver_port = nameserver_port
+        self.host = host
+        self.worker_id = worker_id
+        self.timeout = timeout
+        self.secret = secret
+        self.debug = debug
+        if debug:
+            logger.setLevel(logging.DEBUG)
+        self.eval_func: Any = None
+        self.thread: threading.Thread | None = None
+        self.process: Any = None  # a subprocess.Popen with concurrent_type="process"
+        self._runtime: _Runtime | None = None
+        self._stop_requested = False
+
+    # ------------------------------------------------------------------ what users override or call
+    def compute(
+        self, config_id: Any, config: dict[str, Any], config_info: dict[str, Any], budget: float,
+        working_directory: str,
+    ) -> dict[str, Any]:
+        """Evaluate ``config`` on ``budget``; override this (or call :meth:`initialize`).
+
+        Parameters
+        ----------
+        config_id : tuple of int
+            ``(iteration, stage, running index)`` of the config.
+        config : dict
+            The config, as plain JSON-able values.
+        config_info : dict
+            Where the config came from.
+        budget : float
+            The fidelity to evaluate on.
+        working_directory : str
+            The master's working directory (shared filesystem), e.g. to keep a model between budgets.
+
+        Returns
+        -------
+        dict
+            ``{"loss": float, "info": ...}`` (a plain float loss is accepted too); ``info`` must be JSON-able.
+        """
+        raise NotImplementedError("override Worker.compute or call Worker.initialize(eval_func) before run()")
+
+    def initialize(self, eval_func: Any) -> Worker:
+        """Evaluate configs with ``eval_func(config)`` or ``eval_func(config, budget)`` instead of :meth:`compute`."""
+        if not callable(eval_func):
+            raise TypeError(f"eval_func must be callable, got {type(eval_func).__name__}")
+        self.eval_func = eval_func
+        return self
+
+    def load_nameserver_credentials(
+        self, working_directory: str | os.PathLike[str], num_tries: int = 60, interval: float = 1
+    ) -> None:
+        """Read host, port and secret of the run's name server from the credentials file in ``working_directory``.
+
+        Waits up to ``num_tries * interval`` seconds for the file to appear (the master may start later).
+        """
+        credentials = read_credentials(working_directory, self.run_id, num_tries, interval)
+        self.nameserver, self.nameserver_port, self.secret = credentials.host, credentials.port, credentials.secret
+
+    def run(self, background: bool = False, concurrent_type: str = "thread") -> None:
+        """Serve until :meth:`shutdown` (or the idle ``timeout``).
+
+        Parameters
+        ----------
+        background : bool
+            ``False`` serves in the calling thread; ``True`` returns at once and serves in a daemon thread or a
+            child process.
+        concurrent_type : {"thread", "process"}
+            With ``background``: a thread of this process (fine for objectives that release the GIL or only
+            wait), or a process of its own (CPU-bound objectives in Python). The process receives this worker,
+            objective included, pickled with cloudpickle through a pipe; it stops when this process closes the
+            pipe or dies.
+        """
+        if concurrent_type not in ("thread", "process"):
+            raise ValueError(f"concurrent_type must be 'thread' or 'process', got {concurrent_type!r}")
+        credentials = resolve_credentials(self.run_id, self.nameserver, self.nameserver_port, self.secret)
+        self.nameserver, self.nameserver_port, self.secret = credentials.host, credentials.port, credentials.secret
+        self._stop_requested = False
+        if not background:
+            self._serve()
+        elif concurrent_type == "thread":
+            self.thread = threading.Thread(target=self._serve, name=f"ultraopt-worker-{self.run_id}", daemon=True)
+            self.thread.start()
+        else:
+            from ultraopt.async_comm.process import start_worker_process
+
+            self.process = start_worker_process(self)
+
+    def shutdown(self) -> None:
+        """Stop serving: unregister, close the daemon, let :meth:`run` return. Harmless when not running."""
+        if self.process is not None:
+            from ultraopt.async_comm.process import stop_worker_process
+
+            stop_worker_process(self.process)
+            return
+        self._stop_requested = True  # seen by _serve if it has not created its runtime yet
+        runtime = self._runtime
+        if runtime is None or runtime.stop.is_set():
+            return
+        logger.info("worker %s shutting down", runtime.name)
+        runtime.stop.set()
+        runtime.jobs.put(None)
+        wake(runtime.daemon)  # the request loop of _serve sees the stop flag and cleans up
+
+    def is_busy(self) -> bool:
+        """Whether the worker holds a job it has not reported yet."""
+        runtime = self._runtime
+        return runtime is not None and runtime.n_jobs > 0
+
+    def start_computation(self, callback: str, config_id: Any, *args: Any, **kwargs: Any) -> None:
+        """Queue a job (called by the dispatcher through the worker's daemon).
+
+        Parameters
+        ----------
+        callback : str
+            URI of the dispatcher that receives the result.
+        config_id : list of int
+            The config id, passed to :meth:`compute`.
+        **kwargs
+            ``job`` (the dispatcher's id of this attempt), ``config``, ``config_info``, ``budget`` and
+            ``working_directory``.
+        """
+        runtime = self._runtime
+        if runtime is None or runtime.stop.is_set():
+            return  # the dispatcher notices the closed connection and runs the job elsewhere
+        with runtime.lock:
+            runtime.n_jobs += 1
+            runtime.last_active = time.monotonic()
+        runtime.jobs.put((callback, config_id, kwargs))
+
+    # ------------------------------------------------------------------ serving
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.update(_runtime=None, thread=None, process=None, _stop_requested=False)
+        return state
+
+    def _serve(self) -> None:
+        number = self.worker_id if self.worker_id is not None else next(_worker_numbers)
+        name = f"{socket.gethostname()}.{os.getpid()}.{number}"
+        credentials = Credentials(self.run_id, self.nameserver, self.nameserver_port, self.secret)  # type: ignore[arg-type]
+        runtime = self._runtime = _Runtime(name, credentials)
+        if self._stop_requested:
+            runtime.stop.set()
+        runtime.objective = Objective(self.eval_func if self.eval_func is not None else self._call_compute)
+        runtime.daemon = SecureDaemon(self.host or LOOPBACK, credentials.secret)
+        runtime.uri = str(runtime.daemon.register(_WorkerService(self), objectId=f"ultraopt.worker.{name}"))
+        threads = [
+            threading.Thread(target=target, name=f"ultraopt-worker-{role}-{name}", daemon=True)
+            for target, role in ((self._compute_loop, "compute"), (self._report_loop, "report"),
+                                 (self._keep_in_touch, "heartbeat"))
+        ]
+        for thread in threads:
+            thread.start()
+        logger.info("worker %s of run %r serving on %s", name, self.run_id, runtime.uri)
+        try:
+            runtime.daemon.requestLoop(lambda: not runtime.stop.is_set())
+        finally:
+            self.shutdown()
+            for thread in threads:
+                if thread is not threading.current_thread():
+                    thread.join(timeout=1.0)  # a compute thread in a long job is a daemon thread: not waited for
+            self._unregister(runtime)
+            for proxy in list(runtime.dispatchers.values()):
+                proxy.close()  # the dispatcher sees the connection close: this worker is gone
+            runtime.daemon.close()
+            logger.info("worker %s stopped", name)
+
+    def _compute_loop(self) -> None:
+        """Evaluate queued jobs in order. A result goes to the report thread while more jobs wait here, so that the
+        next one starts at once; the last one is sent from here, saving a hand-over between threads."""
+        runtime = self._runtime
+        assert runtime is not None
+        while (item := runtime.jobs.get()) is not None:
+            callback, config_id, kwargs = item
+            evaluation = self._evaluate(runtime, config_id, kwargs)
+            result = (callback, kwargs.get("job"), {"worker": runtime.name, "evaluation": evaluation.to_dict()})
+            if runtime.jobs.empty():
+                self._deliver(runtime, [result])
+            else:
+                runtime.outbox.put(result)
+        runtime.outbox.put(None)
+
+    def _report_loop(self) -> None:
+        """Send results as they come; those that piled up during a send go together in the next message."""
+        runtime = self._runtime
+        assert runtime is not None
+        done = False
+        while not done and (item := runtime.outbox.get()) is not None:
+            batch = [item]
+            while not runtime.outbox.empty():
+                more = runtime.outbox.get_nowait()
+                if more is None:
+                    done = True
+                    break
+                batch.append(more)
+            self._deliver(runtime, batch)
+
+    def _deliver(self, runtime: _Runtime, batch: list[tuple[str, Any, dict[str, Any]]]) -> None:
+        """Report ``[(callback, job, result), ...]``, one message per dispatcher (one, in practice)."""
+        for callback in dict.fromkeys(callback for callback, _, _ in batch):
+            self._report(runtime, callback, [[job, result] for to, job, result in batch if to == callback])
+        with runtime.lock:
+            runtime.n_jobs -= len(batch)
+            runtime.last_active = time.monotonic()
+
+    def _evaluate(self, runtime: _Runtime, config_id: Any, kwargs: dict[str, Any]) -> Evaluation:
+        runtime.current = {"config_id": tuple(config_id), "config_info": kwargs.get("config_info", {}),
+                           "working_directory": kwargs.get("working_directory", ".")}
+        start = time.time()
+        try:
+            return runtime.objective(kwargs["config"], float(kwargs["budget"]))  # type: ignore[misc]
+        except BaseException as exc:  # SystemExit from the objective: fail the job rather than the compute thread
+            error = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            return Evaluation(TrialStatus.FAILED, error=error, start_time=start, end_time=time.time())
+
+    def _call_compute(self, config: dict[str, Any], budget: float) -> Any:
+        current = self._runtime.current  # type: ignore[union-attr]
+        return self.compute(current["config_id"], config, current["config_info"], budget,
+                            current["working_directory"])
+
+    def _report(self, runtime: _Runtime, callback: str, results: list[list[Any]]) -> None:
+        """Deliver ``[[job, result], ...]``; a broken connection is re-opened (the dispatcher ignores a result it
+        already has)."""
+        jobs = [job for job, _ in results]
+        for attempt in range(_REPORT_TRIES):
+            try:
+                self._dispatcher(runtime, callback).call("register_results", results)
+                return
+            except errors.CommunicationError as exc:
+                logger.debug("worker %s: reporting jobs %s failed (%s), retrying", runtime.name, jobs, exc)
+                if runtime.stop.wait(min(0.05 * 2**attempt, 2.0)):
+                    break
+            except Exception:  # the dispatcher got the results and failed on them: sending again would not help
+                logger.exception("worker %s: the dispatcher failed on the results of jobs %s", runtime.name, jobs)
+                return
+        log = logger.debug if runtime.stop.is_set() else logger.warning  # shutting down: expected
+        log("worker %s: could not report jobs %s to %s; the dispatcher will run them again", runtime.name, jobs,
+            callback)
+
+    def _dispatcher(self, runtime: _Runtime, uri: str) -> SharedProxy:
+        with runtime.lock:
+            if uri not in runtime.dispatchers:
+                runtime.dispatchers[uri] = SharedProxy(uri, runtime.credentials.secret, identity=runtime.name)
+            return runtime.dispatchers[uri]
+
+    # ------------------------------------------------------------------ registration and heartbeat
+    def _keep_in_touch(self) -> None:
+        """Register, find the dispatcher, send heartbeats; re-register when the dispatcher forgot us."""
+        runtime = self._runtime
+        assert runtime is not None
+        registered, dispatcher_uri = False, None
+        while not runtime.stop.is_set():
+            if self._idle_too_long(runtime):
+                logger.info("worker %s idle for %.1f s: shutting down", runtime.name, self.timeout)
+                self.shutdown()
+                return
+            try:
+                if not registered:
+                    self._register(runtime)
+                    registered, dispatcher_uri = True, None
+                if dispatcher_uri is None:
+                    dispatcher_uri = self._lookup_dispatcher(runtime)
+                    if dispatcher_uri is not None:
+                        self._dispatcher(runtime, dispatcher_uri).call("trigger_discover_worker")
+                elif not self._dispatcher(runtime, dispatcher_uri).call("heartbeat", runtime.name):
+                    registered = False  # the dispatcher took us for dead: register again
+                    continue
+            except errors.CommunicationError as exc:
+                logger.debug("worker %s: %s; will retry", runtime.name, exc)
+                dispatcher_uri = None
+            except Exception:  # keep the heartbeat alive whatever a server answered
+                logger.exception("worker %s: unexpected error talking to the name server or dispatcher", runtime.name)
+                registered, dispatcher_uri = False, None
+            runtime.stop.wait(self.heartbeat_interval)
+
+    def _idle_too_long(self, runtime: _Runtime) -> bool:
+        with runtime.lock:
+            idle = time.monotonic() - runtime.last_active
+            return self.timeout is not None and runtime.n_jobs == 0 and idle > self.timeout
+
+    def _register(self, runtime: _Runtime) -> None:
+        ns = nameserver_proxy(runtime.credentials)
+        try:
+            ns.call("register", worker_prefix(self.run_id) + runtime.name, runtime.uri)
+        finally:
+            ns.close()
+
+    def _lookup_dispatcher(self, runtime: _Runtime) -> str | None:
+        ns = nameserver_proxy(runtime.credentials)
+        try:
+            return str(ns.call("lookup", dispatcher_name(self.run_id)))
+        except errors.NamingError:
+            return None  # no dispatcher yet: it will find us in the name server when it starts
+        finally:
+            ns.close()
+
+    def _unregister(self, runtime: _Runtime) -> None:
+        ns = nameserver_proxy(runtime.credentials, timeout=2.0)
+        try:
+            ns.call("remove", worker_prefix(self.run_id) + runtime.name)
+        except errors.CommunicationError:
+            pass  # the name server is gone already
+        finally:
+            ns.close()

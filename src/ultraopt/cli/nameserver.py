@@ -1,0 +1,56 @@
+"""``ultraopt nameserver``: run the name server of a distributed run until Ctrl-C (or SIGTERM)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+NAME = "nameserver"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``ultraopt nameserver``."""
+    parser = subparsers.add_parser(
+        NAME, help="run the name server of a distributed run",
+        description="Run the name server of a distributed run until Ctrl-C. Workers and the master find each other "
+                    "through it; only those holding the run's secret are served.",
+    )
+    parser.add_argument("--run-id", required=True, help="the run's id; workers and master use the same")
+    parser.add_argument("--working-directory",
+                        help="write the credentials file (host, port, secret; readable by you only) here, for "
+                             "workers and masters on a shared filesystem")
+    parser.add_argument("--host", help="address to bind to (default 127.0.0.1: this machine only)")
+    parser.add_argument("--nic-name", help="bind to this network interface's address, e.g. eth0")
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--secret", help="the run's secret (default: $ULTRAOPT_SECRET, else a new random one)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the name server, print where it is, serve until interrupted."""
+    from ultraopt.async_comm.credentials import SECRET_ENV, credentials_path
+    from ultraopt.async_comm.nameserver import NameServer
+
+    secret = args.secret or os.environ.get(SECRET_ENV) or None
+    nameserver = NameServer(args.run_id, args.working_directory, args.host, args.port, args.nic_name, secret=secret)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    host, port = nameserver.start()
+    try:
+        print(f"name server of run {args.run_id!r} on {host}:{port}", flush=True)
+        if args.working_directory:
+            print(f"credentials: {credentials_path(args.working_directory, args.run_id)}", flush=True)
+        elif secret is None:
+            print(f"the run's secret (workers need it): export {SECRET_ENV}={nameserver.secret}", flush=True)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        nameserver.shutdown()
+    return 0

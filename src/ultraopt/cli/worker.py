@@ -1,0 +1,113 @@
+"""``ultraopt worker``: evaluate configs for a distributed run, with an objective given as ``module:function``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import sys
+from typing import Any
+
+__all__ = ["add_parser", "load_objective", "run"]
+
+NAME = "worker"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``ultraopt worker``."""
+    parser = subparsers.add_parser(
+        NAME, help="evaluate configs for a distributed run",
+        description="Evaluate configs for the master of a run. The name server is found through the credentials "
+                    "file in --working-directory, or --nameserver/--nameserver-port with the secret in "
+                    "$ULTRAOPT_SECRET (or --secret, which other users of the machine can see in the process list).",
+    )
+    parser.add_argument("--objective", required=True,
+                        help="package.module:function taking (config) or (config, budget), or a Worker subclass")
+    parser.add_argument("--run-id", required=True, help="the run's id")
+    parser.add_argument("--working-directory", help="shared directory holding the name server's credentials file")
+    parser.add_argument("--wait", type=float, default=60.0,
+                        help="seconds to wait for the credentials file to appear (default 60)")
+    parser.add_argument("--nameserver", help="host of the name server (instead of --working-directory)")
+    parser.add_argument("--nameserver-port", type=int, help="port of the name server")
+    parser.add_argument("--secret", help="the run's secret (default: $ULTRAOPT_SECRET)")
+    parser.add_argument("--host", help="address this worker binds to, reachable from the master (default 127.0.0.1)")
+    parser.add_argument("--nic-name", help="bind to this network interface's address, e.g. eth0")
+    parser.add_argument("--worker-id", help="distinguishes workers in their names")
+    parser.add_argument("--timeout", type=float, help="stop after this many seconds without a job")
+    parser.add_argument("--n-workers", type=int, default=1, help="worker processes to run (default 1)")
+    parser.set_defaults(run=run)
+
+
+def load_objective(spec: str) -> Any:
+    """The object named by ``package.module:attribute`` (modules in the current directory are found too).
+
+    Raises
+    ------
+    ValueError
+        When ``spec`` is malformed, the module cannot be imported or has no such attribute.
+    """
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"--objective must look like package.module:function, got {spec!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # like `python -m`: the user's modules next to where they start workers
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module_name!r} for --objective: {exc}") from exc
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"{module_name!r} has no attribute {attribute!r} (from --objective {spec!r})")
+        target = getattr(target, part)
+    return target
+
+
+def make_worker(args: argparse.Namespace) -> Any:
+    """The worker the arguments describe, with its name server credentials."""
+    from ultraopt.async_comm.nameserver import nic_name_to_host
+    from ultraopt.async_comm.worker import Worker
+
+    objective = load_objective(args.objective)
+    host = args.host or (nic_name_to_host(args.nic_name) if args.nic_name else None)
+    options = {"nameserver": args.nameserver, "nameserver_port": args.nameserver_port, "host": host,
+               "worker_id": args.worker_id, "timeout": args.timeout}
+    if isinstance(objective, type) and issubclass(objective, Worker):
+        worker = objective(args.run_id, **options, secret=args.secret)
+    elif callable(objective):
+        worker = Worker(args.run_id, **options, secret=args.secret).initialize(objective)
+    else:
+        raise ValueError(f"--objective {args.objective!r} is neither a function nor a Worker subclass")
+    if args.working_directory:
+        worker.load_nameserver_credentials(args.working_directory, num_tries=max(int(args.wait), 1), interval=1)
+    return worker
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until the master shuts the worker down, the idle timeout passes, or Ctrl-C / SIGTERM."""
+    from ultraopt.async_comm.process import stop_worker_processes
+
+    if args.n_workers < 1:
+        raise ValueError(f"--n-workers must be at least 1, got {args.n_workers}")
+    workers = []
+    for number in range(args.n_workers):
+        worker = make_worker(args)
+        if args.n_workers > 1 and args.worker_id is None:
+            worker.worker_id = number
+        workers.append(worker)
+    signal.signal(signal.SIGTERM, lambda *_: [worker.shutdown() for worker in workers])
+    print(f"{len(workers)} worker(s) of run {args.run_id!r}, name server {workers[0].nameserver}:"
+          f"{workers[0].nameserver_port}", flush=True)
+    try:
+        if len(workers) == 1:
+            workers[0].run(background=False)
+        else:
+            for worker in workers:
+                worker.run(background=True, concurrent_type="process")
+            for worker in workers:
+                worker.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_worker_processes([worker.process for worker in workers if worker.process is not None])
+    return 0

@@ -1,0 +1,50 @@
+"""Objectives for worker processes started by the tests (importable as ``tests.async_comm.objectives:name``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+#: Directory where :func:`marked_sleep` notes which process starts and ends which config.
+MARKERS_ENV = "ULTRAOPT_TEST_MARKERS"
+
+
+def square(config: dict) -> float:
+    return float(config["x"]) ** 2
+
+
+def marked_sleep(config: dict, budget: float) -> float:
+    """Sleep ``config["x"]``-independent 0.3 s; note start and end in ``$ULTRAOPT_TEST_MARKERS/<pid>``."""
+    markers = os.environ.get(MARKERS_ENV)
+    path = Path(markers) / str(os.getpid()) if markers else None
+    if path is not None:
+        with path.open("a") as file:
+            file.write(f"start {config['x']!r}\n")
+    time.sleep(0.3)
+    if path is not None:
+        with path.open("a") as file:
+            file.write(f"end {config['x']!r}\n")
+    return float(config["x"]) ** 2 * budget
+
+
+def kill_own_process_on_positive_x(config: dict) -> float:
+    """Dies like a segfault would (SIGKILL of its own process) when ``x > 0``."""
+    if config["x"] > 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return float(config["x"])
+
+
+def cpu_bound(config: dict) -> float:
+    """About 0.2-0.4 s of pure-Python work (holds the GIL: threads would not run it in parallel)."""
+    total = 0
+    for i in range(3_000_000):
+        total += i % 7
+    return float(config["x"]) ** 2 + total * 0.0
+
+
+def getpid_after_work(config: dict) -> float:
+    """:func:`cpu_bound`, returning the id of the process that did the work."""
+    cpu_bound(config)
+    return float(os.getpid())

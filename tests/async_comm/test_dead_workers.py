@@ -1,0 +1,118 @@
+"""Dead workers, with real worker processes on loopback: killed, frozen, joining late, dying on every attempt."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from tests.async_comm.helpers import Background, make_master, wait_until
+from ultraopt.executors.async_comm import LocalAsyncCommExecutor
+from ultraopt.objective import Objective
+from ultraopt.trial import Trial, TrialStatus
+
+
+def markers_of(directory: Path, pid: int) -> list[str]:
+    path = directory / str(pid)
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def in_second_job(directory: Path, pid: int) -> bool:
+    lines = markers_of(directory, pid)
+    return any(line.startswith("end") for line in lines) and lines[-1].startswith("start")
+
+
+def test_a_worker_killed_in_a_job_is_noticed_at_once_and_its_job_runs_elsewhere(
+        nameserver, spawn_worker, space, tmp_path):
+    victim, survivor = (spawn_worker("marked_sleep", ULTRAOPT_TEST_MARKERS=str(tmp_path)) for _ in range(2))
+    master = make_master(nameserver.run_id, space)
+    try:
+        run = Background(lambda: master.run(n_iterations=12, min_n_workers=2))
+        wait_until(lambda: in_second_job(tmp_path, victim.pid), what="the victim to be in a job")
+        os.kill(victim.pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        detection = wait_until(lambda: master.executor.dispatcher.number_of_workers() == 1, timeout=10)
+        result = run.result()
+    finally:
+        master.shutdown(shutdown_workers=True)
+    assert time.monotonic() - killed_at > detection
+    assert detection < 5.0  # the broken connection, in practice well under a second
+    assert sorted(trial.trial_id for trial in result.trials) == list(range(12))
+    assert all(trial.status is TrialStatus.SUCCESS for trial in result.trials)
+    (rerun,) = [trial for trial in result.trials if trial.attempt == 2]
+    assert f".{survivor.pid}." in rerun.worker
+    assert markers_of(tmp_path, victim.pid)[-1] == f"start {rerun.config['x']!r}"  # the very job it died in
+    assert survivor.wait(15) == 0  # the master shut the surviving worker down
+
+
+def test_a_frozen_worker_is_noticed_by_its_silence_and_rejoins_when_it_thaws(
+        nameserver, spawn_worker, space, tmp_path):
+    victim, _ = (spawn_worker("marked_sleep", ULTRAOPT_TEST_MARKERS=str(tmp_path)) for _ in range(2))
+    master = make_master(nameserver.run_id, space)
+    dispatcher = master.executor.dispatcher
+    try:
+        run = Background(lambda: master.run(n_iterations=40, min_n_workers=2))
+        wait_until(lambda: in_second_job(tmp_path, victim.pid), what="the victim to be in a job")
+        os.kill(victim.pid, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        detection = wait_until(lambda: dispatcher.number_of_workers() == 1, timeout=15)
+        os.kill(victim.pid, signal.SIGCONT)
+        thawed_at = time.time()
+        wait_until(lambda: dispatcher.number_of_workers() == 2, timeout=15, what="the worker to rejoin")
+        result = run.result()
+    finally:
+        master.shutdown(shutdown_workers=True)
+    assert detection < 5.0 and time.monotonic() - stopped_at > detection
+    assert sorted(trial.trial_id for trial in result.trials) == list(range(40))  # each exactly once
+    assert all(trial.status is TrialStatus.SUCCESS for trial in result.trials)
+    assert any(trial.attempt == 2 for trial in result.trials)
+    after_thaw = [t for t in result.trials if f".{victim.pid}." in t.worker and t.start_time > thawed_at]
+    assert after_thaw, "the worker that came back got no job"
+
+
+def test_a_worker_started_after_the_master_joins_and_gets_jobs(nameserver, spawn_worker, space):
+    first = spawn_worker("marked_sleep")
+    master = make_master(nameserver.run_id, space)
+    try:
+        run = Background(lambda: master.run(n_iterations=20, min_n_workers=1))
+        wait_until(lambda: len(master.result.trials) >= 3, what="three results")
+        late = spawn_worker("marked_sleep")
+        result = run.result()
+    finally:
+        master.shutdown(shutdown_workers=True)
+    pids = {int(trial.worker.split(".")[-2]) for trial in result.trials}
+    assert pids == {first.pid, late.pid}
+    assert len(result.trials) == 20
+
+
+def test_a_job_that_kills_every_worker_is_lost_after_the_retries_and_the_run_goes_on():
+    executor = LocalAsyncCommExecutor(1, max_retries=1)
+    try:
+        executor.start(Objective(_kill_own_process_on_positive_x()))
+        executor.submit(Trial(0, (0, 0, 0), {"x": 1.0}, 1.0, status=TrialStatus.RUNNING, attempt=1))
+        finished = []
+        deadline = time.monotonic() + 60
+        while not finished:
+            finished = executor.wait(timeout=1.0)
+            assert time.monotonic() < deadline
+        (lost,) = finished
+        assert lost.status is TrialStatus.LOST and lost.attempt == 2 and "died" in lost.error
+        executor.submit(Trial(1, (1, 0, 0), {"x": -1.0}, 1.0, status=TrialStatus.RUNNING, attempt=1))
+        (fine,) = _wait_one(executor)
+        assert fine.status is TrialStatus.SUCCESS and fine.loss == -1.0  # a replacement worker process ran it
+    finally:
+        executor.shutdown()
+
+
+def _kill_own_process_on_positive_x():
+    from tests.async_comm.objectives import kill_own_process_on_positive_x
+
+    return kill_own_process_on_positive_x
+
+
+def _wait_one(executor, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not (finished := executor.wait(timeout=1.0)):
+        assert time.monotonic() < deadline
+    return finished

@@ -1,0 +1,112 @@
+"""The dispatcher's seed API, and what it does with results that are late, doubled or malformed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.async_comm.test_worker import Collector, submit
+from ultraopt.async_comm.dispatcher import Dispatcher
+from ultraopt.async_comm.dispatcher import Worker as WorkerRecord
+from ultraopt.async_comm.nameserver import nameserver_proxy, worker_prefix
+from ultraopt.async_comm.security import SharedProxy
+from ultraopt.async_comm.worker import Worker
+from ultraopt.trial import TrialStatus
+
+
+@pytest.fixture
+def dispatcher(nameserver):
+    collector = Collector()
+    dispatcher = Dispatcher(collector, nameserver.run_id, ping_interval=0.2)
+    dispatcher.collector = collector
+    yield dispatcher
+    dispatcher.shutdown(shutdown_workers=True)
+
+
+def as_worker(dispatcher, name="fake"):
+    """A connection to the dispatcher that presents itself as worker ``name`` (holding the secret)."""
+    return SharedProxy(dispatcher.uri, dispatcher._credentials.secret, identity=name)
+
+
+def test_run_serves_until_shutdown_and_discovers_workers_by_pinging(nameserver, dispatcher):
+    thread = threading.Thread(target=dispatcher.run, daemon=True)
+    thread.start()
+    worker = Worker(nameserver.run_id).initialize(lambda config: 1.0)
+    worker.run(background=True)
+    try:
+        assert dispatcher.wait_for_workers(1, timeout=10)
+        assert dispatcher.number_of_workers() == 1
+        assert dispatcher.discover_workers() == 1  # nothing new
+        trial = dispatcher.submit_job(7, config_id=(0, 0, 0), config={"x": 0.0}, budget=1.0)
+        assert dispatcher.collector.wait_for(1) == [trial] and trial.loss == 1.0 and trial.attempt == 1
+        dispatcher.shutdown_all_workers()
+        worker.thread.join(10)
+        assert not worker.thread.is_alive()
+    finally:
+        dispatcher.shutdown()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert nameserver_proxy(nameserver.credentials).call("list", prefix=f"ultraopt.{nameserver.run_id}.") == {}
+
+
+def test_the_worker_record(nameserver, dispatcher):
+    dispatcher.start()
+    worker = Worker(nameserver.run_id).initialize(lambda config: time.sleep(0.5) or 0.0)
+    worker.run(background=True)
+    try:
+        assert dispatcher.wait_for_workers(1, timeout=10)
+        (name, uri), = nameserver_proxy(nameserver.credentials).call(
+            "list", prefix=worker_prefix(nameserver.run_id)).items()
+        record = WorkerRecord(name, uri)
+        assert not record.is_alive()  # not connected yet
+        record.connect(nameserver.secret)
+        assert record.is_alive() and not record.is_busy()
+        submit(dispatcher, 0, 1.0)
+        time.sleep(0.2)
+        assert record.is_busy()
+        record.shutdown()
+        worker.thread.join(10)
+        assert not worker.thread.is_alive()
+        record.close()
+    finally:
+        worker.shutdown()
+
+
+def test_late_doubled_and_malformed_results(dispatcher):
+    dispatcher.start()
+    first = submit(dispatcher, 0, 1.0)
+    second = submit(dispatcher, 1, 2.0)
+    fake = as_worker(dispatcher)
+    good = {"status": "success", "loss": 0.5, "info": {}, "error": None, "start_time": 1.0, "end_time": 2.0}
+    fake.call("register_result", [0, 1], {"worker": "fake", "evaluation": good})
+    fake.call("register_result", [0, 1], {"worker": "other", "evaluation": good})  # doubled: ignored
+    fake.call("register_result", [1, 1], {"worker": "fake", "evaluation": {"status": "success", "loss": None}})
+    fake.call("register_result", "nonsense", None)  # malformed id: ignored, logged
+    results = dispatcher.collector.wait_for(2)
+    time.sleep(0.2)
+    assert len(dispatcher.collector.trials) == 2 and results == [first, second]
+    assert first.status is TrialStatus.SUCCESS and first.loss == 0.5 and first.worker == "fake"
+    assert second.status is TrialStatus.FAILED and "malformed result" in second.error
+    fake.close()
+
+
+def test_a_lost_connection_puts_the_jobs_back_with_the_attempt_counted(nameserver, dispatcher):
+    """A worker that took jobs and vanished: its jobs go to the next worker, attempt 2, each result once."""
+    dispatcher.start()
+    silent = Worker(nameserver.run_id, worker_id="silent").initialize(lambda config: time.sleep(5) or 0.0)
+    silent.run(background=True)
+    assert dispatcher.wait_for_workers(1, timeout=10)
+    trials = [submit(dispatcher, i, float(i)) for i in range(2)]  # both go to the silent worker, the only one
+    time.sleep(0.3)
+    silent.shutdown()  # closes its connection to the dispatcher, jobs unfinished
+    silent.thread.join(10)
+    helper = Worker(nameserver.run_id, worker_id="helper").initialize(lambda config: config["x"])
+    helper.run(background=True)
+    try:
+        results = dispatcher.collector.wait_for(2)
+    finally:
+        helper.shutdown()
+    assert results == trials
+    assert all(t.status is TrialStatus.SUCCESS and t.attempt == 2 and t.worker.endswith(".helper") for t in results)

@@ -1,0 +1,140 @@
+"""The seed's Master on the core loop: its parameters, incumbents, hooks and shutdown (workers in threads)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.async_comm.helpers import make_master
+from ultraopt.async_comm.master import Master
+from ultraopt.async_comm.worker import Worker
+from ultraopt.multi_fidelity import CustomIterGenerator
+from ultraopt.optimizer import RandomOptimizer
+from ultraopt.trial import TrialStatus
+
+
+@pytest.fixture
+def start_workers(nameserver):
+    started = []
+
+    def start(n, func=lambda config, budget: (config["x"] - 1) ** 2 / budget, **kwargs):
+        for _ in range(n):
+            worker = Worker(nameserver.run_id, **kwargs).initialize(func)
+            worker.run(background=True)
+            started.append(worker)
+        return started
+
+    yield start
+    for worker in started:
+        worker.shutdown()
+        worker.thread.join(5)
+
+
+def test_a_run_with_budgets_keeps_incumbents_and_logs_every_result(nameserver, start_workers, space):
+    workers = start_workers(2)
+    logged, progress = [], []
+    generator = CustomIterGenerator([[4, 2]], [[1, 3]])
+    master = make_master(nameserver.run_id, space, generator, result_logger=logged.append,
+                         progress_callback=lambda result, trial: progress.append(len(result.trials)),
+                         incumbents={3.0: {"x": 1.0}}, incumbent_performances={3.0: -1.0})
+    try:
+        result = master.run(n_iterations=2, min_n_workers=2)
+    finally:
+        master.shutdown(shutdown_workers=True)
+    assert len(result.trials) == 12 and len(logged) == 12 and progress == list(range(1, 13))
+    assert master.incumbent_performances[1.0] == result.incumbent_performances[1.0]
+    assert master.incumbents[1.0] == result.incumbents[1.0]
+    assert master.incumbents[3.0] == {"x": 1.0} and master.incumbent_performances[3.0] == -1.0  # still the best
+    assert master.active_iterations() == []
+    for worker in workers:  # shutdown_workers stopped them
+        worker.thread.join(5)
+        assert not worker.thread.is_alive()
+
+
+def test_run_adds_iterations_and_the_next_iteration_hook_is_used(nameserver, start_workers, space):
+    start_workers(1)
+    made = []
+
+    class CountingMaster(Master):
+        def get_next_iteration(self, iteration, iteration_kwargs):
+            made.append(iteration)
+            return super().get_next_iteration(iteration, iteration_kwargs)
+
+    optimizer = RandomOptimizer()
+    optimizer.initialize(space, random_state=1)
+    master = CountingMaster(nameserver.run_id, optimizer, CustomIterGenerator([1], [1.0]))
+    try:
+        assert len(master.run(n_iterations=3).trials) == 3
+        assert len(master.run(n_iterations=2).trials) == 5
+    finally:
+        master.shutdown()
+    assert made == [0, 1, 2, 3, 4]
+
+
+def test_time_left_for_this_task_stops_the_run(nameserver, start_workers, space):
+    start_workers(2, func=lambda config: time.sleep(0.3) or 0.0)
+    master = make_master(nameserver.run_id, space, time_left_for_this_task=1.0)
+    start = time.monotonic()
+    try:
+        result = master.run(n_iterations=100, min_n_workers=2)
+    finally:
+        master.shutdown()
+    assert time.monotonic() - start < 5
+    assert master._loop.stop_reason == "time limit"
+    assert 2 <= len(result.trials_with_status(TrialStatus.SUCCESS)) < 20
+    # trials running at the limit (if any) are recorded as cancelled, not lost
+    assert {t.status for t in result.trials} <= {TrialStatus.SUCCESS, TrialStatus.CANCELLED}
+
+
+@pytest.mark.parametrize(("sizes", "dynamic", "expected"), [
+    ((-1, 0), True, {0: (0, 1), 1: (0, 1), 3: (2, 3)}),
+    ((0, 1), True, {0: (0, 1), 3: (3, 4)}),
+    ((2, 5), False, {0: (2, 5), 3: (2, 5)}),
+])
+def test_job_queue_sizes(nameserver, space, sizes, dynamic, expected):
+    master = make_master(nameserver.run_id, space, job_queue_sizes=sizes, dynamic_queue_size=dynamic)
+    try:
+        assert {n: master.adjust_queue_size(n) for n in expected} == expected
+    finally:
+        master.shutdown()
+
+
+def test_the_queue_is_topped_up_only_at_the_low_mark(nameserver, start_workers, space):
+    """(0, 1) with one worker: one trial computing and one waiting; the master never holds more."""
+    start_workers(1, func=lambda config: time.sleep(0.05) or 0.0)
+    master = make_master(nameserver.run_id, space, job_queue_sizes=(0, 1))
+    held = []
+    original = master.executor.submit
+
+    def submit(trial):
+        original(trial)
+        held.append(master.executor.n_running)
+
+    master.executor.submit = submit
+    try:
+        master.run(n_iterations=10)
+    finally:
+        master.shutdown()
+    assert max(held) == 2
+
+
+@pytest.mark.parametrize(("name", "value"), [("checkpoint_file", "run.json"), ("checkpoint_freq", 5),
+                                             ("previous_result", object())])
+def test_storage_parameters_are_not_there_yet(space, name, value):
+    optimizer = RandomOptimizer()
+    optimizer.initialize(space)
+    with pytest.raises(NotImplementedError, match=name):
+        Master("no-storage", optimizer, CustomIterGenerator([1], [1.0]), **{name: value})
+
+
+def test_the_optimizer_must_be_initialized(space):
+    with pytest.raises(ValueError, match="initialize the optimizer"):
+        Master("uninitialized", RandomOptimizer(), CustomIterGenerator([1], [1.0]))
+
+
+def test_a_run_without_a_name_server_says_how_to_find_one(space, monkeypatch):
+    monkeypatch.delenv("ULTRAOPT_SECRET", raising=False)
+    with pytest.raises(ValueError, match="nameserver_port"):
+        make_master("no-nameserver", space)
+

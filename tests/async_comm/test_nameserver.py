@@ -1,0 +1,88 @@
+"""The name server, its credentials file, and finding the address of a network interface."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+
+import pytest
+
+from ultraopt.async_comm.credentials import read_credentials, resolve_credentials
+from ultraopt.async_comm.nameserver import NameServer, nameserver_proxy, nic_name_to_host
+
+
+def test_start_returns_host_and_port_and_writes_json_credentials_for_the_owner_only(tmp_path):
+    server = NameServer("cred-run", working_directory=tmp_path)
+    host, port = server.start()
+    try:
+        assert host == "127.0.0.1" and port > 0
+        (path,) = tmp_path.iterdir()
+        assert json.loads(path.read_text()) == {"format": 1, "run_id": "cred-run", "host": host, "port": port,
+                                                "secret": server.secret}
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert nameserver_proxy(server.credentials).call("count") == 1  # only Pyro's own entry
+    finally:
+        server.shutdown()
+    assert list(tmp_path.iterdir()) == []
+    server.shutdown()  # twice is harmless
+
+
+def test_without_a_working_directory_no_file_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with NameServer("no-file-run"):
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_a_name_server_cannot_start_twice():
+    with NameServer("twice-run") as server, pytest.raises(RuntimeError, match="already running"):
+        server.start()
+
+
+def test_parties_in_this_process_find_a_local_name_server(monkeypatch):
+    monkeypatch.delenv("ULTRAOPT_SECRET", raising=False)
+    with NameServer("local-run") as server:
+        assert resolve_credentials("local-run") == server.credentials
+        assert resolve_credentials("local-run", secret="mine").secret == "mine"  # explicit values win
+    with pytest.raises(ValueError, match="no nameserver_port and no secret"):
+        resolve_credentials("local-run")
+
+
+def test_the_secret_can_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("ULTRAOPT_SECRET", "from-env")
+    assert resolve_credentials("env-run", "10.0.0.1", 9090).secret == "from-env"
+
+
+def test_credentials_of_another_run_are_rejected(tmp_path):
+    with NameServer("run-a", working_directory=tmp_path):
+        (tmp_path / "ultraopt_run_run-a_credentials.json").rename(tmp_path / "ultraopt_run_run-b_credentials.json")
+        with pytest.raises(ValueError, match="run 'run-a', not 'run-b'"):
+            read_credentials(tmp_path, "run-b")
+
+
+def test_missing_credentials_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="ultraopt_run_nothing_credentials.json"):
+        read_credentials(tmp_path, "nothing", num_tries=2, interval=0.01)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="interface names differ")
+@pytest.mark.parametrize("with_psutil", [True, False])
+def test_nic_name_to_host(monkeypatch, with_psutil):
+    if not with_psutil:
+        monkeypatch.setitem(sys.modules, "psutil", None)  # import psutil now raises ImportError
+    assert nic_name_to_host("lo") == "127.0.0.1"
+    with pytest.raises(ValueError, match="'lo'"):
+        nic_name_to_host("no-such-nic0")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="interface names differ")
+def test_a_name_server_binds_to_the_named_interface():
+    with NameServer("nic-run", nic_name="lo") as server:
+        assert server.credentials.host == "127.0.0.1"
+
+
+def test_no_temporary_file_is_left_next_to_the_credentials(tmp_path):
+    with NameServer("atomic-run", working_directory=tmp_path):
+        assert [p.name for p in tmp_path.iterdir()] == ["ultraopt_run_atomic-run_credentials.json"]
+        assert not any(name.startswith(".credentials-") for name in os.listdir(tmp_path))

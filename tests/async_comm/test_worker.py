@@ -1,0 +1,189 @@
+"""Workers: compute or initialize, failures as results, idle timeout, credentials, thread and process modes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from ultraopt.async_comm.dispatcher import Dispatcher
+from ultraopt.async_comm.nameserver import NameServer, nameserver_proxy, worker_prefix
+from ultraopt.async_comm.worker import Worker
+from ultraopt.trial import TrialStatus
+
+
+class Collector:
+    """A dispatcher's result callback that tests can wait on."""
+
+    def __init__(self):
+        self.trials = []
+        self.cond = threading.Condition()
+
+    def __call__(self, trial):
+        with self.cond:
+            self.trials.append(trial)
+            self.cond.notify_all()
+
+    def wait_for(self, n, timeout=30.0):
+        with self.cond:
+            assert self.cond.wait_for(lambda: len(self.trials) >= n, timeout), f"{len(self.trials)} of {n} results"
+        return sorted(self.trials, key=lambda t: t.trial_id)
+
+
+@pytest.fixture
+def dispatcher(nameserver):
+    collector = Collector()
+    dispatcher = Dispatcher(collector, nameserver.run_id, working_directory="/shared/dir")
+    dispatcher.start()
+    dispatcher.collector = collector
+    yield dispatcher
+    dispatcher.shutdown(shutdown_workers=True)
+
+
+@pytest.fixture
+def workers():
+    started = []
+    yield started
+    for worker in started:
+        worker.shutdown()
+        if worker.thread is not None:
+            worker.thread.join(5)
+
+
+def submit(dispatcher, trial_id, x, budget=1.0):
+    return dispatcher.submit_job(trial_id, config_id=(trial_id, 0, 0), config={"x": x}, budget=budget,
+                                 config_info={"origin": "test"})
+
+
+class RecordingWorker(Worker):
+    def compute(self, config_id, config, config_info, budget, working_directory):
+        if config["x"] < 0:
+            raise ValueError(f"negative x {config['x']}")
+        return {"loss": config["x"] * budget,
+                "info": {"config_id": list(config_id), "origin": config_info["origin"], "wd": working_directory}}
+
+
+def test_a_compute_subclass_gets_everything_and_failures_are_results(nameserver, dispatcher, workers):
+    worker = RecordingWorker(nameserver.run_id)
+    worker.run(background=True)
+    workers.append(worker)
+    for trial_id, x in enumerate([2.0, -1.0, 3.0]):
+        submit(dispatcher, trial_id, x, budget=0.5)
+    ok, failed, after = dispatcher.collector.wait_for(3)
+    assert ok.status is TrialStatus.SUCCESS and ok.loss == 1.0
+    assert ok.info == {"config_id": [0, 0, 0], "origin": "test", "wd": "/shared/dir"}
+    assert failed.status is TrialStatus.FAILED and failed.loss is None
+    assert "Traceback" in failed.error and "ValueError: negative x -1.0" in failed.error
+    assert after.status is TrialStatus.SUCCESS and after.loss == 1.5  # the worker went on after the exception
+    assert {t.worker for t in (ok, failed, after)} == {worker._runtime.name}
+    assert all(t.start_time <= t.end_time for t in (ok, failed, after))
+
+
+def test_initialize_with_a_function_of_config_and_budget(nameserver, dispatcher, workers):
+    worker = Worker(nameserver.run_id).initialize(lambda config, budget: {"loss": config["x"], "info": budget})
+    worker.run(background=True)
+    workers.append(worker)
+    submit(dispatcher, 0, 4.0, budget=9.0)
+    (trial,) = dispatcher.collector.wait_for(1)
+    assert trial.loss == 4.0 and trial.info == {"info": 9.0}
+
+
+def test_sys_exit_in_the_objective_fails_the_job_and_the_worker_goes_on(nameserver, dispatcher, workers):
+    def exits_on_negative(config):
+        if config["x"] < 0:
+            sys.exit(3)
+        return config["x"]
+
+    worker = Worker(nameserver.run_id).initialize(exits_on_negative)
+    worker.run(background=True)
+    workers.append(worker)
+    submit(dispatcher, 0, -1.0)
+    submit(dispatcher, 1, 2.0)
+    exited, fine = dispatcher.collector.wait_for(2)
+    assert exited.status is TrialStatus.FAILED and "SystemExit: 3" in exited.error
+    assert fine.status is TrialStatus.SUCCESS and fine.loss == 2.0
+
+
+def test_timeout_shuts_an_idle_worker_down(nameserver, dispatcher, workers):
+    worker = Worker(nameserver.run_id, timeout=1.0).initialize(lambda config: 0.0)
+    worker.run(background=True)
+    workers.append(worker)
+    assert dispatcher.wait_for_workers(1, timeout=10)
+    submit(dispatcher, 0, 1.0)
+    dispatcher.collector.wait_for(1)  # a job resets the idle clock
+    start = time.monotonic()
+    worker.thread.join(10)
+    assert not worker.thread.is_alive()
+    assert 0.9 < time.monotonic() - start < 6
+    ns = nameserver_proxy(nameserver.credentials)
+    assert ns.call("list", prefix=worker_prefix(nameserver.run_id)) == {}  # it unregistered
+    deadline = time.monotonic() + 5
+    while dispatcher.number_of_workers():  # the dispatcher saw its connection close
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_workers_started_before_and_after_the_dispatcher_both_get_jobs(nameserver, workers):
+    early = Worker(nameserver.run_id, worker_id="early").initialize(lambda config: os.getpid())
+    early.run(background=True)
+    workers.append(early)
+    time.sleep(0.5)  # registered, no dispatcher yet
+    collector = Collector()
+    dispatcher = Dispatcher(collector, nameserver.run_id, prefetch=0)
+    dispatcher.start()
+    try:
+        assert dispatcher.wait_for_workers(1, timeout=10)
+        late = Worker(nameserver.run_id, worker_id="late").initialize(lambda config: time.sleep(0.2) or 0.0)
+        late.run(background=True)
+        workers.append(late)
+        assert dispatcher.wait_for_workers(2, timeout=10)
+        for trial_id in range(4):
+            submit(dispatcher, trial_id, 1.0)
+        names = {trial.worker.rsplit(".", 1)[-1] for trial in collector.wait_for(4)}
+        assert names == {"early", "late"}
+    finally:
+        dispatcher.shutdown()
+
+
+def test_credentials_come_from_the_working_directory(tmp_path, workers):
+    server = NameServer("wd-run", working_directory=tmp_path)
+    loader = Worker("wd-run")
+    thread = threading.Thread(target=loader.load_nameserver_credentials, args=(tmp_path, 30, 0.1))
+    thread.start()  # waits for the file
+    time.sleep(0.3)
+    server.start()
+    try:
+        thread.join(10)
+        assert (loader.nameserver, loader.nameserver_port, loader.secret) == (
+            server.credentials.host, server.credentials.port, server.secret)
+    finally:
+        server.shutdown()
+    assert list(tmp_path.iterdir()) == []  # the credentials file is gone
+
+
+def test_a_worker_without_credentials_says_how_to_get_them(monkeypatch):
+    monkeypatch.delenv("ULTRAOPT_SECRET", raising=False)
+    with pytest.raises(ValueError, match="load_nameserver_credentials"):
+        Worker("nowhere", nameserver="127.0.0.1").run(background=True)
+
+
+def test_a_worker_in_its_own_process_runs_a_lambda(nameserver, dispatcher, workers):
+    offset = 10.0
+    worker = Worker(nameserver.run_id).initialize(lambda config: config["x"] + offset)
+    worker.run(background=True, concurrent_type="process")
+    try:
+        assert worker.process.pid != os.getpid()
+        submit(dispatcher, 0, 1.0)
+        (trial,) = dispatcher.collector.wait_for(1, timeout=60)
+        assert trial.loss == 11.0 and f".{worker.process.pid}." in trial.worker
+    finally:
+        worker.shutdown()
+    assert worker.process.poll() == 0  # stopped when its pipe closed, not killed
+
+
+def test_unknown_concurrent_type_is_an_error(nameserver):
+    with pytest.raises(ValueError, match="concurrent_type"):
+        Worker(nameserver.run_id).run(background=True, concurrent_type="fiber")
