@@ -111,5 +111,11 @@ def test_seed_can_be_a_generator(quadratic_space):
     assert len(result.trials) == 2
 
 
+def test_a_run_on_a_configspace_space_saves_as_json(quadratic_space, tmp_path):
+    result = run(quadratic_space, n_iterations=2)
+    result.save(tmp_path / "run.json")
+    assert FMinResult.load(tmp_path / "run.json").meta["hdl"] is None
+
+
 def test_result_records_the_strategy_that_ran(quadratic_space):
     assert run(quadratic_space, n_iterations=2).meta["parallel_strategy"] == "Serial"

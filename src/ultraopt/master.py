@@ -4,12 +4,16 @@ The Master takes iterations from an iteration generator, fills the free slots of
 they request (new configs come from the optimizer's ``ask``), records every finished trial, tells the optimizer
 and hands the trial back to its iteration. It knows nothing of processes or sockets: the executor decides where
 a trial runs, and the clock it reads may be simulated.
+
+Every trial the Master creates and every trial that comes back is journaled in its storage first, so that a run
+can be rebuilt from its storage: :meth:`Master.restore` replays the journal (:mod:`ultraopt.storage.replay`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +23,7 @@ from ultraopt.multi_fidelity.iter.base_iter import BaseIteration, RunRequest
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
 from ultraopt.optimizer.base_opt import BaseOptimizer
 from ultraopt.result import FMinResult
+from ultraopt.storage import InMemoryStorage, RunHeader, Storage
 from ultraopt.trial import Trial, TrialStatus
 
 __all__ = ["Callback", "Master", "ObjectiveError"]
@@ -73,6 +78,9 @@ class Master:
         Stop when this many trials in a row finished without improving the best loss on the largest budget.
     clock : callable, optional
         Time source; the executor's clock by default.
+    storage : Storage, optional
+        Where the run is journaled, its header already written by ``storage.open_run``; when it holds trials
+        of an earlier session, :meth:`run` continues that run. By default a fresh in-memory storage.
     """
 
     def __init__(
@@ -85,6 +93,7 @@ class Master:
         callbacks: Iterable[Callback] = (),
         early_stopping_rounds: int | None = None,
         clock: Callable[[], float] | None = None,
+        storage: Storage | None = None,
     ):
         self.optimizer = optimizer
         self.iter_generator = iter_generator
@@ -102,21 +111,30 @@ class Master:
         self._n_iterations = 0
         self._start = math.nan
         self._rounds_without_improvement = 0
+        if storage is None:
+            storage = InMemoryStorage()
+            storage.open_run(RunHeader(optimizer.config_space.to_serialized_dict(), {}, iter_generator.get_budgets()))
+        self.storage = storage
+        self._sampler = self._ask  # the replay of a journal swaps in the stored configs
+        self._to_submit: deque[int] = deque()  # ids of running trials not handed to the executor yet
+        self._n_warm_start = 0  # trials of a warm start at the head of the result
+        self._restored = False
 
     # ------------------------------------------------------------------ the loop
     def run(self, n_iterations: int) -> FMinResult:
         """Run until ``n_iterations`` iterations are finished, or a limit or a callback stops the run.
 
         Ctrl-C stops the run like a limit does: running trials are cancelled and the result so far is returned.
+        A run whose storage holds an earlier session is first restored (:meth:`restore`): its trials count.
 
         Raises
         ------
         ObjectiveError
             When every one of the first trials failed.
         """
-        self._n_iterations = n_iterations
         self._start = self.clock()
         try:
+            self.restore(n_iterations)
             while self.stop_reason is None:
                 self._fill_free_slots()
                 if not self._running:
@@ -132,24 +150,55 @@ class Master:
             self._cancel_running()
         return self.result
 
+    def restore(self, n_iterations: int) -> int:
+        """Rebuild the run from its storage (warm start, then the journal); return how many events were replayed.
+
+        :meth:`run` calls it; call it first to see the restored :attr:`result` before the run goes on. Trials
+        that were running when the journal ends are submitted again by :meth:`run`. Calling it again does
+        nothing.
+
+        Raises
+        ------
+        ultraopt.storage.replay.ReplayError
+            When the journal and the schedule disagree (the storage was written by another schedule).
+        """
+        self._n_iterations = max(self._n_iterations, n_iterations)
+        if self._restored:
+            return 0
+        self._restored = True
+        from ultraopt.storage.replay import replay
+
+        return replay(self)
+
     def _fill_free_slots(self) -> None:
         while self.stop_reason is None and self.executor.n_free_slots > 0:
+            if self._to_submit:  # running when an earlier session stopped: runs again
+                trial = self._running[self._to_submit.popleft()].trial
+                trial.attempt += 1
+                self.storage.record_restarted(trial)
+                self.executor.submit(trial)
+                continue
             found = self._next_run()
             if found is None:
                 return
-            request, iteration = found
-            trial = Trial(
-                trial_id=self._next_trial_id,
-                config_id=request.config_id,
-                config=request.config,
-                budget=request.budget,
-                config_info=request.config_info,
-                status=TrialStatus.RUNNING,
-                attempt=1,
-            )
-            self._next_trial_id += 1
-            self._running[trial.trial_id] = _Running(trial, iteration)
+            trial = self._create_trial(*found)
+            self.storage.record_created(trial)
             self.executor.submit(trial)
+
+    def _create_trial(self, request: RunRequest, iteration: BaseIteration) -> Trial:
+        """The trial for ``request``, with the next trial id, counted as running."""
+        trial = Trial(
+            trial_id=self._next_trial_id,
+            config_id=request.config_id,
+            config=request.config,
+            budget=request.budget,
+            config_info=request.config_info,
+            status=TrialStatus.RUNNING,
+            attempt=1,
+        )
+        self._next_trial_id += 1
+        self._running[trial.trial_id] = _Running(trial, iteration)
+        return trial
 
     def _next_run(self) -> tuple[RunRequest, BaseIteration] | None:
         """A run from the oldest iteration that has one; a new iteration is opened when all are waiting."""
@@ -170,6 +219,9 @@ class Master:
         return self.iter_generator.get_next_iteration(index, self._sample)
 
     def _sample(self, budget: float) -> tuple[dict[str, Any], dict[str, Any]]:
+        return self._sampler(budget)
+
+    def _ask(self, budget: float) -> tuple[dict[str, Any], dict[str, Any]]:
         config, info = self.optimizer.ask(budget=budget)
         return config, info
 
@@ -178,25 +230,32 @@ class Master:
         return None if math.isinf(left) else max(left, 0.0)
 
     # ------------------------------------------------------------------ results
-    def _record(self, trial: Trial) -> None:
+    def _record(self, trial: Trial, replaying: bool = False) -> None:
+        """Take a finished trial into account; a replayed one is not journaled again nor shown to callbacks."""
         running = self._running.pop(trial.trial_id)
         assert trial.status.is_finished, trial
+        if not replaying:
+            self.storage.record_finished(trial)
         self.optimizer.tell(trial.config, trial.loss, trial.budget)
         running.iteration.register_result(trial)
         incumbent_before = self._incumbent()
         self.result.add_trial(trial)
-        if trial.status is TrialStatus.FAILED:
-            logger.info("trial %d failed: %s", trial.trial_id, (trial.error or "").strip().splitlines()[-1:])
+        if trial.status.is_failure and not replaying:
+            logger.info("trial %d %s: %s", trial.trial_id, trial.status.value,
+                        (trial.error or "").strip().splitlines()[-1:])
         self._check_broken_objective()
         self._check_early_stopping(incumbent_before)
+        if replaying:
+            return
         for callback in self.callbacks:
             if callback(self.result, trial) and self.stop_reason is None:
                 self.stop_reason = "callback"
 
     def _check_broken_objective(self) -> None:
         trials = self.result.trials
-        if len(trials) > BROKEN_OBJECTIVE_TRIALS:  # only the first trials decide; skip the sum below afterwards
+        if len(trials) - self._n_warm_start > BROKEN_OBJECTIVE_TRIALS:  # only the first trials of the run decide
             return
+        trials = trials[self._n_warm_start:]
         planned = self.iter_generator.num_all_configs(self._n_iterations)
         first = min(BROKEN_OBJECTIVE_TRIALS, planned)
         if len(trials) != first or not all(trial.status.is_failure for trial in trials):
@@ -236,3 +295,4 @@ class Master:
             self.optimizer.forget(trial.config)
             self.result.add_trial(trial)
         self._running.clear()
+        self._to_submit.clear()

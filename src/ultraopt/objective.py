@@ -131,6 +131,8 @@ class Objective:
         try:
             value = self.func(config, budget) if self.passes_budget else self.func(config)
             loss, info = parse_return_value(value)
+        except MemoryError as exc:  # out of memory (at a per-trial memory limit, or of the machine's)
+            return Evaluation(TrialStatus.MEMOUT, error=f"MemoryError: {exc}", start_time=start, end_time=time.time())
         except Exception as exc:  # the objective's failure is a recorded trial, not a crashed run
             return Evaluation(
                 TrialStatus.FAILED,

@@ -31,11 +31,20 @@ class ProgressBar:
         self.bar = tqdm(total=total, disable=disable, unit="trial", dynamic_ncols=True)
 
     def __call__(self, result: FMinResult, trial: Trial) -> None:
+        self._show(result)
+        self.bar.update(1)
+
+    def catch_up(self, result: FMinResult, n_trials: int) -> None:
+        """Count ``n_trials`` trials that ``result`` holds already (those of a resumed run)."""
+        if n_trials:
+            self._show(result)
+            self.bar.update(n_trials)
+
+    def _show(self, result: FMinResult) -> None:
         postfix: dict[str, Any] = {"best loss": "-" if result.best_loss is None else f"{result.best_loss:.4g}"}
         if self.show_budget and result.max_budget_reached is not None:
             postfix["max budget"] = format_budget(result.max_budget_reached)
         self.bar.set_postfix(postfix, refresh=False)
-        self.bar.update(1)
 
     def close(self) -> None:
         """Finish the bar."""

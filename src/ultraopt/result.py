@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -225,12 +226,29 @@ class FMinResult:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1))
 
     @classmethod
-    def load(cls, path: str | Path) -> FMinResult:
-        """Read a result written by :meth:`save`."""
+    def load(cls, path: str | os.PathLike[str]) -> FMinResult:
+        """Read a result written by :meth:`save` (JSON), or a run's ``checkpoint_file`` (an SQLite storage).
+
+        The kind of file is told by its first bytes. A storage is opened read-only (it may be read while its run
+        writes to it); trials it holds as created but not finished come back as ``CANCELLED``.
+
+        Raises
+        ------
+        ValueError
+            When the file is neither (:class:`~ultraopt.storage.StorageError` for a damaged storage).
+        """
+        from ultraopt.storage.sqlite import SQLiteStorage, is_sqlite_file
+
+        if is_sqlite_file(path):
+            storage = SQLiteStorage(path, read_only=True)
+            try:
+                return storage.load_result()
+            finally:
+                storage.close()
         try:
             data = json.loads(Path(path).read_text())
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path} is not a JSON UltraOpt result: {exc}") from exc
+            raise ValueError(f"{path} is neither a JSON UltraOpt result nor a checkpoint file (SQLite): {exc}") from exc
         return cls.from_dict(data)
 
     # ------------------------------------------------------------------ analysis and plots (in ultraopt.viz)

@@ -35,7 +35,7 @@ def test_cpu_bound_trials_run_at_the_same_time_in_separate_processes(space):
     result = fmin(getpid_after_work, space, optimizer="Random", n_iterations=8, n_jobs=2,
                   parallel_strategy="AsyncComm", show_progressbar=False)
     assert len(result.trials) == 8 and all(t.status is TrialStatus.SUCCESS for t in result.trials)
-    assert result.meta["parallel_strategy"] == "LocalAsyncCommExecutor"
+    assert result.meta["parallel_strategy"] == "AsyncComm"
     pids = {int(t.loss) for t in result.trials}
     assert len(pids) == 2 and os.getpid() not in pids  # two worker processes, not threads of this one
     # and they overlapped all along: the trials' durations add up to about twice the time they took together

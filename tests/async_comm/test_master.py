@@ -11,6 +11,7 @@ from ultraopt.async_comm.master import Master
 from ultraopt.async_comm.worker import Worker
 from ultraopt.multi_fidelity import CustomIterGenerator
 from ultraopt.optimizer import RandomOptimizer
+from ultraopt.result import FMinResult
 from ultraopt.trial import TrialStatus
 
 
@@ -119,13 +120,45 @@ def test_the_queue_is_topped_up_only_at_the_low_mark(nameserver, start_workers, 
     assert max(held) == 2
 
 
-@pytest.mark.parametrize(("name", "value"), [("checkpoint_file", "run.json"), ("checkpoint_freq", 5),
-                                             ("previous_result", object())])
-def test_storage_parameters_are_not_there_yet(space, name, value):
-    optimizer = RandomOptimizer()
-    optimizer.initialize(space)
-    with pytest.raises(NotImplementedError, match=name):
-        Master("no-storage", optimizer, CustomIterGenerator([1], [1.0]), **{name: value})
+class Crash(BaseException):
+    """Stands for the master's process dying."""
+
+
+def test_a_checkpoint_file_resumes_the_run_and_previous_result_warm_starts(nameserver, start_workers, space,
+                                                                           tmp_path):
+    start_workers(2)
+    path = tmp_path / "run.db"
+    generator = CustomIterGenerator([[4, 2]], [[1, 3]])
+
+    def crash_at_the_fifth(result, trial):
+        if len(result.trials) == 5:
+            raise Crash
+
+    first = make_master(nameserver.run_id, space, generator, checkpoint_file=path, shutdown_workers=False,
+                        progress_callback=crash_at_the_fifth)
+    with pytest.raises(Crash):
+        first.run(n_iterations=3, min_n_workers=2)
+    first.shutdown()
+    before = [t.to_dict() for t in FMinResult.load(path).trials if t.status is not TrialStatus.CANCELLED]
+    assert len(before) == 5
+    second = make_master(nameserver.run_id, space, generator, checkpoint_file=path, checkpoint_freq=1,
+                         shutdown_workers=False)
+    try:
+        result = second.run(n_iterations=3, min_n_workers=2)
+    finally:
+        second.shutdown()
+    assert len(result.trials) == 18 and [t.to_dict() for t in result.trials[:5]] == before
+    assert second.incumbent_performances == result.incumbent_performances  # restored trials count there too
+    assert [t.to_dict() for t in FMinResult.load(path).trials] == [t.to_dict() for t in result.trials]
+    with pytest.raises(ValueError, match="setting 'schedule'"):
+        make_master(nameserver.run_id, space, CustomIterGenerator([1], [1.0]), checkpoint_file=path)
+    warm = make_master(nameserver.run_id, space, generator, previous_result=path, shutdown_workers=False)
+    try:
+        assert len(warm._loop.optimizer.observations[1.0]) == 0  # told when the run starts
+        fresh = warm.run(n_iterations=1, min_n_workers=2)
+    finally:
+        warm.shutdown(shutdown_workers=True)
+    assert len(fresh.trials) == 6 and len(warm._loop.optimizer.observations[1.0]) == 12 + 4
 
 
 def test_the_optimizer_must_be_initialized(space):

@@ -21,6 +21,8 @@ from ultraopt.multi_fidelity.iter.base_iter import BaseIteration
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
 from ultraopt.optimizer.base_opt import BaseOptimizer
 from ultraopt.result import FMinResult
+from ultraopt.storage import Storage, open_storage
+from ultraopt.storage.identity import describe_run, load_previous_result, warm_start_trials
 from ultraopt.trial import Trial
 
 __all__ = ["Master", "no_progress_callback"]
@@ -57,8 +59,17 @@ class Master:
     progress_callback : callable
         ``progress_callback(result, trial)`` after each finished trial (an :class:`ultraopt.progress.ProgressBar`
         fits).
-    checkpoint_file, checkpoint_freq, previous_result :
-        Saving and resuming a run; not available yet (any other value than the default raises).
+    checkpoint_file : str, Path or Storage, optional
+        Journal the run in this SQLite file (see ``fmin(checkpoint_file=...)``): every trial is committed as it
+        is created and as it finishes. When the file holds this run (same space, optimizer, schedule and warm
+        start), :meth:`run` continues it: finished trials are kept and told to the optimizer, trials that were
+        running run again, brackets continue, and the iterations of every :meth:`run` call count from the
+        start of the stored run. A file of another run is refused with a ``ValueError`` and left unmodified.
+    checkpoint_freq : int
+        Has no effect (kept for the seed's signature): every trial is committed as it finishes.
+    previous_result : FMinResult or path, optional
+        An earlier run (a result, a saved JSON result or a checkpoint file) whose finished trials are told to the
+        optimizer before the run, as HpBandSter's warm start does; they are not part of this run's result.
     working_directory : str
         Directory shared with the workers: passed to their ``compute``, and where the name server's credentials
         file is looked for.
@@ -92,7 +103,7 @@ class Master:
         optimizer: BaseOptimizer,
         iter_generator: BaseIterGenerator,
         progress_callback: Callable[..., Any] = no_progress_callback,
-        checkpoint_file: str | None = None,
+        checkpoint_file: str | os.PathLike[str] | Storage | None = None,
         checkpoint_freq: int = 10,
         working_directory: str | os.PathLike[str] = ".",
         ping_interval: float = 60,
@@ -111,19 +122,22 @@ class Master:
         secret: str | None = None,
         **executor_kwargs: Any,
     ):
-        not_yet = {"checkpoint_file": (checkpoint_file, None), "checkpoint_freq": (checkpoint_freq, 10),
-                   "previous_result": (previous_result, None)}
-        for name, (value, default) in not_yet.items():
-            if value is not default and value != default:
-                raise NotImplementedError(
-                    f"Master({name}=...) needs run storage, which this version does not have yet; leave {name} at "
-                    f"its default {default!r}"
-                )
         if getattr(optimizer, "config_space", None) is None:
             raise ValueError(
                 "initialize the optimizer first: "
                 "optimizer.initialize(config_space, budgets=iter_generator.get_budgets())"
             )
+        meta = {"optimizer": getattr(optimizer, "name", type(optimizer).__name__), "run_id": str(run_id),
+                "parallel_strategy": "AsyncComm"}
+        warm_start = ([] if previous_result is None
+                      else warm_start_trials(load_previous_result(previous_result), optimizer.config_space))
+        self.storage = open_storage(checkpoint_file)
+        try:  # the optimizer was seeded by the caller, so the seed is not part of what defines the run
+            self.storage.open_run(describe_run(optimizer.config_space, iter_generator, optimizer, None,
+                                               warm_start=warm_start, meta=meta))
+        except BaseException:
+            self.storage.close()
+            raise
         self.run_id = str(run_id)
         self.optimizer = optimizer
         self.iter_generator = iter_generator
@@ -139,14 +153,10 @@ class Master:
             job_queue_sizes=job_queue_sizes, dynamic_queue_size=dynamic_queue_size,
             working_directory=self.working_directory, queue_callback=self.adjust_queue_size, **executor_kwargs,
         )
-        self.result = FMinResult(
-            optimizer.config_space, iter_generator.get_budgets(),
-            meta={"optimizer": getattr(optimizer, "name", type(optimizer).__name__), "run_id": self.run_id,
-                  "parallel_strategy": "AsyncComm"},
-        )
+        self.result = FMinResult(optimizer.config_space, iter_generator.get_budgets(), meta=meta)
         self._loop = _Loop(
             self, optimizer, iter_generator, self.executor, self.result, time_limit=float(time_left_for_this_task),
-            callbacks=[lambda result, trial: self.job_callback(trial)],
+            callbacks=[lambda result, trial: self.job_callback(trial)], storage=self.storage,
         )
         self._n_iterations = 0
         self.executor.start()  # workers can join from now on
@@ -168,7 +178,14 @@ class Master:
         self.wait_for_workers(min_n_workers)
         self._n_iterations += n_iterations
         self._loop.stop_reason = None
-        return self._loop.run(self._n_iterations)
+        if self._loop.restore(self._n_iterations):  # trials of a stored run: no callbacks, but incumbents
+            for trial in self.result.trials:
+                self._update_incumbent(trial)
+        try:
+            return self._loop.run(self._n_iterations)
+        finally:
+            self.result.meta["stop_reason"] = self._loop.stop_reason
+            self.storage.update_meta(self.result.meta)
 
     def wait_for_workers(self, min_n_workers: int = 1) -> None:
         """Block until at least ``min_n_workers`` workers joined."""
@@ -180,6 +197,7 @@ class Master:
         """Stop the dispatcher; the workers too when ``shutdown_workers`` (or the constructor's) says so."""
         self.executor.shutdown_workers = shutdown_workers or self.shutdown_workers
         self.executor.shutdown()
+        self.storage.close()
 
     def __enter__(self) -> Master:
         return self
@@ -204,9 +222,12 @@ class Master:
 
     def job_callback(self, job: Trial) -> None:
         """Book-keeping after each finished trial: incumbents, result logger, progress callback."""
-        if job.is_success and job.loss < self.incumbent_performances.get(job.budget, math.inf):  # type: ignore[operator]
-            self.incumbents[job.budget] = dict(job.config)
-            self.incumbent_performances[job.budget] = float(job.loss)  # type: ignore[arg-type]
+        self._update_incumbent(job)
         if self.result_logger is not None:
             self.result_logger(job)
         self.progress_callback(self.result, job)
+
+    def _update_incumbent(self, job: Trial) -> None:
+        if job.is_success and job.loss < self.incumbent_performances.get(job.budget, math.inf):  # type: ignore[operator]
+            self.incumbents[job.budget] = dict(job.config)
+            self.incumbent_performances[job.budget] = float(job.loss)  # type: ignore[arg-type]

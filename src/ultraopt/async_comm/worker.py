@@ -275,7 +275,10 @@ class Worker:
         runtime = self._runtime = _Runtime(name, credentials)
         if self._stop_requested:
             runtime.stop.set()
-        runtime.objective = Objective(self.eval_func if self.eval_func is not None else self._call_compute)
+        # An Objective given by an executor is used as it is (it may carry per-trial limits); a plain function
+        # or compute() is wrapped.
+        runtime.objective = (self.eval_func if isinstance(self.eval_func, Objective)
+                             else Objective(self.eval_func if self.eval_func is not None else self._call_compute))
         runtime.daemon = SecureDaemon(self.host or LOOPBACK, credentials.secret)
         runtime.uri = str(runtime.daemon.register(_WorkerService(self), objectId=f"ultraopt.worker.{name}"))
         threads = [

@@ -197,7 +197,7 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
             raise ValueError("a local executor needs the objective to start its worker processes")
         if self._started:
             return
-        self._eval_func = objective.func
+        self._eval_func = objective  # the Objective itself, so that per-trial limits reach the workers
         self.nameserver_instance.start()
         super().start(objective)
         for _ in range(self.n_workers):

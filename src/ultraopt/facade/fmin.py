@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from ultraopt.facade.checks import (
 )
 from ultraopt.facade.registry import EXECUTOR_FACTORIES, make_optimizer
 from ultraopt.hdl import as_config_space
+from ultraopt.limits import LimitedObjective
 from ultraopt.master import Callback, Master
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
 from ultraopt.multi_fidelity.iter_gen.custom_gen import CustomIterGenerator
@@ -28,6 +30,14 @@ from ultraopt.objective import Objective
 from ultraopt.optimizer.base_opt import BaseOptimizer
 from ultraopt.progress import ProgressBar
 from ultraopt.result import FMinResult
+from ultraopt.storage import Storage, open_storage
+from ultraopt.storage.identity import (
+    WARM_START_STRATEGIES,
+    describe_run,
+    load_previous_result,
+    session_seed,
+    warm_start_trials,
+)
 from ultraopt.trial import Trial
 
 __all__ = ["fmin"]
@@ -52,6 +62,18 @@ _CONSTRAINTS = {
         lambda v: isinstance(v, Executor) or v in EXECUTOR_FACTORIES or v in ("AsyncComm", "MapReduce"),
         "one of 'Serial', 'AsyncComm', 'MapReduce' or an Executor",
     ),
+    "previous_result": (
+        lambda v: v is None or isinstance(v, (FMinResult, str, os.PathLike)),
+        "None, an FMinResult or the path of a saved result (JSON) or of a checkpoint file (SQLite)",
+    ),
+    "warm_start_strategy": (lambda v: v in WARM_START_STRATEGIES, f"one of {list(WARM_START_STRATEGIES)}"),
+    "checkpoint_file": (
+        lambda v: v is None or isinstance(v, (str, os.PathLike, Storage)),
+        "None, the path of an SQLite file or a Storage",
+    ),
+    "checkpoint_freq": (optional(is_positive_int), "None or a positive int (it has no effect, see the docstring)"),
+    "trial_time_limit": (optional(is_positive_number), "None or a positive number of seconds"),
+    "trial_memory_limit": (optional(is_positive_number), "None or a positive number of MB"),
 }
 
 
@@ -66,10 +88,16 @@ def fmin(
     parallel_strategy: str | Executor = "AsyncComm",
     auto_identify_serial_strategy: bool = True,
     multi_fidelity_iter_generator: BaseIterGenerator | None = None,
+    previous_result: FMinResult | str | os.PathLike[str] | None = None,
+    warm_start_strategy: str = "resume",
     show_progressbar: bool = True,
+    checkpoint_file: str | os.PathLike[str] | Storage | None = None,
+    checkpoint_freq: int | None = 10,
     time_limit: float | None = None,
     callbacks: Iterable[Callback] | None = None,
     early_stopping_rounds: int | None = None,
+    trial_time_limit: float | None = None,
+    trial_memory_limit: float | None = None,
     verbose: int = 0,
 ) -> FMinResult:
     """Minimise ``eval_func`` over ``config_space``.
@@ -103,21 +131,50 @@ def fmin(
         With ``n_jobs == 1``, run serially whatever ``parallel_strategy`` says (nothing would run in parallel).
     multi_fidelity_iter_generator : BaseIterGenerator, optional
         A multi-fidelity schedule such as Hyperband; by default one evaluation per iteration on budget 1.
+    previous_result : FMinResult or path, optional
+        An earlier run to warm-start from: a result, a result saved with :meth:`FMinResult.save` (JSON) or the
+        ``checkpoint_file`` of a run (SQLite). Its finished trials whose configs are valid in
+        ``config_space`` are told to the new optimizer before the run (others are skipped and logged); they
+        do not count towards ``n_iterations``. The new run keeps its own space, seed and settings.
+    warm_start_strategy : {"resume", "continue"}
+        ``"resume"``: the earlier trials only inform the optimizer. ``"continue"``: they also stay in the new
+        result (its trials, table and best config), ahead of the new trials, which are numbered after them.
     show_progressbar : bool
         Show trials done, the best loss and the largest budget reached.
+    checkpoint_file : str, Path or Storage, optional
+        Journal the run in this SQLite file (or in this :class:`~ultraopt.storage.Storage`): every trial is
+        committed when it is created and when it finishes, so a crash at any instant loses no finished trial.
+        When the file already holds this run (same space, optimizer, seed, schedule, initial points and warm
+        start), the call continues it: finished trials are kept and told to a fresh optimizer, trials that were
+        running run again, brackets continue where they were, and the run ends with ``n_iterations``
+        iterations in all (``n_iterations`` may grow from one call to the next). A file holding another run,
+        or one that is not an UltraOpt storage, is refused with a ``ValueError`` and left unmodified.
+        :meth:`FMinResult.load` reads the file for analysis. Without it the run is kept in memory only.
+    checkpoint_freq : int, optional
+        Has no effect, and is accepted so that calls written for the 2021 library run: every trial is
+        committed to ``checkpoint_file`` as it finishes, not every ``checkpoint_freq`` trials.
     time_limit : float, optional
-        Seconds after which no new trial starts; running trials are cancelled.
+        Seconds (from the start of this call) after which no new trial starts; running trials are cancelled
+        (with a ``checkpoint_file`` they run again when the run is resumed).
     callbacks : list of callable, optional
-        ``callback(result, trial)`` after each finished trial; a truthy return value stops the run.
+        ``callback(result, trial)`` after each finished trial; a truthy return value stops the run. Trials
+        restored from a ``checkpoint_file`` are not shown to callbacks.
     early_stopping_rounds : int, optional
         Stop when this many trials in a row did not improve the best loss on the largest budget reached.
+    trial_time_limit : float, optional
+        Seconds an evaluation may take: each evaluation runs in a child process, killed at the limit and
+        recorded as a ``timeout`` trial; the run goes on. Applies in every parallel strategy.
+    trial_memory_limit : float, optional
+        MB an evaluation may allocate (address space, beyond the fresh child process's own; Linux only): an
+        evaluation over the limit is stopped and recorded as a ``memout`` trial.
     verbose : int
         ``1`` or more logs every new best loss at INFO level on the ``ultraopt`` logger.
 
     Returns
     -------
     FMinResult
-        Every trial, the best config and loss per budget; ``print(result)`` shows the optimum table.
+        Every trial, the best config and loss per budget; ``print(result)`` shows the optimum table. Ctrl-C
+        stops the run and returns the result so far (``result.meta["stop_reason"] == "interrupted"``).
 
     Examples
     --------
@@ -129,48 +186,69 @@ def fmin(
     20
     """
     check_arguments(locals(), _CONSTRAINTS, "fmin")
-    objective = Objective(eval_func)
+    objective: Objective = Objective(eval_func)
+    if trial_time_limit is not None or trial_memory_limit is not None:
+        objective = LimitedObjective(objective, time_limit=trial_time_limit, memory_limit=trial_memory_limit)
+    if checkpoint_freq not in (None, 10):
+        logger.info("checkpoint_freq=%s has no effect: every trial is committed as it finishes", checkpoint_freq)
     space = as_config_space(config_space)
     generator = multi_fidelity_iter_generator or CustomIterGenerator([1], [1.0])
     budgets = generator.get_budgets()
     the_optimizer = make_optimizer(optimizer)
-    the_optimizer.initialize(space, budgets=budgets, random_state=random_state, initial_points=initial_points)
     strategy = _choose_strategy(parallel_strategy, n_jobs, auto_identify_serial_strategy)
     executor = _make_executor(strategy, n_jobs)
-    result = FMinResult(
-        space,
-        budgets,
-        meta={
-            "optimizer": the_optimizer.name,
-            "random_state": random_state if isinstance(random_state, int) else None,
-            "n_iterations": n_iterations,
-            "n_jobs": n_jobs,
-            "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,
-            "hdl": dict(config_space) if isinstance(config_space, Mapping) else None,
-        },
-    )
-    progress = ProgressBar(
-        generator.num_all_configs(n_iterations), show_budget=len(budgets) > 1, disable=not show_progressbar
-    )
-    all_callbacks: list[Callback] = [progress, *(callbacks or [])]
-    if verbose:
-        all_callbacks.append(_log_new_best)
-    master = Master(
-        the_optimizer,
-        generator,
-        executor,
-        result,
-        time_limit=math.inf if time_limit is None else float(time_limit),
-        callbacks=all_callbacks,
-        early_stopping_rounds=early_stopping_rounds,
-    )
+    meta = {
+        "optimizer": the_optimizer.name,
+        "random_state": random_state if isinstance(random_state, int) else None,
+        "n_iterations": n_iterations,
+        "n_jobs": n_jobs,
+        "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,
+        # A ConfigurationSpace is a Mapping too (of hyperparameter objects): only an HDL dict is kept.
+        "hdl": None if isinstance(config_space, ConfigurationSpace) else dict(config_space),
+    }
+    warm_start = [] if previous_result is None else warm_start_trials(load_previous_result(previous_result), space)
+    header = describe_run(space, generator, the_optimizer, random_state, initial_points, warm_start,
+                          warm_start_strategy, meta)
+    result = FMinResult(space, budgets, meta=meta)
+    storage = open_storage(checkpoint_file)
+    progress = None
+    master = None
     try:
+        seed = session_seed(random_state, storage.n_events)
+        the_optimizer.initialize(space, budgets=budgets, random_state=seed, initial_points=initial_points)
+        storage.open_run(header)
+        storage.update_meta(result.meta)
+        user_callbacks: list[Callback] = list(callbacks or [])
+        if verbose:
+            user_callbacks.append(_log_new_best)
+        master = Master(
+            the_optimizer,
+            generator,
+            executor,
+            result,
+            time_limit=math.inf if time_limit is None else float(time_limit),
+            callbacks=user_callbacks,
+            early_stopping_rounds=early_stopping_rounds,
+            storage=storage,
+        )
+        master.restore(n_iterations)
+        progress = ProgressBar(
+            generator.num_all_configs(n_iterations), show_budget=len(budgets) > 1, disable=not show_progressbar
+        )
+        progress.catch_up(result, len(result.trials) - (len(warm_start) if header.keep_warm_start else 0))
+        master.callbacks.insert(0, progress)
         with executor:
             executor.start(objective)
             master.run(n_iterations)
     finally:
-        progress.close()
-        result.meta["stop_reason"] = master.stop_reason
+        if progress is not None:
+            progress.close()
+        if master is not None:
+            result.meta["stop_reason"] = master.stop_reason
+            storage.update_meta(result.meta)
+        storage.close()
+        if isinstance(objective, LimitedObjective):
+            objective.close()
     return result
 
 

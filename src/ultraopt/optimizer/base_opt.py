@@ -182,6 +182,20 @@ class BaseOptimizer(ABC):
         self.observations.setdefault(budget, Observations()).add(config, value)
         self._observe(config, value, budget)
 
+    def mark_pending(self, config: Mapping[str, Any], budget: float | None = None) -> None:
+        """Record ``config`` as proposed and running on ``budget``, as if :meth:`ask` had just returned it.
+
+        A resumed run calls it for the configs its journal holds: they are never proposed again, count as
+        pending until told, and an initial point equal to one of them is not proposed again.
+        """
+        self._check_initialized()
+        config = dict(config)
+        key = config_key(config)
+        if self._initial_points:
+            self._initial_points = deque(point for point in self._initial_points if config_key(point) != key)
+        self._seen.add(key)
+        self._pending[key] = (config, self.budgets[-1] if budget is None else float(budget))
+
     def forget(self, config: Mapping[str, Any]) -> None:
         """Drop ``config`` from the pending proposals without a result (its trial was cancelled)."""
         self._pending.pop(config_key(config), None)

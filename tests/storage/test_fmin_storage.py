@@ -1,0 +1,208 @@
+"""fmin with a checkpoint file: resume, refusal of other runs, Ctrl-C, warm start, per-trial limits."""
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from tests.conftest import quadratic
+from ultraopt import FMinResult, fmin
+from ultraopt.multi_fidelity import CustomIterGenerator
+from ultraopt.optimizer import RandomOptimizer
+from ultraopt.trial import TrialStatus
+
+
+class Crash(BaseException):
+    """Stands for the process dying."""
+
+
+class OtherRandom(RandomOptimizer):
+    name = "OtherRandom"
+
+
+class Spy(RandomOptimizer):
+    """Random search that notes every config told to it."""
+
+    def __init__(self, told):
+        super().__init__()
+        self.told = told
+
+    def _observe(self, config, loss, budget):
+        self.told.append(config)
+
+
+def run(space, func=quadratic, **kwargs):
+    kwargs.setdefault("optimizer", "Random")
+    kwargs.setdefault("show_progressbar", False)
+    return fmin(func, space, **kwargs)
+
+
+def crash_after(n):
+    def callback(result, trial):
+        if len(result.trials) >= n:
+            raise Crash
+
+    return callback
+
+
+def test_the_same_call_continues_the_run(tmp_path, quadratic_space):
+    path = tmp_path / "run.db"
+    generator = CustomIterGenerator([[9, 3, 1], [3, 1]], [[1, 3, 9], [3, 9]])
+    with pytest.raises(Crash):
+        run(quadratic_space, n_iterations=5, multi_fidelity_iter_generator=generator, checkpoint_file=path,
+            callbacks=[crash_after(11)])
+    before = {t.trial_id: t.to_dict() for t in FMinResult.load(path).trials if t.status is TrialStatus.SUCCESS}
+    assert len(before) == 11
+    seen = []
+    result = run(quadratic_space, n_iterations=5, multi_fidelity_iter_generator=generator, checkpoint_file=path,
+                 callbacks=[lambda result, trial: seen.append(trial.trial_id)])
+    assert len(result.trials) == generator.num_all_configs(5) == 47 and result.meta["stop_reason"] == "finished"
+    assert all(result.trials[i].to_dict() == trial for i, trial in enumerate(before.values()))
+    assert len(seen) == 47 - 11  # callbacks see the new trials only
+    loaded = FMinResult.load(path)
+    assert [t.to_dict() for t in loaded.trials] == [t.to_dict() for t in result.trials]
+    assert loaded.meta["stop_reason"] == "finished" and loaded.best_config == result.best_config
+    longer = run(quadratic_space, n_iterations=6, multi_fidelity_iter_generator=generator, checkpoint_file=path)
+    assert len(longer.trials) == generator.num_all_configs(6)
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"config_space": "conditional"}, "hyperparameter 'model' is not in the stored run"),
+    ({"random_state": 7}, "setting 'random_state': stored 42, given 7"),
+    ({"optimizer": OtherRandom}, "setting 'optimizer': stored \"Random \\(RandomOptimizer\\)\", given \"OtherRandom"),
+    ({"initial_points": [{"x": 1.0, "c": "a"}]}, "setting 'initial_points'"),
+    ({"multi_fidelity_iter_generator": CustomIterGenerator([3, 1], [1, 3])}, "setting 'schedule'"),
+])
+def test_a_storage_of_another_run_is_refused_and_not_modified(tmp_path, quadratic_space, conditional_space, change,
+                                                               named):
+    path = tmp_path / "run.db"
+    run(quadratic_space, n_iterations=3, checkpoint_file=path)
+    before = path.read_bytes(), os.stat(path).st_mtime_ns
+    kwargs = {"n_iterations": 3, "checkpoint_file": path, **change}
+    space = conditional_space if kwargs.pop("config_space", None) else quadratic_space
+    with pytest.raises(ValueError, match=named):
+        run(space, lambda config: 1.0, **kwargs)
+    assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before
+
+
+def test_ctrl_c_returns_the_result_so_far_with_everything_stored(tmp_path, quadratic_space):
+    path = tmp_path / "run.db"
+    calls = []
+
+    def interrupted_at_the_fifth_call(config):
+        calls.append(config)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return quadratic(config)
+
+    result = run(quadratic_space, interrupted_at_the_fifth_call, n_iterations=10, checkpoint_file=path)
+    assert result.meta["stop_reason"] == "interrupted"
+    assert [t.status for t in result.trials] == [TrialStatus.SUCCESS] * 4 + [TrialStatus.CANCELLED]
+    loaded = FMinResult.load(path)
+    assert [t.to_dict() for t in loaded.trials[:4]] == [t.to_dict() for t in result.trials[:4]]
+    assert loaded.trials[4].status is TrialStatus.CANCELLED and loaded.meta["stop_reason"] == "interrupted"
+    resumed = run(quadratic_space, n_iterations=10, checkpoint_file=path)
+    assert len(resumed.trials) == 10 and all(t.is_success for t in resumed.trials)
+    again = next(t for t in resumed.trials if t.trial_id == 4)
+    assert again.config == calls[4] and again.attempt == 2  # the interrupted trial ran again
+
+
+def test_early_stopping_and_time_limit_store_what_they_saw(tmp_path, quadratic_space):
+    losses = iter([5.0, 4.0, 3.0] + [10.0] * 100)
+    path = tmp_path / "run.db"
+    result = run(quadratic_space, lambda config: next(losses), n_iterations=100, early_stopping_rounds=4,
+                 checkpoint_file=path)
+    assert len(result.trials) == 7 and result.meta["stop_reason"] == "early stopping"
+    assert len(FMinResult.load(path).trials) == 7
+    slow = run(quadratic_space, lambda config: time.sleep(0.05) or 1.0, n_iterations=1000, time_limit=0.5,
+               checkpoint_file=tmp_path / "slow.db")
+    assert slow.meta["stop_reason"] == "time limit" and 3 <= len(slow.trials) < 20
+    stored = FMinResult.load(tmp_path / "slow.db")
+    assert [t.to_dict() for t in stored.trials] == [t.to_dict() for t in slow.trials]
+
+
+@pytest.mark.parametrize("strategy", ["resume", "continue"])
+@pytest.mark.parametrize("source", ["result", "json", "checkpoint"])
+def test_warm_start_from_a_result_a_json_file_or_a_checkpoint(tmp_path, quadratic_space, strategy, source):
+    earlier_path = tmp_path / "earlier.db"
+    earlier = run(quadratic_space, n_iterations=8, random_state=1, checkpoint_file=earlier_path)
+    previous = {"result": earlier, "json": tmp_path / "earlier.json", "checkpoint": earlier_path}[source]
+    earlier.save(tmp_path / "earlier.json")
+    told = []
+    path = tmp_path / "new.db"
+    result = run(quadratic_space, optimizer=Spy(told), n_iterations=5, previous_result=previous,
+                 warm_start_strategy=strategy, checkpoint_file=path)
+    assert told[:8] == [t.config for t in earlier.trials]  # told before the run
+    new = result.trials[8:] if strategy == "continue" else result.trials
+    assert len(new) == 5 and [t.trial_id for t in new] == list(range(8, 13) if strategy == "continue" else range(5))
+    if strategy == "continue":
+        assert [t.to_dict() for t in result.trials[:8]] == [t.to_dict() for t in earlier.trials]
+        assert result.best_loss == min(t.loss for t in result.trials)
+    assert [t.to_dict() for t in FMinResult.load(path).trials] == [t.to_dict() for t in result.trials]
+    resumed = run(quadratic_space, optimizer=Spy(told), n_iterations=7, previous_result=previous,
+                  warm_start_strategy=strategy, checkpoint_file=path)
+    assert len(resumed.trials) == len(result.trials) + 2
+    with pytest.raises(ValueError, match="setting 'warm_start'"):
+        run(quadratic_space, n_iterations=7, checkpoint_file=path)
+
+
+def test_warm_start_skips_configs_that_the_new_space_does_not_hold(quadratic_space, caplog):
+    earlier = run(quadratic_space, n_iterations=20, random_state=3)
+    from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace, UniformFloatHyperparameter
+
+    narrower = ConfigurationSpace()
+    narrower.add([UniformFloatHyperparameter("x", 0, 5), CategoricalHyperparameter("c", ["a", "b"])])
+    result = run(narrower, n_iterations=2, previous_result=earlier, warm_start_strategy="continue")
+    kept = [t for t in earlier.trials if t.config["x"] >= 0]
+    assert 0 < len(kept) < 20 and len(result.trials) == len(kept) + 2
+    assert "skipped" in caplog.text
+
+
+def sleeps_or_hoards(config):
+    if config["x"] > 3:
+        time.sleep(3600)
+    if config["x"] < -3:
+        hoard = []
+        while True:
+            hoard.append(np.zeros(2**23))
+    return quadratic(config)
+
+
+def test_time_and_memory_limits_are_recorded_and_the_run_finishes(tmp_path, quadratic_space):
+    points = [{"x": 4.0, "c": "a"}, {"x": -4.0, "c": "a"}, {"x": 1.0, "c": "a"}, {"x": 0.0, "c": "b"}]
+    path = tmp_path / "run.db"
+    result = run(quadratic_space, sleeps_or_hoards, initial_points=points, n_iterations=4, trial_time_limit=2,
+                 trial_memory_limit=200, checkpoint_file=path)
+    assert [t.status for t in result.trials] == [TrialStatus.TIMEOUT, TrialStatus.MEMOUT, TrialStatus.SUCCESS,
+                                                 TrialStatus.SUCCESS]
+    assert "time limit of 2 s" in result.trials[0].error and "memory limit of 200 MB" in result.trials[1].error
+    assert result.best_loss == 0.0 and result.meta["stop_reason"] == "finished"
+    assert [t.status for t in FMinResult.load(path).trials] == [t.status for t in result.trials]
+
+
+def test_checkpoint_freq_is_accepted(tmp_path, quadratic_space):
+    assert len(run(quadratic_space, n_iterations=2, checkpoint_freq=1, checkpoint_file=tmp_path / "a.db")) == 2
+
+
+@pytest.mark.parametrize("content, message", [(b"not a database at all\n" * 20, "not an SQLite database"),
+                                              ("truncated", "damaged")])
+def test_fmin_refuses_a_foreign_or_truncated_file_and_leaves_it_alone(tmp_path, quadratic_space, content, message):
+    path = tmp_path / "run.db"
+    if content == "truncated":
+        run(quadratic_space, n_iterations=50, checkpoint_file=path)
+        content = path.read_bytes()[: path.stat().st_size // 2]
+    path.write_bytes(content)
+    before = path.read_bytes(), os.stat(path).st_mtime_ns
+    with pytest.raises(ValueError, match=message):
+        run(quadratic_space, n_iterations=3, checkpoint_file=path)
+    assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before and os.listdir(tmp_path) == ["run.db"]
+
+
+def test_limits_reach_the_workers_of_async_comm(quadratic_space):
+    points = [{"x": 4.0, "c": "a"}, {"x": -4.0, "c": "a"}, {"x": 1.0, "c": "a"}, {"x": 0.0, "c": "b"}]
+    result = run(quadratic_space, sleeps_or_hoards, initial_points=points, n_iterations=4, trial_time_limit=2,
+                 trial_memory_limit=200, parallel_strategy="AsyncComm", n_jobs=2)
+    statuses = {t.config["x"]: t.status for t in result.trials}
+    assert statuses == {4.0: TrialStatus.TIMEOUT, -4.0: TrialStatus.MEMOUT, 1.0: TrialStatus.SUCCESS,
+                        0.0: TrialStatus.SUCCESS}

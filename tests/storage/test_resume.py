@@ -1,0 +1,186 @@
+"""Resume: a run rebuilt from its journal ends exactly as an uninterrupted run would, whatever the crash point."""
+
+import random
+from collections import Counter
+
+import pytest
+
+from tests.conftest import quadratic
+from ultraopt.executors.base import Executor
+from ultraopt.master import Master
+from ultraopt.multi_fidelity import CustomIterGenerator
+from ultraopt.objective import Objective
+from ultraopt.optimizer import RandomOptimizer
+from ultraopt.result import FMinResult
+from ultraopt.storage import InMemoryStorage, RunHeader, SQLiteStorage
+from ultraopt.storage.replay import ReplayError
+from ultraopt.trial import TrialStatus
+
+BRACKETS = CustomIterGenerator([[9, 3, 1], [3, 1]], [[1, 3, 9], [3, 9]])
+
+
+class Crash(BaseException):
+    """Stands for the process dying: nothing after it is journaled."""
+
+
+class ShufflingExecutor(Executor):
+    """Holds up to ``n_slots`` trials and finishes one at random per wait: results come back out of order."""
+
+    def __init__(self, n_slots=3, seed=0):
+        self.slots, self.rng, self.submitted = n_slots, random.Random(seed), []
+
+    def start(self, objective):
+        self.objective = objective
+
+    def submit(self, trial):
+        self.submitted.append(trial)
+
+    def wait(self, timeout=None):
+        trial = self.submitted.pop(self.rng.randrange(len(self.submitted)))
+        return [self.objective(trial.config, trial.budget).apply_to(trial, worker="w")]
+
+    @property
+    def n_slots(self):
+        return self.slots
+
+    @property
+    def n_running(self):
+        return len(self.submitted)
+
+
+def objective(config, budget):
+    if "x" not in config:  # the small discrete space
+        return config["b"] + budget
+    return quadratic(config) / budget
+
+
+def make_master(space, storage, generator=BRACKETS, crash_at=None, seed=0):
+    optimizer = RandomOptimizer()
+    optimizer.initialize(space, budgets=generator.get_budgets(), random_state=seed)
+    executor = ShufflingExecutor(seed=seed)
+    executor.start(Objective(objective))
+
+    def crash(result, trial):
+        if len(result.trials) == crash_at:
+            raise Crash
+
+    if storage.header is None:
+        storage.open_run(RunHeader(space.to_serialized_dict(), {}, generator.get_budgets()))
+    return Master(optimizer, generator, executor, FMinResult(space, generator.get_budgets()), callbacks=[crash],
+                  storage=storage)
+
+
+def finished_trials(result):
+    return [t for t in result.trials if t.status is not TrialStatus.CANCELLED]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def storage(request, tmp_path):
+    storage = InMemoryStorage() if request.param == "memory" else SQLiteStorage(tmp_path / "run.db")
+    yield storage
+    storage.close()
+
+
+def test_crashes_at_any_point_end_with_exactly_the_schedule(storage, quadratic_space):
+    n_iterations = 4
+    uninterrupted = make_master(quadratic_space, InMemoryStorage()).run(n_iterations)
+    expected = Counter(t.budget for t in uninterrupted.trials)
+    assert sum(expected.values()) == BRACKETS.num_all_configs(n_iterations) == 34
+    seen_before = []
+    for session, crash_at in enumerate([5, 13, 14, 31, None]):
+        master = make_master(quadratic_space, storage, crash_at=crash_at, seed=session)
+        if crash_at is None:
+            result = master.run(n_iterations)
+            break
+        with pytest.raises(Crash):
+            master.run(n_iterations)
+        seen_before.append({t.trial_id: t.to_dict() for t in finished_trials(master.result)})
+    assert Counter(t.budget for t in result.trials) == expected
+    assert all(t.status is TrialStatus.SUCCESS for t in result.trials) and master.stop_reason == "finished"
+    assert len({(t.config_id, t.budget) for t in result.trials}) == 34
+    final = {t.trial_id: t.to_dict() for t in result.trials}
+    for before in seen_before:  # every trial finished before a crash is there, unchanged
+        assert all(final[trial_id] == trial for trial_id, trial in before.items())
+    assert all(iteration.is_finished for iteration in master.iterations) and len(master.iterations) == 4
+    assert any(t.attempt > 1 for t in result.trials)  # running at a crash, ran again
+    assert sorted(final) == list(range(len(final)))
+
+
+def test_the_replayed_state_is_the_state_at_the_crash(quadratic_space):
+    storage = InMemoryStorage()
+    crashed = make_master(quadratic_space, storage, crash_at=17)
+    running_at_crash = pending_at_crash = None
+
+    def remember(result, trial):
+        nonlocal running_at_crash, pending_at_crash
+        running_at_crash = sorted(crashed._running)
+        pending_at_crash = sorted(map(sorted, (c.items() for c in crashed.optimizer.pending_configs)))
+
+    crashed.callbacks.insert(0, remember)
+    with pytest.raises(Crash):
+        crashed.run(4)
+    resumed = make_master(quadratic_space, storage, seed=1)
+    resumed.restore(4)
+    assert [t.to_dict() for t in resumed.result.trials] == [t.to_dict() for t in finished_trials(crashed.result)]
+    assert sorted(resumed._running) == running_at_crash and list(resumed._to_submit) == running_at_crash
+    assert [repr(it) for it in resumed.iterations] == [repr(it) for it in crashed.iterations]
+    assert [it.stage for it in resumed.iterations] == [it.stage for it in crashed.iterations]
+    assert sorted(map(sorted, (c.items() for c in resumed.optimizer.pending_configs))) == pending_at_crash
+    assert pending_at_crash  # the crash point leaves new configs running, so the check above means something
+    assert len(resumed.optimizer.observations[1.0]) == sum(t.budget == 1.0 for t in resumed.result.trials)
+
+
+def test_no_config_is_proposed_twice_across_sessions(small_discrete_space):
+    storage = InMemoryStorage()
+    generator = CustomIterGenerator([1], [1.0])
+    with pytest.raises(Crash):
+        make_master(small_discrete_space, storage, generator, crash_at=5).run(12)
+    result = make_master(small_discrete_space, storage, generator, seed=0).run(12)
+    assert len(result.trials) == 12
+    assert len({tuple(sorted(t.config.items())) for t in result.trials}) == 12  # the whole space, once
+
+
+def test_a_run_stopped_by_a_limit_continues_and_a_run_can_be_extended(quadratic_space):
+    storage = InMemoryStorage()
+    first = make_master(quadratic_space, storage)
+    first.callbacks.append(lambda result, trial: len(result.trials) >= 10)
+    first.run(4)
+    assert first.stop_reason == "callback"
+    assert len(make_master(quadratic_space, storage, seed=1).run(4).trials) == 34
+    assert len(make_master(quadratic_space, storage, seed=2).run(6).trials) == BRACKETS.num_all_configs(6)
+
+
+def test_a_journal_of_another_schedule_is_refused(quadratic_space):
+    storage = InMemoryStorage()
+    with pytest.raises(Crash):
+        make_master(quadratic_space, storage, crash_at=12).run(4)
+    other = CustomIterGenerator([[4, 2, 1]], [[1, 3, 9]])
+    with pytest.raises(ReplayError, match="the schedule asks for config"):
+        make_master(quadratic_space, storage, other).run(4)
+
+
+def test_asking_for_fewer_iterations_than_stored_keeps_what_was_begun(quadratic_space):
+    storage = InMemoryStorage()
+    with pytest.raises(Crash):
+        make_master(quadratic_space, storage, crash_at=20).run(4)  # iterations 0 and 1 done, 2 begun
+    master = make_master(quadratic_space, storage, seed=1)
+    result = master.run(1)
+    assert len(master.iterations) == 3 and all(iteration.is_finished for iteration in master.iterations)
+    assert len(result.trials) == BRACKETS.num_all_configs(3)
+
+
+@pytest.mark.parametrize("promotion", ["sync", "async"])
+def test_hyperband_resumes_with_either_promotion(quadratic_space, promotion):
+    from ultraopt.multi_fidelity import HyperBandIterGenerator
+
+    generator = HyperBandIterGenerator(min_budget=1 / 9, max_budget=1, eta=3, promotion=promotion)
+    expected = Counter(t.budget for t in make_master(quadratic_space, InMemoryStorage(), generator).run(5).trials)
+    storage = InMemoryStorage()
+    for session, crash_at in enumerate([4, 9, 10, 22]):
+        with pytest.raises(Crash):
+            make_master(quadratic_space, storage, generator, crash_at=crash_at, seed=session).run(5)
+    master = make_master(quadratic_space, storage, generator, seed=9)
+    result = master.run(5)
+    assert Counter(t.budget for t in result.trials) == expected and len(result.trials) == generator.num_all_configs(5)
+    assert len({(t.config_id, t.budget) for t in result.trials}) == len(result.trials)
+    assert all(iteration.is_finished for iteration in master.iterations)

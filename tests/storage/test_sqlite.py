@@ -1,0 +1,115 @@
+"""The SQLite storage: files that are not ours are refused untouched; one writer; readers while it writes."""
+
+import os
+import sqlite3
+
+import pytest
+
+from tests.storage.test_contract import created, finish, header_for
+from ultraopt.result import FMinResult
+from ultraopt.storage import SQLiteStorage, StorageError
+
+
+def fingerprint(path):
+    return path.read_bytes(), os.stat(path).st_mtime_ns
+
+
+@pytest.fixture
+def stored_run(tmp_path, quadratic_space):
+    """A storage file holding a run of 40 finished trials, closed."""
+    path = tmp_path / "run.db"
+    storage = SQLiteStorage(path)
+    storage.open_run(header_for(quadratic_space))
+    for trial_id in range(40):
+        trial = created(trial_id, {"x": trial_id / 10, "c": "a"})
+        storage.record_created(trial)
+        storage.record_finished(finish(trial, trial_id / 10))
+    storage.close()
+    return path
+
+
+def test_a_foreign_file_is_refused_and_left_as_it_was(tmp_path, quadratic_space):
+    path = tmp_path / "notes.db"
+    path.write_text("my notes, not a database\n" * 10)
+    before = fingerprint(path)
+    with pytest.raises(StorageError, match="not an SQLite database"):
+        SQLiteStorage(path)
+    with pytest.raises(ValueError, match="neither a JSON UltraOpt result nor a checkpoint file"):
+        FMinResult.load(path)
+    assert fingerprint(path) == before and sorted(os.listdir(tmp_path)) == ["notes.db"]
+
+
+def test_an_sqlite_file_of_another_program_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE runs (id INTEGER, name TEXT)")
+    conn.commit()
+    conn.close()
+    before = fingerprint(path)
+    with pytest.raises(StorageError, match="not an UltraOpt storage"):
+        SQLiteStorage(path)
+    assert fingerprint(path) == before and sorted(os.listdir(tmp_path)) == ["other.db"]
+
+
+def test_a_truncated_storage_is_refused_and_left_as_it_was(stored_run, quadratic_space):
+    data = stored_run.read_bytes()
+    stored_run.write_bytes(data[: len(data) // 2])
+    before = fingerprint(stored_run)
+    with pytest.raises(StorageError, match="damaged"):
+        SQLiteStorage(stored_run)
+    with pytest.raises(StorageError, match="damaged"):
+        FMinResult.load(stored_run)
+    assert fingerprint(stored_run) == before
+    assert sorted(os.listdir(stored_run.parent)) == ["run.db"]
+
+
+def test_a_storage_of_another_space_is_refused_and_left_as_it_was(stored_run, conditional_space):
+    before = fingerprint(stored_run)
+    storage = SQLiteStorage(stored_run)
+    with pytest.raises(ValueError, match="hyperparameter 'x' is only in the stored run"):
+        storage.open_run(header_for(conditional_space))
+    storage.close()
+    assert fingerprint(stored_run) == before
+
+
+def test_one_writer_at_a_time(stored_run, quadratic_space):
+    first = SQLiteStorage(stored_run)
+    first.open_run(header_for(quadratic_space))
+    first.record_created(created(40, {"x": 4.0, "c": "a"}))
+    second = SQLiteStorage(stored_run)
+    second.open_run(header_for(quadratic_space))
+    with pytest.raises(StorageError, match="in use by another run"):
+        second.record_created(created(41, {"x": 4.1, "c": "a"}))
+    first.close()
+    second.close()
+
+
+def test_readers_see_every_committed_trial_while_the_writer_writes(stored_run, quadratic_space):
+    writer = SQLiteStorage(stored_run)
+    writer.open_run(header_for(quadratic_space))
+    trial = created(40, {"x": 4.0, "c": "a"})
+    writer.record_created(trial)
+    writer.record_finished(finish(trial, 0.01))
+    loaded = FMinResult.load(stored_run)  # read-only, while the writer holds the file
+    assert len(loaded.trials) == 41 and loaded.best_loss == 0.0
+    writer.close()
+
+
+def test_the_trials_table_answers_plain_sql(stored_run):
+    conn = sqlite3.connect(f"file:{stored_run}?mode=ro", uri=True)
+    rows = conn.execute("SELECT count(*), min(loss), max(attempt) FROM trials WHERE status = 'success'").fetchone()
+    kinds = conn.execute("SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind").fetchall()
+    conn.close()
+    assert rows == (40, 0.0, 1) and kinds == [("created", 40), ("finished", 40)]
+
+
+def test_a_new_file_appears_complete_or_not_at_all(tmp_path, quadratic_space, monkeypatch):
+    path = tmp_path / "new.db"
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        SQLiteStorage(path).open_run(header_for(quadratic_space))
+    assert not path.exists()
