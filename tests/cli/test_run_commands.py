@@ -109,3 +109,16 @@ def test_the_installed_entry_point_lists_the_commands():
     assert done.returncode == 0
     for command in ("demo", "nameserver", "worker", "show", "export", "report"):
         assert command in done.stdout
+
+
+def test_the_commands_read_a_checkpoint_file(tmp_path, capsys):
+    from tests.report.runs import HOSTILE_HDL, hostile_objective, hyperband_generator
+    from ultraopt import fmin
+
+    db = tmp_path / "run.db"
+    run = fmin(hostile_objective, HOSTILE_HDL, optimizer="Random", n_iterations=2,
+               multi_fidelity_iter_generator=hyperband_generator(), checkpoint_file=db, show_progressbar=False)
+    assert main(["show", str(db)]) == 0
+    assert f"trials: {len(run.trials)} (" in capsys.readouterr().out
+    assert main(["export", str(db), "--format", "csv"]) == 0
+    assert len(pd.read_csv(io.StringIO(capsys.readouterr().out))) == len(run.trials)
