@@ -46,10 +46,15 @@ class FMinResult:
     meta : dict, optional
         JSON-able facts about the run (optimizer, seed, strategy, ...), kept in exports.
 
+    unfinished : iterable of Trial, optional
+        Trials created but not finished when the run was read from its storage: still running in a live run, or
+        stopped before they finished (they run again when the run is resumed).
     Attributes
     ----------
     trials : list of Trial
         Every finished trial (cancelled ones included), in the order they finished.
+    unfinished : list of Trial
+        Trials of a run read from storage that had not finished when it was read.
     """
 
     def __init__(
@@ -58,11 +63,13 @@ class FMinResult:
         budgets: Sequence[float] = (1.0,),
         trials: Iterable[Trial] = (),
         meta: Mapping[str, Any] | None = None,
+        unfinished: Iterable[Trial] = (),
     ):
         self.config_space = config_space
         self.budgets = sorted(float(budget) for budget in budgets)
         self.trials: list[Trial] = []
         self.meta: dict[str, Any] = dict(meta or {})
+        self.unfinished = list(unfinished)
         self._best: dict[float, Trial] = {}
         for trial in trials:
             self.add_trial(trial)
@@ -130,10 +137,13 @@ class FMinResult:
         return [trial for trial in self.trials if trial.status in statuses]
 
     def summary(self) -> dict[str, Any]:
-        """Counts of trials per status and per budget, and the best loss."""
+        """Counts of finished trials per status (and of unfinished ones) and per budget, and the best loss."""
         return {
             "n_trials": len(self.trials),
-            "status": {status.value: n for status in TrialStatus if (n := len(self.trials_with_status(status)))},
+            "status": {
+                **{status.value: n for status in TrialStatus if (n := len(self.trials_with_status(status)))},
+                **({"unfinished": len(self.unfinished)} if self.unfinished else {}),
+            },
             "budgets": {format_budget(b): n for b, n in sorted(Counter(t.budget for t in self.trials).items())},
             "best_loss": self.best_loss,
         }
@@ -206,6 +216,7 @@ class FMinResult:
             "budgets": self.budgets,
             "meta": self.meta,
             "trials": [trial.to_dict() for trial in self.trials],
+            "unfinished": [trial.to_dict() for trial in self.unfinished],
         }
 
     @classmethod
@@ -219,7 +230,8 @@ class FMinResult:
             raise ValueError(f"UltraOpt result format version {data.get('version')} is not {_FORMAT_VERSION}")
         space = space_from_json(json.dumps(data["config_space"]))
         trials = [Trial.from_dict(item) for item in data["trials"]]
-        return cls(space, data["budgets"], trials, data.get("meta"))
+        unfinished = [Trial.from_dict(item) for item in data.get("unfinished", [])]
+        return cls(space, data["budgets"], trials, data.get("meta"), unfinished)
 
     def save(self, path: str | Path) -> None:
         """Write the result to ``path`` as JSON."""
@@ -230,7 +242,7 @@ class FMinResult:
         """Read a result written by :meth:`save` (JSON), or a run's ``checkpoint_file`` (an SQLite storage).
 
         The kind of file is told by its first bytes. A storage is opened read-only (it may be read while its run
-        writes to it); trials it holds as created but not finished come back as ``CANCELLED``.
+        writes to it); trials it holds as created but not finished are in :attr:`unfinished`.
 
         Raises
         ------
