@@ -152,9 +152,10 @@ class KernelSpace:
         if not self.conditional:
             return np.zeros(len(num), dtype=np.int64)
         signature = np.hstack([np.isnan(num), cat < 0, cat[:, self.structural] + 1]).astype(np.int16)
-        unique, inverse = np.unique(signature, axis=0, return_inverse=True)
-        ids = np.array([self._groups.setdefault(row.tobytes(), len(self._groups)) for row in unique])
-        return ids[np.ravel(inverse)]
+        groups = self._groups
+        return np.fromiter(
+            (groups.setdefault(row.tobytes(), len(groups)) for row in signature), dtype=np.int64, count=len(signature)
+        )
 
     @property
     def n_groups(self) -> int:
