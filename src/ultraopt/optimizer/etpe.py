@@ -80,6 +80,13 @@ class ETPEOptimizer(BaseOptimizer):
         Smallest bandwidth of an integer, q-grid or ordinal dimension, in grid steps.
     bandwidth_prior : float
         Uniform pseudo-points pooled into the spread that sets a bandwidth.
+    adaptive_bandwidth : float
+        Abramson exponent of the per-kernel bandwidth multipliers of the bad density (``0`` for one bandwidth
+        per dimension): where many bad points crowd, ``g`` gets sharper, so that ``l / g`` pushes proposals
+        off ground already covered.
+    bad_bandwidth_factor : float
+        Multiplies the bandwidths of the bad density (below 1: a sharper ``g`` that repels proposals from
+        evaluated points).
     random_fraction : float
         Share of proposals drawn uniformly at random (robustness against a misleading model).
     n_recent : int
@@ -124,6 +131,8 @@ class ETPEOptimizer(BaseOptimizer):
         min_bandwidth: float = 0.01,
         min_bandwidth_steps: float = 1.0,
         bandwidth_prior: float = 1.0,
+        adaptive_bandwidth: float = 0.0,
+        bad_bandwidth_factor: float = 1.0,
         random_fraction: float = 0.05,
         n_recent: int = 25,
         embedding_min_choices: int | None = 6,
@@ -143,6 +152,8 @@ class ETPEOptimizer(BaseOptimizer):
         self.min_bandwidth = min_bandwidth
         self.min_bandwidth_steps = min_bandwidth_steps
         self.bandwidth_prior = bandwidth_prior
+        self.adaptive_bandwidth = adaptive_bandwidth
+        self.bad_bandwidth_factor = bad_bandwidth_factor
         self.random_fraction = random_fraction
         self.n_recent = n_recent
         self.embedding_min_choices = embedding_min_choices
@@ -263,7 +274,11 @@ class ETPEOptimizer(BaseOptimizer):
         good_density = ParzenEstimator(
             self.kernel_space, num[good], cat[good], group[good], np.ones(len(good)), **settings
         )
-        bad_density = ParzenEstimator(self.kernel_space, bad_num, bad_cat, bad_group, bad_weights, **settings)
+        settings["bandwidth_factor"] = settings["bandwidth_factor"] * self.bad_bandwidth_factor  # type: ignore
+        bad_density = ParzenEstimator(
+            self.kernel_space, bad_num, bad_cat, bad_group, bad_weights,
+            adaptive=self.adaptive_bandwidth if self.multivariate else 0.0, **settings,
+        )
         return good_density, bad_density
 
     def _embeddings(self, cat: np.ndarray, loss: np.ndarray, n_good: int) -> dict[int, np.ndarray]:
