@@ -9,12 +9,16 @@ from ultraopt.executors.base import Executor
 from ultraopt.executors.serial import SerialExecutor
 from ultraopt.facade.checks import InvalidArgumentError
 from ultraopt.optimizer.base_opt import BaseOptimizer
+from ultraopt.optimizer.etpe import ETPEOptimizer
 from ultraopt.optimizer.random_opt import RandomOptimizer
+from ultraopt.optimizer.tpe import TPEOptimizer
 
 __all__ = ["EXECUTOR_FACTORIES", "OPTIMIZERS", "make_optimizer"]
 
 #: Optimizer name (case-insensitive) to class.
 OPTIMIZERS: dict[str, type[BaseOptimizer]] = {
+    "etpe": ETPEOptimizer,
+    "tpe": TPEOptimizer,
     "random": RandomOptimizer,
 }
 

@@ -96,6 +96,7 @@ class SpaceEncoder:
         self.dimensions = [_dimension(hp) for hp in self.hyperparameters]
         self.names = [dim.name for dim in self.dimensions]
         self._conditions = self._conditions_in_topological_order()
+        self._continuous = self.columns("continuous")
 
     @property
     def n_dims(self) -> int:
@@ -145,7 +146,11 @@ class SpaceEncoder:
         categorical columns to the nearest index; constants to their only position.
         """
         out = np.array(matrix, dtype=float, copy=True)
+        if self._continuous.size:  # one clip for every continuous column (nan stays nan)
+            out[:, self._continuous] = np.clip(out[:, self._continuous], 0.0, 1.0)
         for index, (dim, hp) in enumerate(zip(self.dimensions, self.hyperparameters)):
+            if dim.kind == "continuous":
+                continue
             column = out[:, index]
             active = ~np.isnan(column)
             if dim.kind in ("categorical", "ordinal"):
