@@ -9,6 +9,8 @@ from ultraopt.executors.base import Executor
 from ultraopt.executors.serial import SerialExecutor
 from ultraopt.facade.checks import InvalidArgumentError
 from ultraopt.optimizer.base_opt import BaseOptimizer
+from ultraopt.optimizer.forest_opt import ForestOptimizer
+from ultraopt.optimizer.gbrt_opt import GBRTOptimizer
 from ultraopt.optimizer.random_opt import RandomOptimizer
 
 __all__ = ["EXECUTOR_FACTORIES", "OPTIMIZERS", "make_optimizer"]
@@ -16,6 +18,8 @@ __all__ = ["EXECUTOR_FACTORIES", "OPTIMIZERS", "make_optimizer"]
 #: Optimizer name (case-insensitive) to class.
 OPTIMIZERS: dict[str, type[BaseOptimizer]] = {
     "random": RandomOptimizer,
+    "forest": ForestOptimizer,
+    "gbrt": GBRTOptimizer,
 }
 
 #: Parallel strategy name to ``factory(n_jobs) -> Executor``.
