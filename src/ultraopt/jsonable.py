@@ -17,8 +17,8 @@ __all__ = ["to_jsonable", "plain_scalar"]
 def plain_scalar(value: Any) -> Any:
     """Return ``value`` as a Python ``bool``, ``int``, ``float``, ``str`` or ``None`` when it is a scalar.
 
-    numpy scalars (``np.bool_``, ``np.int64``, ``np.float32``, ...) become their Python counterparts; other values
-    are returned unchanged.
+    numpy scalars (``np.bool_``, ``np.int64``, ``np.float32``, ...) become their Python counterparts; other
+    values are returned unchanged.
     """
     if isinstance(value, np.generic):
         return value.item()
@@ -28,8 +28,8 @@ def plain_scalar(value: Any) -> Any:
 def to_jsonable(value: Any) -> Any:
     """Return a copy of ``value`` made of dicts with string keys, lists and Python scalars.
 
-    Non-finite floats are kept (JSON writers spell them ``NaN``/``Infinity``); objects that have no JSON form are
-    replaced by their ``repr`` so that an exotic ``info`` entry never makes a finished trial unrecordable.
+    Non-finite floats are kept (JSON writers spell them ``NaN``/``Infinity``); objects that have no JSON form
+    are replaced by their ``repr`` so that an exotic ``info`` entry never makes a finished trial unrecordable.
     """
     value = plain_scalar(value)
     if value is None or isinstance(value, (bool, int, float, str)):

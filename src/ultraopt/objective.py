@@ -35,7 +35,9 @@ def accepts_budget(func: Callable[..., Any]) -> bool:
     if "budget" in signature.parameters:
         return True
     positional = [
-        p for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        p
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
         return True
@@ -88,7 +90,9 @@ def parse_return_value(value: Any) -> tuple[float, dict[str, Any]]:
     info: dict[str, Any] = {}
     if isinstance(value, Mapping):
         if "loss" not in value:
-            raise TypeError(f"the objective returned a dict without a 'loss' entry: keys {sorted(map(str, value))}")
+            raise TypeError(
+                f"the objective returned a dict without a 'loss' entry: keys {sorted(map(str, value))}"
+            )
         extra = {key: item for key, item in value.items() if key != "loss"}
         nested = extra.pop("info", None)
         if isinstance(nested, Mapping):
@@ -99,7 +103,9 @@ def parse_return_value(value: Any) -> tuple[float, dict[str, Any]]:
         value = value["loss"]
     value = plain_scalar(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"the objective must return a number or a dict with a 'loss'; got {type(value).__name__}")
+        raise TypeError(
+            f"the objective must return a number or a dict with a 'loss'; got {type(value).__name__}"
+        )
     return float(value), to_jsonable(info)
 
 
@@ -109,8 +115,8 @@ class Objective:
     Parameters
     ----------
     func : callable
-        ``func(config)`` or ``func(config, budget)`` (see :func:`accepts_budget`), returning a float loss or a dict
-        with ``"loss"`` and optional ``"info"`` and other entries.
+        ``func(config)`` or ``func(config, budget)`` (see :func:`accepts_budget`), returning a float loss or a
+        dict with ``"loss"`` and optional ``"info"`` and other entries.
     """
 
     def __init__(self, func: Callable[..., Any]):
@@ -134,6 +140,6 @@ class Objective:
             )
         end = time.time()
         if not math.isfinite(loss):
-            return Evaluation(TrialStatus.FAILED, None, info, f"the objective returned a non-finite loss ({loss})",
-                              start, end)
+            error = f"the objective returned a non-finite loss ({loss})"
+            return Evaluation(TrialStatus.FAILED, None, info, error, start, end)
         return Evaluation(TrialStatus.SUCCESS, loss, info, None, start, end)

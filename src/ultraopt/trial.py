@@ -40,7 +40,7 @@ class TrialStatus(str, Enum):
 
     @property
     def is_failure(self) -> bool:
-        """Whether the trial finished without a usable loss (cancelled trials are neither success nor failure)."""
+        """Whether the trial finished without a usable loss (cancelled: neither success nor failure)."""
         return self.is_finished and self not in (TrialStatus.SUCCESS, TrialStatus.CANCELLED)
 
 

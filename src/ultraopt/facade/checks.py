@@ -18,12 +18,12 @@ class InvalidArgumentError(ValueError, TypeError):
 
 def is_positive_int(value: Any) -> bool:
     """A positive integer (``bool`` excluded)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1
 
 
 def is_positive_number(value: Any) -> bool:
     """A positive real number (``bool`` excluded)."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value) > 0
 
 
 def is_seed(value: Any) -> bool:
@@ -32,7 +32,7 @@ def is_seed(value: Any) -> bool:
 
     if value is None or isinstance(value, np.random.Generator):
         return True
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0
 
 
 def optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:

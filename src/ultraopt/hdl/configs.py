@@ -16,12 +16,16 @@ from typing import Any
 import numpy as np
 from ConfigSpace import Configuration, ConfigurationSpace
 from ConfigSpace.hyperparameters import (
+    CategoricalHyperparameter,
     Constant,
     FloatHyperparameter,
     Hyperparameter,
     IntegerHyperparameter,
+    NumericalHyperparameter,
+    OrdinalHyperparameter,
 )
 
+from ultraopt.hdl.values import find_choice, is_number, type_name
 from ultraopt.jsonable import plain_scalar
 
 __all__ = [
@@ -49,7 +53,7 @@ def grid_step(hp: Hyperparameter) -> float | None:
 def snap_to_grid(hp: Hyperparameter, value: Any) -> Any:
     """Round ``value`` to the nearest point ``lower + k * q`` of ``hp``'s grid inside its bounds."""
     q = grid_step(hp)
-    if q is None:
+    if q is None or not isinstance(hp, NumericalHyperparameter):
         return value
     lower, upper = float(hp.lower), float(hp.upper)
     steps = round((float(value) - lower) / q)
@@ -57,9 +61,10 @@ def snap_to_grid(hp: Hyperparameter, value: Any) -> Any:
     snapped = lower + steps * q
     if isinstance(hp, IntegerHyperparameter):
         return int(round(snapped))
-    # Round away the float noise of lower + k*q so that 0.1 + 2*0.1 prints and hashes as 0.3.
-    decimals = max(0, -math.floor(math.log10(q)) + 6) if q < 1 else 6
-    return round(snapped, decimals)
+    # Round away the float noise of lower + k*q so that 0.1 + 2*0.1 prints and hashes as 0.3. Fifteen
+    # significant digits keep every digit of a user's bound (rounding at q's decimals turned a lower bound of
+    # 0.12345674 into 0.1234567, outside the domain); clip as the rounding may still cross a bound by an ulp.
+    return min(max(float(f"{snapped:.15g}"), lower), upper)
 
 
 def _plain_value(hp: Hyperparameter, value: Any) -> Any:
@@ -71,7 +76,9 @@ def _plain_value(hp: Hyperparameter, value: Any) -> Any:
     return snap_to_grid(hp, value)
 
 
-def plain_config(config_space: ConfigurationSpace, values: Mapping[str, Any] | Configuration) -> dict[str, Any]:
+def plain_config(
+    config_space: ConfigurationSpace, values: Mapping[str, Any] | Configuration
+) -> dict[str, Any]:
     """Return the active values of ``values`` as Python scalars, snapped to their q-grids, in space order."""
     items = dict(values)
     return {name: _plain_value(hp, items[name]) for name, hp in config_space.items() if name in items}
@@ -82,11 +89,13 @@ def config_key(config: Mapping[str, Any]) -> ConfigKey:
     return tuple(sorted((name, type(value).__name__, value) for name, value in config.items()))
 
 
-def sample_configs(config_space: ConfigurationSpace, n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+def sample_configs(
+    config_space: ConfigurationSpace, n: int, rng: np.random.Generator
+) -> list[dict[str, Any]]:
     """Draw ``n`` configs uniformly (on each hyperparameter's own scale) with ``rng``.
 
-    Conditions and forbidden clauses hold on every config. ``rng`` is the only source of randomness, so the same
-    generator state gives the same configs.
+    Conditions and forbidden clauses hold on every config. ``rng`` is the only source of randomness, so the
+    same generator state gives the same configs.
     """
     if n <= 0:
         return []
@@ -96,12 +105,15 @@ def sample_configs(config_space: ConfigurationSpace, n: int, rng: np.random.Gene
     return [plain_config(config_space, configuration) for configuration in sampled]
 
 
-def check_config(config_space: ConfigurationSpace, config: Mapping[str, Any], what: str = "config") -> dict[str, Any]:
+def check_config(
+    config_space: ConfigurationSpace, config: Mapping[str, Any], what: str = "config"
+) -> dict[str, Any]:
     """Validate a user-given config against the space and return it as a plain config.
 
     Constants may be left out. Raises ``ValueError`` naming the offending hyperparameter: an unknown name, a
-    value outside the domain or off its grid, an active hyperparameter that is missing, an inactive one that is
-    set, or a forbidden combination.
+    value outside the domain, off its grid or of the wrong type (``True`` is not ``1``), an active
+    hyperparameter that is missing, an inactive one that is set, or a forbidden combination. Values come back
+    as the space's own (a choice ``1`` given as ``1.0`` comes back as ``1``).
     """
     if not isinstance(config, Mapping):
         raise ValueError(f"{what} must be a dict of hyperparameter values, got {type(config).__name__}")
@@ -112,12 +124,16 @@ def check_config(config_space: ConfigurationSpace, config: Mapping[str, Any], wh
     _fill_constants(config_space, values)
     for name, value in values.items():
         hp = config_space[name]
-        value = plain_scalar(value)
+        value = values[name] = _canonical_value(hp, plain_scalar(value), what)
         if not hp.legal_value(value):
-            raise ValueError(f"{what}: value {value!r} of hyperparameter '{name}' is outside its domain ({hp})")
+            raise ValueError(
+                f"{what}: value {value!r} of hyperparameter '{name}' is outside its domain ({hp})"
+            )
         q = grid_step(hp)
         if q is not None and not math.isclose(snap_to_grid(hp, value), value, rel_tol=1e-9, abs_tol=1e-12):
-            raise ValueError(f"{what}: value {value!r} of hyperparameter '{name}' is not on its grid of step {q}")
+            raise ValueError(
+                f"{what}: value {value!r} of hyperparameter '{name}' is not on its grid of step {q}"
+            )
     try:
         Configuration(config_space, values=values).check_valid_configuration()
     except Exception as exc:  # ConfigSpace names the hyperparameter; keep its words and say which config
@@ -125,12 +141,32 @@ def check_config(config_space: ConfigurationSpace, config: Mapping[str, Any], wh
     return plain_config(config_space, values)
 
 
+def _canonical_value(hp: Hyperparameter, value: Any, what: str) -> Any:
+    """The space's own value that ``value`` stands for: ``True`` never stands for ``1``, nor ``1`` for it."""
+    if isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter, Constant)):
+        options = [hp.value] if isinstance(hp, Constant) else list(_options(hp))
+        index = find_choice(options, value)
+        if index is None:
+            raise ValueError(
+                f"{what}: value {value!r} ({type_name(value)}) of hyperparameter '{hp.name}' is not one of "
+                f"{options!r}"
+            )
+        return options[index]
+    if isinstance(hp, (FloatHyperparameter, IntegerHyperparameter)) and not is_number(value):
+        raise ValueError(f"{what}: value {value!r} of hyperparameter '{hp.name}' is not a finite number")
+    return value
+
+
+def _options(hp: CategoricalHyperparameter | OrdinalHyperparameter) -> Iterable[Any]:
+    return hp.choices if isinstance(hp, CategoricalHyperparameter) else hp.sequence
+
+
 def _fill_constants(config_space: ConfigurationSpace, values: dict[str, Any]) -> None:
-    """Add the constants the user left out, where their conditions hold (the space is in topological order)."""
+    """Add the constants the user left out where their conditions hold (the space is in topological order)."""
     for name, hp in config_space.items():
         missing = isinstance(hp, Constant) and name not in values
         if missing and _conditions_hold(config_space.parent_conditions_of[name], values):
-            values[name] = hp.value
+            values[name] = hp.value  # type: ignore[attr-defined]  # a Constant
 
 
 def _conditions_hold(conditions: Iterable[Any], values: Mapping[str, Any]) -> bool:
@@ -144,10 +180,10 @@ def finite_values(hp: Hyperparameter) -> list[Any] | None:
     """Every value ``hp`` can take, or ``None`` when it takes infinitely many."""
     if isinstance(hp, Constant):
         return [hp.value]
-    if hasattr(hp, "choices"):
-        return list(hp.choices)
-    if hasattr(hp, "sequence"):
-        return list(hp.sequence)
+    if isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter)):
+        return list(_options(hp))
+    if not isinstance(hp, NumericalHyperparameter):
+        return None
     q = grid_step(hp)
     if isinstance(hp, IntegerHyperparameter):
         step = int(q) if q is not None else 1
@@ -163,14 +199,17 @@ def enumerate_configs(config_space: ConfigurationSpace, limit: int = 20_000) -> 
 
     Conditions decide which hyperparameters each combination keeps, and forbidden combinations are left out.
     """
-    value_sets = [finite_values(hp) for hp in config_space.values()]
-    if any(values is None for values in value_sets):
-        return None
-    if math.prod(len(values) for values in value_sets) > limit:  # type: ignore[arg-type]
+    value_sets: list[list[Any]] = []
+    for hp in config_space.values():
+        values = finite_values(hp)
+        if values is None:
+            return None
+        value_sets.append(values)
+    if math.prod(len(values) for values in value_sets) > limit:
         return None
     names = list(config_space)
     found: dict[ConfigKey, dict[str, Any]] = {}
-    for combination in itertools.product(*value_sets):  # type: ignore[arg-type]
+    for combination in itertools.product(*value_sets):
         config: dict[str, Any] = {}
         for name, value in zip(names, combination):  # names are in topological order: parents come first
             if _conditions_hold(config_space.parent_conditions_of[name], {**config, name: value}):
@@ -180,7 +219,7 @@ def enumerate_configs(config_space: ConfigurationSpace, limit: int = 20_000) -> 
     return list(found.values())
 
 
-def _is_forbidden(config_space: ConfigurationSpace, config: Mapping[str, Any]) -> bool:
+def _is_forbidden(config_space: ConfigurationSpace, config: dict[str, Any]) -> bool:
     for clause in config_space.forbidden_clauses:
         try:
             if clause.is_forbidden_value(config):

@@ -26,6 +26,7 @@ from ConfigSpace.hyperparameters import (
     Constant,
     Hyperparameter,
     IntegerHyperparameter,
+    NumericalHyperparameter,
     OrdinalHyperparameter,
 )
 
@@ -70,8 +71,9 @@ def _dimension(hp: Hyperparameter) -> Dimension:
         return Dimension(hp.name, "categorical", len(hp.choices), False)
     if isinstance(hp, OrdinalHyperparameter):
         return Dimension(hp.name, "ordinal", len(hp.sequence), False)
+    assert isinstance(hp, NumericalHyperparameter), hp
     q = grid_step(hp)
-    log = bool(getattr(hp, "log", False))
+    log = bool(hp.log)
     if q is not None:
         return Dimension(hp.name, "discrete", int(round((float(hp.upper) - float(hp.lower)) / q)) + 1, log)
     if isinstance(hp, IntegerHyperparameter):
@@ -135,17 +137,18 @@ class SpaceEncoder:
             column = out[:, index]
             active = ~np.isnan(column)
             if dim.kind in ("categorical", "ordinal"):
-                column[active] = np.clip(np.rint(column[active]), 0, dim.n_values - 1)  # type: ignore[operator]
-            elif dim.kind == "constant":
-                column[active] = hp.to_vector(np.array([hp.value]))[0]
+                column[active] = np.clip(np.rint(column[active]), 0, (dim.n_values or 1) - 1)
+            elif isinstance(hp, Constant):
+                column[active] = np.asarray(hp.to_vector(np.array([hp.value])), dtype=float)[0]
             else:
                 column[active] = np.clip(column[active], 0.0, 1.0)
                 if dim.kind == "discrete" and active.any():
+                    assert isinstance(hp, NumericalHyperparameter)
                     column[active] = self._snap_discrete(hp, column[active])
         return out
 
     @staticmethod
-    def _snap_discrete(hp: Hyperparameter, vectors: np.ndarray) -> np.ndarray:
+    def _snap_discrete(hp: NumericalHyperparameter, vectors: np.ndarray) -> np.ndarray:
         values = np.asarray(hp.to_value(vectors), dtype=float)
         q = grid_step(hp)
         if q is not None:

@@ -217,17 +217,19 @@ class BaseOptimizer(ABC):
 
     # ------------------------------------------------------------------ internals
     def _ask_one(self, budget: float) -> Proposal:
+        info: dict[str, Any]
         if self._initial_points:
             config, info = self._initial_points.popleft(), {"origin": "user"}
         else:
             config, info = self._propose(budget)
+            info = dict(info)
         if not self.is_new(config):
             replacement = self._new_random_config()
             if replacement is None:
-                info = {**info, "duplicate": True}
+                info["duplicate"] = True
                 logger.info("every config of the space was proposed; proposing %s again", config)
             else:
-                config, info = replacement, {"origin": "random", "replaces": info.get("origin")}
+                config, info = replacement, {"origin": "random", "replaces": str(info.get("origin"))}
         key = config_key(config)
         self._seen.add(key)
         self._pending[key] = (config, budget)

@@ -54,7 +54,7 @@ def plot_convergence(
     losses = np.array([trial.loss for trial in trials], dtype=float)
     if over == "time":
         start = result.start_time
-        x: Any = np.array([trial.end_time - start for trial in trials], dtype=float)
+        x: Any = np.array([trial.end_time for trial in trials], dtype=float) - start
         order = np.argsort(x, kind="stable")
         x, losses = x[order], losses[order]
         ax.set_xlabel("seconds since the start")

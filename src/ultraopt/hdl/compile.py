@@ -1,0 +1,171 @@
+"""``hdl2cs``: an HDL dict as a ``ConfigSpace.ConfigurationSpace``; ``as_config_space`` for either form."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ConfigSpace import ConfigurationSpace
+from ConfigSpace.conditions import AndConjunction, ConditionLike, EqualsCondition, InCondition
+from ConfigSpace.exceptions import CyclicDependancyError, ForbiddenValueError
+from ConfigSpace.forbidden import (
+    ForbiddenAndConjunction,
+    ForbiddenEqualsClause,
+    ForbiddenInClause,
+    ForbiddenLike,
+)
+
+from ultraopt.hdl.errors import HDLError, KeyPath
+from ultraopt.hdl.parse import ParsedHDL, parse_hdl
+from ultraopt.hdl.special import ConditionSpec, ForbiddenSpec, resolve_special_keys
+
+__all__ = ["as_config_space", "hdl2cs"]
+
+logger = logging.getLogger(__name__)
+
+
+def hdl2cs(hdl: Mapping[str, Any]) -> ConfigurationSpace:
+    """Compile an HDL dict into a ConfigSpace search space.
+
+    Parameters
+    ----------
+    hdl : dict
+        Names to constants (JSON scalars), sub-space dicts or hyperparameter definitions
+        ``{"_type": T, "_value": V, "_default": D}``; ``"name(choice)": {"A": {...}, "B": {...}}`` for a
+        conditional choice (``"_default": "B"`` inside it picks the default alternative, else the first);
+        the special keys ``__activate``, ``__condition`` and ``__forbidden`` at any level. See the package
+        documentation of :mod:`ultraopt.hdl` for the full language.
+
+    Returns
+    -------
+    ConfigSpace.ConfigurationSpace
+        Flat names join the HDL keys with ``:``; a conditional choice ``name(choice)`` becomes the categorical
+        ``name:__choice__`` and its alternative ``A``'s hyperparameters ``name:A:...`` are active only when it
+        is ``"A"``. The ``q`` types keep their step in ``meta["q"]``.
+
+    Raises
+    ------
+    HDLError
+        A ``ValueError`` whose message names the offending key path and says what is wrong.
+    """
+    parsed = parse_hdl(hdl)
+    conditions, forbiddens = resolve_special_keys(parsed)
+    space = ConfigurationSpace()
+    space.add(list(parsed.hyperparameters.values()))
+    _add_conditions(space, parsed, conditions)
+    _add_forbiddens(space, forbiddens)
+    logger.debug(
+        "compiled an HDL into %d hyperparameters, %d conditions, %d forbidden clauses",
+        len(space),
+        len(space.conditions),
+        len(space.forbidden_clauses),
+    )
+    return space
+
+
+def as_config_space(space: Mapping[str, Any] | ConfigurationSpace) -> ConfigurationSpace:
+    """Return ``space`` itself if it is a ``ConfigurationSpace``, else compile it as an HDL dict.
+
+    Raises
+    ------
+    TypeError
+        If ``space`` is neither, naming its type.
+    HDLError
+        If ``space`` is a malformed HDL.
+    """
+    if isinstance(space, ConfigurationSpace):
+        return space
+    if isinstance(space, Mapping):
+        return hdl2cs(space)
+    raise TypeError(
+        f"a search space must be an HDL dict or a ConfigSpace.ConfigurationSpace, got {type(space).__name__}"
+    )
+
+
+def _add_conditions(space: ConfigurationSpace, parsed: ParsedHDL, specs: list[ConditionSpec]) -> None:
+    """Give each conditional hyperparameter one condition: its branch and its special keys, all to hold."""
+    by_child: dict[str, list[ConditionSpec]] = {}
+    for spec in specs:
+        by_child.setdefault(spec.child, []).append(spec)
+    conditions: list[tuple[ConditionLike, KeyPath, str]] = []
+    for name, hp in parsed.hyperparameters.items():
+        own = by_child.get(name, [])
+        branches = parsed.branches[name]
+        # A parent inside the same alternative is active only when that alternative is chosen, which then
+        # need not be said again.
+        implied = any(spec.parent.startswith(branches[-1].prefix) for spec in own) if branches else True
+        if not own and implied:
+            continue
+        where = own[-1].path if own else parsed.paths[name]
+        try:
+            parts = [_condition(space, spec) for spec in own]
+            if not implied:
+                branch = branches[-1]
+                parts.insert(0, EqualsCondition(hp, space[branch.choice], branch.alternative))
+        except ValueError as exc:
+            raise HDLError(where, f"the conditions of '{name}' are not valid: {exc}") from exc
+        condition = parts[0] if len(parts) == 1 else AndConjunction(*parts)
+        conditions.append((condition, where, f"the conditions of '{name}'"))
+    if not conditions:
+        return
+    # ConfigSpace rebuilds its graph on every add (one by one, 500 conditions took minutes): add all at once
+    # and look for the culprit only when that fails.
+    try:
+        space.add([condition for condition, _, _ in conditions])
+    except ValueError:
+        _raise_first_bad(_copy(space, with_conditions=False), conditions)
+        raise
+
+
+def _copy(space: ConfigurationSpace, with_conditions: bool) -> ConfigurationSpace:
+    copy = ConfigurationSpace()
+    copy.add(list(space.values()))
+    if with_conditions:
+        copy.add(list(space.conditions))
+    return copy
+
+
+def _raise_first_bad(space: ConfigurationSpace, items: list[tuple[Any, KeyPath, str]]) -> None:
+    """Add ``(item, path, what)`` one by one to a copy of the space; raise for the first one refused."""
+    for item, where, what in items:
+        try:
+            space.add(item)
+        except CyclicDependancyError as exc:
+            raise HDLError(where, f"{what} form a cycle") from exc
+        except ForbiddenValueError as exc:
+            raise HDLError(
+                where,
+                f"{what} holds for the default configuration; give one of its hyperparameters another "
+                "'_default'",
+            ) from exc
+        except ValueError as exc:
+            raise HDLError(where, f"ConfigSpace refuses {what}: {exc}") from exc
+
+
+def _condition(space: ConfigurationSpace, spec: ConditionSpec) -> EqualsCondition | InCondition:
+    child, parent = space[spec.child], space[spec.parent]
+    if len(spec.values) == 1:
+        return EqualsCondition(child, parent, spec.values[0])
+    return InCondition(child, parent, list(spec.values))
+
+
+def _add_forbiddens(space: ConfigurationSpace, specs: list[ForbiddenSpec]) -> None:
+    forbiddens = [(_forbidden(space, spec), spec.path, "this forbidden combination") for spec in specs]
+    if not forbiddens:  # even an empty add costs a rebuild of the graph
+        return
+    try:
+        space.add([forbidden for forbidden, _, _ in forbiddens])
+    except ValueError:
+        _raise_first_bad(_copy(space, with_conditions=True), forbiddens)
+        raise
+
+
+def _forbidden(space: ConfigurationSpace, spec: ForbiddenSpec) -> ForbiddenLike:
+    clauses = [
+        ForbiddenEqualsClause(space[name], values[0])
+        if len(values) == 1
+        else ForbiddenInClause(space[name], list(values))
+        for name, values in spec.clauses
+    ]
+    return clauses[0] if len(clauses) == 1 else ForbiddenAndConjunction(*clauses)

@@ -1,0 +1,72 @@
+"""Fixes to ``configs.py``: snapping stays inside the domain; ``True`` is not ``1`` when checking configs."""
+
+from __future__ import annotations
+
+import pytest
+from ConfigSpace import ConfigurationSpace, EqualsCondition
+from ConfigSpace.hyperparameters import (
+    CategoricalHyperparameter,
+    Constant,
+    OrdinalHyperparameter,
+    UniformFloatHyperparameter,
+    UniformIntegerHyperparameter,
+)
+
+from ultraopt.hdl.configs import check_config, config_key, snap_to_grid
+
+
+def test_snap_keeps_every_digit_of_the_lower_bound() -> None:
+    lower = 0.12345674
+    hp = UniformFloatHyperparameter("x", lower, lower + 1.0, meta={"q": 0.5})
+    snapped = [snap_to_grid(hp, value) for value in (lower, lower + 0.5, lower + 1.0)]
+    assert snapped == [lower, lower + 0.5, lower + 1.0]
+    assert all(hp.legal_value(value) for value in snapped)
+
+
+def test_snap_removes_float_noise() -> None:
+    hp = UniformFloatHyperparameter("x", 0.1, 1.0, meta={"q": 0.1})
+    assert snap_to_grid(hp, 0.31) == 0.3
+    assert snap_to_grid(hp, 0.7) == 0.7
+    assert snap_to_grid(hp, 5.0) == 1.0
+
+
+@pytest.fixture
+def space() -> ConfigurationSpace:
+    cs = ConfigurationSpace()
+    cs.add(
+        CategoricalHyperparameter("c", [1, 2]),
+        OrdinalHyperparameter("o", [0, 1]),
+        Constant("k", 0),
+        UniformIntegerHyperparameter("i", 0, 3),
+        UniformFloatHyperparameter("f", 0.0, 3.0),
+    )
+    return cs
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("c", True), ("o", True), ("k", False), ("i", True), ("f", True), ("c", "1")]
+)
+def test_check_config_keeps_bools_apart_from_numbers(
+    space: ConfigurationSpace, name: str, value: object
+) -> None:
+    config = {"c": 1, "o": 0, "i": 1, "f": 1.0, name: value}
+    with pytest.raises(ValueError, match=f"'{name}'"):
+        check_config(space, config)
+
+
+def test_check_config_returns_the_space_s_own_value(space: ConfigurationSpace) -> None:
+    checked = check_config(space, {"c": 1.0, "o": 1, "i": 1, "f": 1})
+    assert checked == {"c": 1, "f": 1.0, "i": 1, "k": 0, "o": 1}
+    assert type(checked["c"]) is int and type(checked["f"]) is float
+    assert config_key(checked) == config_key({"c": 1, "f": 1.0, "i": 1, "k": 0, "o": 1})
+
+
+def test_check_config_rejects_an_inactive_value_and_a_missing_active_one() -> None:
+    cs = ConfigurationSpace()
+    cs.add(CategoricalHyperparameter("c", ["a", "b"]), UniformFloatHyperparameter("x", 0.0, 1.0))
+    cs.add(EqualsCondition(cs["x"], cs["c"], "a"))
+    assert check_config(cs, {"c": "a", "x": 0.5}) == {"c": "a", "x": 0.5}
+    with pytest.raises(ValueError, match="inactive"):
+        check_config(cs, {"c": "b", "x": 0.5})
+    with pytest.raises(ValueError, match="x"):
+        check_config(cs, {"c": "a"})

@@ -1,0 +1,249 @@
+"""Malformed HDLs raise a ``ValueError`` that names the offending key path and says what is wrong."""
+
+from __future__ import annotations
+
+import pickle
+import re
+from typing import Any
+
+import pytest
+
+from ultraopt.hdl import HDLError, hdl2cs
+
+
+def _hp(hdl_type: str, value: Any, **extra: Any) -> dict[str, Any]:
+    return {"_type": hdl_type, "_value": value, **extra}
+
+
+def _u(low: Any = 0, high: Any = 1, **extra: Any) -> dict[str, Any]:
+    return _hp("uniform", [low, high], **extra)
+
+
+def _c(*options: Any, **extra: Any) -> dict[str, Any]:
+    return {"_type": "choice", "_value": list(options), **extra}
+
+
+# (id, hdl, key path named in the message, what the message must say)
+CASES: list[tuple[str, Any, str, str]] = [
+    (
+        "unknown type, deep",
+        {"estimator(choice)": {"svc": {"C": _hp("unifrom", [0, 1])}}},
+        "estimator(choice):svc:C",
+        "unknown _type 'unifrom'",
+    ),
+    ("missing _value", {"a": {"_type": "uniform"}}, "a", "missing '_value'"),
+    ("missing _type", {"a": {"_value": [0, 1]}}, "a", "needs '_type'"),
+    ("misspelt _value", {"a": {"_type": "uniform", "_valeu": [0, 1]}}, "a", "did you mean '_value'"),
+    ("misspelt _default", {"a": _u(_defualt=0.5)}, "a", "'_defualt'"),
+    ("value too long", {"a": _hp("uniform", [0, 1, 0.1])}, "a", "use 'quniform'"),
+    ("q missing", {"a": _hp("quniform", [0, 1])}, "a", "q must be given explicitly"),
+    ("value not a list", {"a": {"_type": "choice", "_value": "abc"}}, "a", "must be a list of options"),
+    ("low >= high", {"sub": {"a": _u(1, 1)}}, "sub:a", "low 1.0 must be below high 1.0"),
+    ("log with low 0", {"a": _hp("loguniform", [0, 1])}, "a", "needs low > 0"),
+    ("int log low < 0", {"a": _hp("int_loguniform", [-1, 10])}, "a", "needs low > 0"),
+    ("q <= 0", {"a": _hp("quniform", [0, 1, 0])}, "a", "q of 'quniform' must be positive"),
+    ("q not dividing", {"a": _hp("quniform", [0, 1, 0.3])}, "a", "not a whole multiple of q"),
+    ("int q not dividing", {"a": _hp("int_quniform", [0, 10, 3])}, "a", "multiple of q = 3"),
+    ("int bound not integral", {"a": _hp("int_uniform", [1, 10.5])}, "a", "must be an integer"),
+    ("int q not integral", {"a": _hp("int_quniform", [0, 10, 2.5])}, "a", "must be an integer"),
+    ("NaN bound", {"a": _u(float("nan"), 1)}, "a", "must be a finite number"),
+    ("bool bound", {"a": _u(False, 1)}, "a", "must be a finite number"),
+    ("string bound", {"a": _u("0", 1)}, "a", "must be a finite number"),
+    ("default outside", {"a": _u(0, 1, _default=2)}, "a", "_default 2 is outside [0.0, 1.0]"),
+    ("default off grid", {"a": _hp("quniform", [0, 1, 0.25], _default=0.3)}, "a", "not on"),
+    ("default of a wrong type", {"a": _u(_default="0.5")}, "a", "must be a number"),
+    ("default None of a number", {"a": _u(_default=None)}, "a", "must be a number"),
+    ("int default not integral", {"a": _hp("int_uniform", [0, 9], _default=2.5)}, "a", "integer"),
+    ("choice default not an option", {"a": _c("x", "y", _default="z")}, "a", "'z' (str) is not one of"),
+    ("choice default True for 1", {"a": _c(0, 1, _default=True)}, "a", "True (bool) is not one of"),
+    ("empty choice", {"a": _c()}, "a", "empty list of options"),
+    ("duplicate choice", {"a": _c("x", "y", "x")}, "a", "duplicate option 'x'"),
+    ("1 and True", {"a": _c(1, True)}, "a", "1 and True are equal in Python"),
+    ("1 and 1.0", {"a": _c(1, 1.0)}, "a", "duplicate option 1.0"),
+    ("non-scalar choice", {"a": _c("x", ["y"])}, "a", "not a JSON scalar"),
+    ("NaN choice", {"a": _c(1.0, float("nan"))}, "a", "not a JSON scalar"),
+    ("object choice", {"a": _c(object)}, "a", "not a JSON scalar"),
+    ("colon in name", {"a:b": 1}, "a:b", "contains ':'"),
+    ("name starting with _ in alternative", {"e(choice)": {"_x": {}}}, "e(choice):_x", "starts with '_'"),
+    ("unknown suffix", {"e(chioce)": {"a": {}}}, "e(chioce)", "unknown suffix '(chioce)'"),
+    ("defined twice", {"e": 1, "e(choice)": {"a": {}}}, "e(choice)", "'e' is defined twice"),
+    ("non-string key", {1: 2}, "1", "keys must be strings"),
+    ("list constant", {"layers": [64, 64]}, "layers", "constant must be a JSON scalar"),
+    ("unknown special key", {"a": 1, "__activat": {}}, "__activat", "unknown special key"),
+    ("alternative not a dict", {"est(choice)": {"svc": 1}}, "est(choice):svc", "must be a sub-space dict"),
+    (
+        "alternative is a hyperparameter",
+        {"est(choice)": {"svc": _u()}},
+        "est(choice):svc",
+        "a hyperparameter definition",
+    ),
+    ("choice of values as a list", {"est(choice)": ["a", "b"]}, "est(choice)", "maps alternative names"),
+    ("empty conditional choice", {"est(choice)": {}}, "est(choice)", "at least one alternative"),
+    (
+        "special key among alternatives",
+        {"est(choice)": {"a": {}, "__forbidden": []}},
+        "est(choice):__forbidden",
+        "special keys go inside an alternative",
+    ),
+    (
+        "default alternative unknown",
+        {"est(choice)": {"a": {}, "_default": "b"}},
+        "est(choice):_default",
+        "default alternative 'b' is not one of ['a']",
+    ),
+    (
+        "deep path",
+        {"est(choice)": {"svc": {"kernel(choice)": {"poly": {"d": _hp("int_uniform", [5, 2])}}}}},
+        "est(choice):svc:kernel(choice):poly:d",
+        "low 5 must be below high 2",
+    ),
+    (
+        "condition on an unknown hyperparameter",
+        {"a": _c(1, 2), "__condition": [{"_child": "b", "_parent": "a", "_values": [1]}]},
+        "__condition[0]",
+        "'b' names no hyperparameter",
+    ),
+    (
+        "activate naming an unknown parent, inside a sub-space",
+        {"sub": {"a": _c(1, 2), "b": 1, "__activate": {"c": {1: ["b"]}}}},
+        "sub:__activate:c",
+        "'c' names no hyperparameter",
+    ),
+    (
+        "condition value not an option",
+        {"a": _c("x", "y"), "b": 1, "__condition": [{"_child": "b", "_parent": "a", "_values": ["z"]}]},
+        "__condition[0]",
+        "'z' (str) is not one of the options",
+    ),
+    (
+        "activate value not an option",
+        {"a": _c("x", "y"), "b": 1, "__activate": {"a": {"z": ["b"]}}},
+        "__activate:a:z",
+        "is not one of the options",
+    ),
+    (
+        "condition missing a key",
+        {"a": _c(1, 2), "b": 1, "__condition": [{"_child": "b", "_parent": "a"}]},
+        "__condition[0]",
+        "exactly ('_child', '_parent', '_values')",
+    ),
+    ("condition not a list", {"a": 1, "__condition": {"_child": "a"}}, "__condition", "must be a list"),
+    (
+        "float parent",
+        {"p": _u(), "c": 1, "__condition": [{"_child": "c", "_parent": "p", "_values": [0.5]}]},
+        "__condition[0]",
+        "'p' is uniform, but a condition's parent must be a choice, ordinal or integer",
+    ),
+    (
+        "own parent",
+        {"p": _c(1, 2), "__condition": [{"_child": "p", "_parent": "p", "_values": [1]}]},
+        "__condition[0]",
+        "cannot be its own parent",
+    ),
+    (
+        "cycle",
+        {"a": _c("x", "y"), "b": _c("x", "y"), "__activate": {"a": {"x": ["b"]}, "b": {"x": ["a"]}}},
+        "__activate:",
+        "form a cycle",
+    ),
+    (
+        "cycle through a conjunction",
+        {
+            "e(choice)": {"a": {"x": _c(1, 2)}},
+            "y": _c(1, 2),
+            "__activate": {"y": {1: ["e:a:x"]}, "e:a:x": {1: ["y"]}},
+        },
+        "__activate:",
+        "form a cycle",
+    ),
+    (
+        "two conditions on one parent",
+        {
+            "p": _c(1, 2),
+            "c": 1,
+            "__condition": [{"_child": "c", "_parent": "p", "_values": [1]}],
+            "__activate": {"p": {2: ["c"]}},
+        },
+        "__activate:p",
+        "already has a condition on 'p'",
+    ),
+    (
+        "child is a sub-space",
+        {"s": {"x": 1}, "p": _c(1, 2), "__activate": {"p": {1: ["s"]}}},
+        "__activate:p:1",
+        "'s' is a sub-space, not a hyperparameter",
+    ),
+    (
+        "never active together",
+        {
+            "e(choice)": {"a": {"x": _c(1, 2)}, "b": {"y": _c(1, 2)}},
+            "__condition": [{"_child": "e:a:x", "_parent": "e:b:y", "_values": [1]}],
+        },
+        "__condition[0]",
+        "never active together",
+    ),
+    (
+        "JSON string key for an integer parent",
+        {"n": _hp("int_uniform", [1, 3]), "u": 5, "__activate": {"n": {"2": ["u"]}}},
+        "__activate:n:2",
+        "keys of a JSON object are strings",
+    ),
+    ("forbidden not a list", {"a": _c(1, 2), "__forbidden": {"a": 1}}, "__forbidden", "must be a list"),
+    ("forbidden empty dict", {"a": _c(1, 2), "__forbidden": [{}]}, "__forbidden[0]", "non-empty"),
+    (
+        "forbidden on a float",
+        {"a": _c(1, 2), "f": _u(), "__forbidden": [{"a": 2}, {"f": 0.5}]},
+        "__forbidden[1]",
+        "a forbidden name must be a choice, ordinal or integer",
+    ),
+    (
+        "forbidden value not an option",
+        {"a": _c(1, 2), "__forbidden": [{"a": [2, 3]}]},
+        "__forbidden[0]",
+        "3 (int) is not one of the options",
+    ),
+    (
+        "forbidden default configuration",
+        {"a": _c("x", "y"), "b": _c(1, 2), "__forbidden": [{"a": "x", "b": 1}]},
+        "__forbidden[0]",
+        "this forbidden combination holds for the default configuration",
+    ),
+    (
+        "forbidden across alternatives of a nested choice",
+        {"e(choice)": {"a": {"k(choice)": {"p": {"x": _c(1, 2)}, "q": {"y": _c(1, 2)}}}}, "__forbidden": [
+            {"e:a:k:p:x": 1, "e:a:k:q:y": 1}
+        ]},
+        "__forbidden[0]",
+        "never active together",
+    ),
+    ("root is a hyperparameter", _u(), "<root>", "the HDL root is a hyperparameter definition"),
+    ("root not a dict", [("a", 1)], "<root>", "must be a dict"),
+]
+
+
+@pytest.mark.parametrize(("hdl", "path", "problem"), [case[1:] for case in CASES], ids=[c[0] for c in CASES])
+def test_malformed_hdl_names_the_key_and_the_problem(hdl: Any, path: str, problem: str) -> None:
+    with pytest.raises(ValueError) as info:
+        hdl2cs(hdl)
+    assert isinstance(info.value, HDLError)
+    message = str(info.value)
+    assert message.startswith(f"HDL key '{path}") if path.endswith(":") else f"HDL key '{path}':" in message
+    assert problem in message, message
+
+
+def test_there_are_many_distinct_malformed_cases() -> None:
+    assert len({case[0] for case in CASES}) == len(CASES) >= 20
+
+
+def test_the_error_carries_the_path_apart_from_the_problem_and_survives_pickling() -> None:
+    with pytest.raises(HDLError) as info:
+        hdl2cs({"m(choice)": {"a": {"x": _hp("loguniform", [0, 1])}}})
+    assert info.value.path == "m(choice):a:x"
+    assert re.search(r"needs low > 0", info.value.problem)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert (type(again), str(again), again.path, again.problem) == (
+        HDLError,
+        str(info.value),
+        info.value.path,
+        info.value.problem,
+    )

@@ -1,0 +1,34 @@
+"""The README's promises: the quickstart runs, and CI runs exactly the README's test command."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def code_blocks(language):
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    test_command = next(line for block in code_blocks("bash") for line in block.splitlines() if "pytest" in line)
+    ci_commands = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if "pytest" in line]
+    assert ci_commands == [test_command]
+
+
+def test_quickstart_runs_as_written(capsys):
+    quickstart = next(block for block in code_blocks("python") if "fmin(" in block)
+    assert "n_iterations=30" in quickstart
+    namespace = {}
+    exec(compile(quickstart.replace("n_iterations=30", "n_iterations=3"), "README quickstart", "exec"), namespace)
+    result = namespace["result"]
+    assert len(result.trials) == 3 and result.best_loss < 0.5
+    assert "Optimal Loss" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
+def test_examples_compile(path):
+    compile(path.read_text(), str(path), "exec")
