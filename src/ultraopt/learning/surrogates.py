@@ -105,6 +105,7 @@ class ForestSurrogate:
         )
         self.model_.fit(impute_inactive(matrix), np.asarray(targets, dtype=float))
         trees = [estimator.tree_ for estimator in self.model_.estimators_]
+        self._trees = trees
         # One flat table of leaf statistics for all trees, indexed by node id + the tree's offset.
         self._offsets = np.cumsum([0] + [tree.node_count for tree in trees[:-1]])
         self._leaf_mean = np.concatenate([tree.value[:, 0, 0] for tree in trees])
@@ -112,9 +113,21 @@ class ForestSurrogate:
         self._leaf_var = np.concatenate([tree.impurity for tree in trees])
         return self
 
+    def _leaves(self, matrix: np.ndarray) -> np.ndarray:
+        """Flat leaf indices, shape ``(n_rows, n_estimators)``.
+
+        Calls each tree's compiled ``apply`` directly: the forest's own ``apply`` dispatches every tree through
+        joblib, whose per-call overhead dominated local search (hundreds of small calls per proposal).
+        """
+        inputs = np.ascontiguousarray(impute_inactive(matrix), dtype=np.float32)
+        leaves = np.empty((len(inputs), len(self._trees)), dtype=np.intp)
+        for index, tree in enumerate(self._trees):
+            leaves[:, index] = tree.apply(inputs)
+        return leaves + self._offsets
+
     def predict(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the tree mixture for each row."""
-        leaves = self.model_.apply(impute_inactive(matrix)) + self._offsets
+        leaves = self._leaves(matrix)
         means = self._leaf_mean[leaves]
         mean = means.mean(axis=1)
         variance = means.var(axis=1) + self._leaf_var[leaves].mean(axis=1)
@@ -122,7 +135,7 @@ class ForestSurrogate:
 
     def tree_predictions(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-tree leaf means and leaf variances, each of shape ``(n_rows, n_estimators)``."""
-        leaves = self.model_.apply(impute_inactive(matrix)) + self._offsets
+        leaves = self._leaves(matrix)
         return self._leaf_mean[leaves], self._leaf_var[leaves]
 
 
