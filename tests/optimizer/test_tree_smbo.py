@@ -126,7 +126,9 @@ def test_failures_are_modelled_as_the_worst_loss(quadratic_space):
     assert np.mean([config["x"] <= 0 for config in configs[4:]]) > 0.5
 
 
-@pytest.mark.parametrize(("make", "factor"), [(_forest, 3.0), (_gbrt, 2.0)], ids=["forest", "gbrt"])
+@pytest.mark.parametrize(
+    ("make", "factor"), [(_forest, 3.0), pytest.param(_gbrt, 2.0, marks=pytest.mark.slow)], ids=["forest", "gbrt"]
+)
 def test_beats_random_search_on_a_quadratic(make, factor):
     space = ConfigurationSpace()
     space.add([UniformFloatHyperparameter(f"x{i}", -5, 5) for i in range(3)])
