@@ -180,3 +180,21 @@ def test_the_optimizer_compares_the_model_with_the_transformed_incumbent(acquisi
         opt.tell(opt.ask()[0], loss)
     proposals = [opt.ask()[0]["x"] for _ in range(5)]
     assert all(x >= 0.5 for x in proposals)
+
+
+@pytest.mark.parametrize("name", ["Forest", "GBRT"])
+def test_fmin_runs_them_by_name_with_hyperband_budgets(name, quadratic_space):
+    from ultraopt import fmin
+    from ultraopt.multi_fidelity import CustomIterGenerator
+
+    seen_budgets = []
+
+    def objective(config, budget):
+        seen_budgets.append(budget)
+        return quadratic(config) / budget
+
+    result = fmin(
+        objective, quadratic_space, optimizer=name, n_iterations=2, show_progressbar=False, random_state=0,
+        multi_fidelity_iter_generator=CustomIterGenerator([10, 3], [1, 3]),
+    )
+    assert len(result.trials) == 26 and set(seen_budgets) == {1.0, 3.0}
