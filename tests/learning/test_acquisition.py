@@ -12,7 +12,8 @@ def test_log_transform_maps_the_range_and_keeps_the_order():
     transform = LossTransform("log").fit(losses)
     assert np.all(np.diff(transform.targets[np.argsort(losses)]) > 0)
     assert transform.targets.max() == pytest.approx(0.0)
-    assert transform.incumbent == pytest.approx(math.log(0.01 / 1.01))
+    pole_distance = np.percentile(losses, 5) - 1.0  # SMAC's rule: the best loss's distance to the 5th percentile
+    assert transform.incumbent == pytest.approx(math.log(pole_distance / (10.0 + pole_distance)))
     assert transform.incumbent == pytest.approx(float(transform.transform(1.0)))
     np.testing.assert_allclose(transform.inverse(transform.targets), losses)
     # Scale-free: shifting and scaling the losses gives the same targets.

@@ -30,9 +30,11 @@ _INV_SQRT_EPS = 1.0 / math.sqrt(np.finfo(float).eps)
 class LossTransform:
     """The scale a surrogate works on, fitted to the observed raw losses.
 
-    ``"log"`` maps a loss ``y`` to ``log((y - min + eps) / (max - min + eps))`` with ``eps = margin * (max -
-    min)``: scale-free, the worst loss maps to 0, the best to about ``log(margin)``, and improvements near the
-    optimum are spread out (SMAC's log-scaled cost encoder does the same). ``"identity"`` keeps the losses.
+    ``"log"`` is SMAC's log-scaled cost: ``y -> log((y - pole) / (max - pole))`` with the pole below the best loss
+    by the distance from the best loss to the ``percentile``-th percentile of the losses (at least ``min_margin``
+    times the loss range). It is scale-free, maps the worst loss to 0, spreads out improvements near the optimum
+    and, because the pole adapts to how the best losses are spread, does not stretch the last digits of a
+    converged run. ``"identity"`` keeps the losses.
 
     Failed trials (``inf``, also ``nan``) are imputed with the worst transformed loss among the successes, so that
     the model learns to avoid them without a failure stretching the scale.
@@ -41,9 +43,11 @@ class LossTransform:
     ----------
     kind : {"log", "identity"}
         The transform.
-    margin : float
-        For ``"log"``: how far below the best loss the log's pole sits, as a fraction of the loss range.
-        Smaller values stretch differences among the best losses more.
+    percentile : float
+        For ``"log"``: the percentile of the losses whose distance to the best loss sets the pole (SMAC: 5).
+    min_margin : float
+        For ``"log"``: the smallest distance of the pole below the best loss, as a fraction of the loss range
+        (when the best losses tie).
 
     Attributes
     ----------
@@ -53,15 +57,19 @@ class LossTransform:
         The best (smallest) transformed loss, on the same scale as :attr:`targets`.
     """
 
-    def __init__(self, kind: TransformKind = "log", margin: float = 0.01):
+    def __init__(self, kind: TransformKind = "log", percentile: float = 5.0, min_margin: float = 1e-3):
         if kind not in ("log", "identity"):
             raise ValueError(f"kind must be 'log' or 'identity', got {kind!r}")
-        if not margin > 0:
-            raise ValueError(f"margin must be positive, got {margin!r}")
+        if not 0 <= percentile <= 100:
+            raise ValueError(f"percentile must be in [0, 100], got {percentile!r}")
+        if not min_margin > 0:
+            raise ValueError(f"min_margin must be positive, got {min_margin!r}")
         self.kind = kind
-        self.margin = float(margin)
+        self.percentile = float(percentile)
+        self.min_margin = float(min_margin)
         self._low = 0.0
         self._range = 1.0
+        self._eps = 1.0
         self.targets = np.empty(0)
         self.incumbent = math.nan
 
@@ -74,6 +82,8 @@ class LossTransform:
         low, high = float(losses[finite].min()), float(losses[finite].max())
         self._low = low
         self._range = high - low if high > low else max(abs(low), 1.0)
+        spread = float(np.percentile(losses[finite], self.percentile)) - low
+        self._eps = max(spread, self.min_margin * self._range)
         targets = np.empty_like(losses)
         targets[finite] = self.transform(losses[finite])
         targets[~finite] = targets[finite].max()
@@ -86,7 +96,7 @@ class LossTransform:
         losses = np.asarray(losses, dtype=float)
         if self.kind == "identity":
             return losses.copy()
-        eps = self.margin * self._range
+        eps = self._eps
         # A loss below the fitted minimum (not yet seen when fitting) is clipped just above the pole.
         shifted = np.maximum(losses - self._low + eps, 1e-3 * eps)
         return np.log(shifted / (self._range + eps))
@@ -96,8 +106,7 @@ class LossTransform:
         values = np.asarray(values, dtype=float)
         if self.kind == "identity":
             return values.copy()
-        eps = self.margin * self._range
-        return np.exp(values) * (self._range + eps) + self._low - eps
+        return np.exp(values) * (self._range + self._eps) + self._low - self._eps
 
 
 def _check_scale(best: LossTransform) -> float:

@@ -8,9 +8,9 @@ Each proposal, after an initial random design:
    hyperparameters imputed outside ``[0, 1]``) and the transformed losses;
 3. adds the pending configs as fake observations — the model's own mean there (kriging believer) or the worst
    transformed loss (constant liar) — and refits, so that a batch or parallel asks spread out;
-4. scores uniform random candidates and the results of a one-exchange local search started from the best
-   observed configs and the best random candidates with (log-)expected improvement against the incumbent *on
-   the transformed scale*, and proposes the best candidate that is new.
+4. scores uniform random candidates and the results of a one-exchange local search (started from the observed
+   configs and the random candidates of highest acquisition value, as SMAC) with (log-)expected improvement
+   against the incumbent *on the transformed scale*, and proposes the best candidate that is new.
 
 A share ``random_fraction`` of the model-phase proposals is uniform random instead (every ``1/random_fraction``-th
 one, deterministically), as SMAC interleaves random configs to keep its convergence guarantee.
@@ -63,8 +63,10 @@ class TreeSMBOOptimizer(BaseOptimizer):
     n_random_candidates : int
         Uniform random candidates scored per proposal.
     n_local_starts : int
-        Local searches per proposal; half start from the best observed configs, half from the best random
-        candidates.
+        Local searches per proposal; half start from observed configs, half from the best random candidates.
+    local_starts_by : {"loss", "acquisition"}
+        Which observed configs local searches start from: those of lowest loss, or those of highest acquisition
+        value (SMAC's choice, which also revisits uncertain regions, e.g. another branch of a conditional space).
     local_search_steps : int
         Moves per local search at most.
     """
@@ -82,6 +84,7 @@ class TreeSMBOOptimizer(BaseOptimizer):
         n_random_candidates: int = 1000,
         n_local_starts: int = 10,
         local_search_steps: int = 30,
+        local_starts_by: Literal["loss", "acquisition"] = "acquisition",
     ):
         super().__init__()
         if n_initial is not None and n_initial < 1:
@@ -102,6 +105,9 @@ class TreeSMBOOptimizer(BaseOptimizer):
         self.n_random_candidates = n_random_candidates
         self.n_local_starts = n_local_starts
         self.local_search_steps = local_search_steps
+        if local_starts_by not in ("loss", "acquisition"):
+            raise ValueError(f"local_starts_by must be 'loss' or 'acquisition', got {local_starts_by!r}")
+        self.local_starts_by = local_starts_by
 
     @abstractmethod
     def _make_surrogate(self) -> Surrogate:
@@ -196,7 +202,8 @@ class TreeSMBOOptimizer(BaseOptimizer):
         random_scores = score(random_rows)
         n_from_best = (self.n_local_starts + 1) // 2
         observed = self._matrix(budget)
-        best_observed = observed[np.argsort(transform.targets, kind="stable")[:n_from_best]]
+        ranking = transform.targets if self.local_starts_by == "loss" else -score(observed)
+        best_observed = observed[np.argsort(ranking, kind="stable")[:n_from_best]]
         best_random = random_rows[np.argsort(-random_scores, kind="stable")[: self.n_local_starts - n_from_best]]
         starts = np.vstack([best_observed, best_random])
         local_rows, local_scores = local_search(
