@@ -10,6 +10,8 @@ from ultraopt.executors.serial import SerialExecutor
 from ultraopt.facade.checks import InvalidArgumentError
 from ultraopt.optimizer.base_opt import BaseOptimizer
 from ultraopt.optimizer.etpe import ETPEOptimizer
+from ultraopt.optimizer.forest_opt import ForestOptimizer
+from ultraopt.optimizer.gbrt_opt import GBRTOptimizer
 from ultraopt.optimizer.random_opt import RandomOptimizer
 from ultraopt.optimizer.tpe import TPEOptimizer
 
@@ -20,6 +22,8 @@ OPTIMIZERS: dict[str, type[BaseOptimizer]] = {
     "etpe": ETPEOptimizer,
     "tpe": TPEOptimizer,
     "random": RandomOptimizer,
+    "forest": ForestOptimizer,
+    "gbrt": GBRTOptimizer,
 }
 
 def _async_comm_executor(n_jobs: int) -> Executor:
