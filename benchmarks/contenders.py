@@ -13,7 +13,9 @@ space translated into their own language:
 - Forbidden clauses cannot be expressed in either; a forbidden config would count as a failed trial (none of
   the problems has one).
 
-Adding a peer (e.g. SMAC3) is one more function decorated with :func:`contender`.
+- **SMAC3** (HPO facade) uses ConfigSpace natively: see :mod:`benchmarks.smac3_adapter`.
+
+Adding a peer is one more function decorated with :func:`contender`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ConfigSpace.hyperparameters import (
 )
 
 from benchmarks.problems import Problem
+from benchmarks.smac3_adapter import run_problem as smac3_run_problem
 from ultraopt.hdl.configs import grid_step, plain_config
 
 __all__ = ["CONTENDERS", "contender", "run_contender"]
@@ -94,6 +97,10 @@ def _ultraopt(cls_name: str) -> Runner:
 contender("ETPE")(_ultraopt("ETPEOptimizer"))
 contender("TPE")(_ultraopt("TPEOptimizer"))
 contender("Random")(_ultraopt("RandomOptimizer"))
+contender("Forest")(_ultraopt("ForestOptimizer"))
+contender("GBRT")(_ultraopt("GBRTOptimizer"))
+# SMAC3 takes our ConfigSpace space natively; its adapter snaps configs onto our q-grids (see its docstring).
+contender("SMAC3")(smac3_run_problem)
 
 
 # ---------------------------------------------------------------------------------------------- Optuna

@@ -70,13 +70,25 @@ def _optuna_runner(options: dict[str, Any]) -> Callable[[int, int], None]:
     return run
 
 
+def _smac3_runner(n_dims: int, n_trials: int) -> None:
+    from benchmarks.smac3_adapter import run
+
+    run(_space(n_dims), _objective, n_trials, seed=0)
+
+
 RUNNERS: dict[str, Callable[[int, int], None]] = {
     "ETPE": _ultraopt_runner("ETPE"),
     "TPE": _ultraopt_runner("TPE"),
+    "Forest": _ultraopt_runner("Forest"),
+    "GBRT": _ultraopt_runner("GBRT"),
     "Random": _ultraopt_runner("Random"),
     "Optuna-TPE": _optuna_runner({}),
     "Optuna-TPE-indep": _optuna_runner({"multivariate": False}),
+    "SMAC3": _smac3_runner,
 }
+
+#: Peer libraries, run only up to ``--peer-max-trials`` (beyond that they take hours).
+PEERS = {"Optuna-TPE", "Optuna-TPE-indep", "SMAC3"}
 
 
 def _measure(args: tuple[str, int, int]) -> dict[str, Any]:
@@ -113,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     for n_trials in sorted(args.trials):
         for n_dims in args.dims:
             for name in args.optimizers:
-                if name not in ("ETPE", "TPE", "Random") and n_trials > args.peer_max_trials:
+                if name in PEERS and n_trials > args.peer_max_trials:
                     continue
                 with context.Pool(1) as pool:  # a fresh process per run: peak memory and caches are its own
                     row = pool.apply(_measure, ((name, n_dims, n_trials),))

@@ -24,7 +24,9 @@ from scipy.stats import rankdata
 from benchmarks.harness import RESULTS, run_cells
 from benchmarks.problems import get_problems
 
-DEFAULT_CONTENDERS = ["ETPE", "TPE", "Random", "Optuna-TPE", "Optuna-TPE-indep", "Hyperopt-TPE"]
+DEFAULT_CONTENDERS = [
+    "ETPE", "TPE", "Forest", "GBRT", "Random", "Optuna-TPE", "Optuna-TPE-indep", "Hyperopt-TPE", "SMAC3",
+]
 REFERENCE = "Optuna-TPE"
 
 
