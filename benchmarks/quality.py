@@ -22,7 +22,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from benchmarks.harness import RESULTS, run_cells
-from benchmarks.problems import get_problems
+from benchmarks.problems import QUALITY_SET, get_problems
 
 DEFAULT_CONTENDERS = [
     "ETPE", "TPE", "Forest", "GBRT", "Random", "Optuna-TPE", "Optuna-TPE-indep", "Hyperopt-TPE", "SMAC3",
@@ -87,7 +87,7 @@ def build_table(results: dict, specs: list[str], problems: list[str], seeds: lis
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contenders", nargs="+", default=DEFAULT_CONTENDERS)
-    parser.add_argument("--problems", nargs="+", default=None, help="default: every problem")
+    parser.add_argument("--problems", nargs="+", default=None, help="default: the quality set")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--budgets", type=int, nargs="+", default=[100, 200])
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fresh", nargs="*", default=[], help="contenders to recompute instead of reading the cache")
     parser.add_argument("--output", default=str(RESULTS / "quality.md"), help="markdown file ('' for none)")
     args = parser.parse_args(argv)
-    problems = args.problems or list(get_problems())
+    problems = args.problems or list(QUALITY_SET)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     results = run_cells(args.contenders, problems, seeds, max(args.budgets), args.jobs, args.fresh)
     table = build_table(results, args.contenders, problems, seeds, sorted(args.budgets))
