@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
@@ -45,10 +46,15 @@ class FMinResult:
     meta : dict, optional
         JSON-able facts about the run (optimizer, seed, strategy, ...), kept in exports.
 
+    unfinished : iterable of Trial, optional
+        Trials created but not finished when the run was read from its storage: still running in a live run, or
+        stopped before they finished (they run again when the run is resumed).
     Attributes
     ----------
     trials : list of Trial
         Every finished trial (cancelled ones included), in the order they finished.
+    unfinished : list of Trial
+        Trials of a run read from storage that had not finished when it was read.
     """
 
     def __init__(
@@ -57,11 +63,13 @@ class FMinResult:
         budgets: Sequence[float] = (1.0,),
         trials: Iterable[Trial] = (),
         meta: Mapping[str, Any] | None = None,
+        unfinished: Iterable[Trial] = (),
     ):
         self.config_space = config_space
         self.budgets = sorted(float(budget) for budget in budgets)
         self.trials: list[Trial] = []
         self.meta: dict[str, Any] = dict(meta or {})
+        self.unfinished = list(unfinished)
         self._best: dict[float, Trial] = {}
         for trial in trials:
             self.add_trial(trial)
@@ -129,20 +137,25 @@ class FMinResult:
         return [trial for trial in self.trials if trial.status in statuses]
 
     def summary(self) -> dict[str, Any]:
-        """Counts of trials per status and per budget, and the best loss."""
+        """Counts of finished trials per status (and of unfinished ones) and per budget, and the best loss."""
         return {
             "n_trials": len(self.trials),
-            "status": {status.value: n for status in TrialStatus if (n := len(self.trials_with_status(status)))},
+            "status": {
+                **{status.value: n for status in TrialStatus if (n := len(self.trials_with_status(status)))},
+                **({"unfinished": len(self.unfinished)} if self.unfinished else {}),
+            },
             "budgets": {format_budget(b): n for b, n in sorted(Counter(t.budget for t in self.trials).items())},
             "best_loss": self.best_loss,
         }
 
     # ------------------------------------------------------------------ tables
-    def optimum_table(self) -> str:
-        """The best config per budget as a text table; inactive hyperparameters show as ``-``."""
+    def optimum_rows(self) -> tuple[list[str], list[list[str] | None]]:
+        """The cells of the optimum table: a header and rows of text (``None`` is a separator line).
+
+        One column per budget with a successful trial: each hyperparameter's value in the best config (``-``
+        where inactive), then the optimal loss and the number of configs evaluated on that budget.
+        """
         budgets = self.budgets_reached
-        if not budgets:
-            return f"no successful trial among {len(self.trials)}"
         best = [self._best[budget] for budget in budgets]
         rows: list[list[str] | None] = [
             [name] + [_format_value(trial.config[name]) if name in trial.config else "-" for trial in best]
@@ -153,7 +166,13 @@ class FMinResult:
         counts = Counter(trial.budget for trial in self.trials)
         rows.append(["Num Configs"] + [str(counts[budget]) for budget in budgets])
         header = ["HyperParameters"] + [f"budget {format_budget(budget)}" for budget in budgets]
-        return render_table(header, rows)
+        return header, rows
+
+    def optimum_table(self) -> str:
+        """The best config per budget as a text table; inactive hyperparameters show as ``-``."""
+        if not self.budgets_reached:
+            return f"no successful trial among {len(self.trials)}"
+        return render_table(*self.optimum_rows())
 
     def __str__(self) -> str:
         return self.optimum_table()
@@ -197,6 +216,7 @@ class FMinResult:
             "budgets": self.budgets,
             "meta": self.meta,
             "trials": [trial.to_dict() for trial in self.trials],
+            "unfinished": [trial.to_dict() for trial in self.unfinished],
         }
 
     @classmethod
@@ -210,7 +230,8 @@ class FMinResult:
             raise ValueError(f"UltraOpt result format version {data.get('version')} is not {_FORMAT_VERSION}")
         space = space_from_json(json.dumps(data["config_space"]))
         trials = [Trial.from_dict(item) for item in data["trials"]]
-        return cls(space, data["budgets"], trials, data.get("meta"))
+        unfinished = [Trial.from_dict(item) for item in data.get("unfinished", [])]
+        return cls(space, data["budgets"], trials, data.get("meta"), unfinished)
 
     def save(self, path: str | Path) -> None:
         """Write the result to ``path`` as JSON."""
@@ -221,7 +242,7 @@ class FMinResult:
         """Read a result written by :meth:`save` (JSON), or a run's ``checkpoint_file`` (an SQLite storage).
 
         The kind of file is told by its first bytes. A storage is opened read-only (it may be read while its run
-        writes to it); trials it holds as created but not finished come back as ``CANCELLED``.
+        writes to it); trials it holds as created but not finished are in :attr:`unfinished`.
 
         Raises
         ------
@@ -242,10 +263,83 @@ class FMinResult:
             raise ValueError(f"{path} is neither a JSON UltraOpt result nor a checkpoint file (SQLite): {exc}") from exc
         return cls.from_dict(data)
 
-    # ------------------------------------------------------------------ plots
+    # ------------------------------------------------------------------ analysis and plots (in ultraopt.viz)
     def plot_convergence(self, budget: float | None = None, over: str = "iterations", ax: Axes | None = None,
                          log_scale: bool = False) -> Axes:
         """Plot the loss of each trial and the best loss so far; see :func:`ultraopt.viz.plot_convergence`."""
         from ultraopt.viz import plot_convergence
 
         return plot_convergence(self, budget=budget, over=over, ax=ax, log_scale=log_scale)
+
+    def plot_concurrent_over_time(self, budget: float | None = None, by_budget: bool = False,
+                                  ax: Axes | None = None) -> Axes:
+        """Plot how many configs ran at once; see :func:`ultraopt.viz.plot_concurrent_over_time`."""
+        from ultraopt.viz import plot_concurrent_over_time
+
+        return plot_concurrent_over_time(self, budget=budget, by_budget=by_budget, ax=ax)
+
+    def plot_finished_over_time(self, budget: float | None = None, by_budget: bool = True,
+                                ax: Axes | None = None) -> Axes:
+        """Plot how many trials had finished over time; see :func:`ultraopt.viz.plot_finished_over_time`."""
+        from ultraopt.viz import plot_finished_over_time
+
+        return plot_finished_over_time(self, budget=budget, by_budget=by_budget, ax=ax)
+
+    def plot_correlation_across_budgets(self, budgets: Sequence[float] | None = None, ax: Axes | None = None) -> Axes:
+        """Plot Spearman's rank correlation of losses between budgets;
+        see :func:`ultraopt.viz.plot_correlation_across_budgets`."""
+        from ultraopt.viz import plot_correlation_across_budgets
+
+        return plot_correlation_across_budgets(self, budgets=budgets, ax=ax)
+
+    def plot_slices(self, params: Sequence[str] | None = None, budget: float | None = None) -> np.ndarray:
+        """Plot the loss against each hyperparameter, one panel each; see :func:`ultraopt.viz.plot_slices`."""
+        from ultraopt.viz import plot_slices
+
+        return plot_slices(self, params=params, budget=budget)
+
+    def plot_parallel_coordinates(self, budget: float | None = None, top: int | float = 50,
+                                  params: Sequence[str] | None = None, ax: Axes | None = None) -> Axes:
+        """Draw the best trials across one axis per hyperparameter;
+        see :func:`ultraopt.viz.plot_parallel_coordinates`."""
+        from ultraopt.viz import plot_parallel_coordinates
+
+        return plot_parallel_coordinates(self, budget=budget, top=top, params=params, ax=ax)
+
+    def hyperparameter_importance(self, budget: float | None = None, random_state: int = 0) -> pd.DataFrame:
+        """Which hyperparameters explain the loss, most important first;
+        see :func:`ultraopt.viz.hyperparameter_importance`."""
+        from ultraopt.viz import hyperparameter_importance
+
+        return hyperparameter_importance(self, budget=budget, random_state=random_state)
+
+    def plot_importance(self, budget: float | None = None, ax: Axes | None = None) -> Axes:
+        """Plot the hyperparameter importance as bars; see :func:`ultraopt.viz.plot_importance`."""
+        from ultraopt.viz import plot_importance
+
+        return plot_importance(self, budget=budget, ax=ax)
+
+    def plot_hi(self, budget: float | None = None) -> Any:
+        """An interactive HiPlot experiment of the trials (needs ``hiplot``); see :func:`ultraopt.viz.plot_hi`."""
+        from ultraopt.viz import plot_hi
+
+        return plot_hi(self, budget=budget)
+
+    def draw_space(self) -> str:
+        """The searched space as a text tree; see :func:`ultraopt.hdl.draw_space`."""
+        from ultraopt.hdl import draw_space
+
+        return draw_space(self.config_space)
+
+    def plot_space(self, ax: Axes | None = None) -> Axes:
+        """Draw the searched space as a tree with matplotlib; see :func:`ultraopt.viz.plot_space`
+        (:func:`ultraopt.viz.render_space` uses Graphviz when it is installed)."""
+        from ultraopt.viz import plot_space
+
+        return plot_space(self.config_space, ax=ax)
+
+    def report(self, path: str | Path, title: str | None = None) -> Path:
+        """Write the run report, one self-contained HTML file; see :func:`ultraopt.report.write_report`."""
+        from ultraopt.report import write_report
+
+        return write_report(self, path, title=title)

@@ -54,6 +54,21 @@ def test_round_trip_of_sampled_configs(space):
     assert {dim.name: dim.n_values for dim in encoder.dimensions}["width"] == 11
 
 
+def test_encode_many_matches_encoding_one_config_at_a_time(space):
+    encoder = SpaceEncoder(space)
+    configs = sample_configs(space, 200, np.random.default_rng(3))
+    one_by_one = np.vstack([encoder.encode(config) for config in configs])
+    np.testing.assert_array_equal(encoder.encode_many(configs), one_by_one)  # nan in the same places too
+    assert encoder.encode_many([]).shape == (0, encoder.n_dims)
+
+
+def test_encode_many_keeps_bool_options_apart_from_strings():
+    cs = ConfigurationSpace()
+    cs.add(CategoricalHyperparameter("flag", [True, "True", None]))
+    matrix = SpaceEncoder(cs).encode_many([{"flag": "True"}, {"flag": True}, {"flag": None}])
+    assert matrix[:, 0].tolist() == [1.0, 0.0, 2.0]
+
+
 def test_random_matrices_become_legal_configs(space):
     encoder = SpaceEncoder(space)
     rng = np.random.default_rng(1)

@@ -3,7 +3,6 @@
 import pytest
 
 from ultraopt.storage import InMemoryStorage, RunHeader, SQLiteStorage
-from ultraopt.storage.base import UNFINISHED_ERROR
 from ultraopt.trial import Trial, TrialStatus
 
 
@@ -90,7 +89,7 @@ class TestStorageContract:
         assert events[2].trial.status is TrialStatus.TIMEOUT and events[2].trial.error == "it failed"
         assert make_storage().n_events == 5
 
-    def test_load_result_shows_unfinished_trials_as_cancelled(self, make_storage, quadratic_space):
+    def test_load_result_keeps_unfinished_trials_apart_as_running(self, make_storage, quadratic_space):
         storage = make_storage()
         storage.open_run(header_for(quadratic_space))
         for trial_id in range(3):
@@ -98,9 +97,10 @@ class TestStorageContract:
         storage.record_finished(finish(created(1, {"x": 1.0, "c": "a"}), 0.5))
         storage.update_meta({"stop_reason": "interrupted"})
         result = make_storage().load_result()
-        assert [(t.trial_id, t.status) for t in result.trials] == [
-            (1, TrialStatus.SUCCESS), (0, TrialStatus.CANCELLED), (2, TrialStatus.CANCELLED)]
-        assert result.trials[1].error == UNFINISHED_ERROR
+        assert [(t.trial_id, t.status) for t in result.trials] == [(1, TrialStatus.SUCCESS)]
+        running = TrialStatus.RUNNING
+        assert [(t.trial_id, t.status) for t in result.unfinished] == [(0, running), (2, running)]
+        assert result.summary()["status"] == {"success": 1, "unfinished": 2}
         assert result.best_loss == 0.5 and result.meta == {"stop_reason": "interrupted"}
         assert list(result.config_space) == ["c", "x"]
 

@@ -101,7 +101,8 @@ def test_ctrl_c_returns_the_result_so_far_with_everything_stored(tmp_path, quadr
     assert [t.status for t in result.trials] == [TrialStatus.SUCCESS] * 4 + [TrialStatus.CANCELLED]
     loaded = FMinResult.load(path)
     assert [t.to_dict() for t in loaded.trials[:4]] == [t.to_dict() for t in result.trials[:4]]
-    assert loaded.trials[4].status is TrialStatus.CANCELLED and loaded.meta["stop_reason"] == "interrupted"
+    assert len(loaded.trials) == 4 and loaded.meta["stop_reason"] == "interrupted"
+    assert [t.config for t in loaded.unfinished] == [result.trials[4].config]
     resumed = run(quadratic_space, n_iterations=10, checkpoint_file=path)
     assert len(resumed.trials) == 10 and all(t.is_success for t in resumed.trials)
     again = next(t for t in resumed.trials if t.trial_id == 4)

@@ -27,7 +27,7 @@ def finished(path):
     """The finished trials in the storage, read-only, by trial id."""
     if not path.exists():
         return {}
-    return {t.trial_id: t.to_dict() for t in FMinResult.load(path).trials if t.status is not TrialStatus.CANCELLED}
+    return {t.trial_id: t.to_dict() for t in FMinResult.load(path).trials}
 
 
 def expected_counts(strategy):

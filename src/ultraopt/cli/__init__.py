@@ -8,12 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from ultraopt import __version__
-from ultraopt.cli import demo, nameserver, worker
+from ultraopt.cli import demo, export, nameserver, report, show, worker
 
 __all__ = ["main"]
 
 #: Sub-command modules; each has ``NAME``, ``add_parser(subparsers)`` and ``run(args) -> int``.
-COMMANDS = [demo, nameserver, worker]
+COMMANDS = [demo, nameserver, worker, show, export, report]
 
 
 class CommandError(Exception):

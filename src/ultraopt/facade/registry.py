@@ -10,13 +10,21 @@ from ultraopt.executors.batch import MapReduceExecutor
 from ultraopt.executors.serial import SerialExecutor
 from ultraopt.facade.checks import InvalidArgumentError
 from ultraopt.optimizer.base_opt import BaseOptimizer
+from ultraopt.optimizer.etpe import ETPEOptimizer
+from ultraopt.optimizer.forest_opt import ForestOptimizer
+from ultraopt.optimizer.gbrt_opt import GBRTOptimizer
 from ultraopt.optimizer.random_opt import RandomOptimizer
+from ultraopt.optimizer.tpe import TPEOptimizer
 
 __all__ = ["DASK_STRATEGIES", "EXECUTOR_FACTORIES", "OPTIMIZERS", "make_optimizer"]
 
 #: Optimizer name (case-insensitive) to class.
 OPTIMIZERS: dict[str, type[BaseOptimizer]] = {
+    "etpe": ETPEOptimizer,
+    "tpe": TPEOptimizer,
     "random": RandomOptimizer,
+    "forest": ForestOptimizer,
+    "gbrt": GBRTOptimizer,
 }
 
 

@@ -96,6 +96,7 @@ class SpaceEncoder:
         self.dimensions = [_dimension(hp) for hp in self.hyperparameters]
         self.names = [dim.name for dim in self.dimensions]
         self._conditions = self._conditions_in_topological_order()
+        self._continuous = self.columns("continuous")
 
     @property
     def n_dims(self) -> int:
@@ -112,10 +113,22 @@ class SpaceEncoder:
         return np.asarray(Configuration(self.config_space, values=dict(config)).get_array(), dtype=float)
 
     def encode_many(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """The matrix of several configs, one row each."""
-        if not configs:
-            return np.empty((0, self.n_dims))
-        return np.vstack([self.encode(config) for config in configs])
+        """The matrix of several configs, one row each (``nan`` where a config leaves a hyperparameter out).
+
+        Vectorised column by column, so encoding the 10,000 configs of a long run takes milliseconds. Unlike
+        :meth:`encode` the configs are not validated: they must be plain configs of the space (as trials hold).
+        """
+        out = np.full((len(configs), self.n_dims), np.nan)
+        for index, hp in enumerate(self.hyperparameters):
+            rows = [row for row, config in enumerate(configs) if hp.name in config]
+            if not rows:
+                continue
+            values = np.empty(len(rows), dtype=object)
+            values[:] = [configs[row][hp.name] for row in rows]  # object array: keeps True apart from "True"
+            if self.dimensions[index].is_numerical:
+                values = values.astype(float)
+            out[rows, index] = hp.to_vector(values)
+        return out
 
     def decode(self, row: np.ndarray) -> dict[str, Any]:
         """The plain config of a legal row (snapped and deactivated)."""
@@ -133,7 +146,11 @@ class SpaceEncoder:
         categorical columns to the nearest index; constants to their only position.
         """
         out = np.array(matrix, dtype=float, copy=True)
+        if self._continuous.size:  # one clip for every continuous column (nan stays nan)
+            out[:, self._continuous] = np.clip(out[:, self._continuous], 0.0, 1.0)
         for index, (dim, hp) in enumerate(zip(self.dimensions, self.hyperparameters)):
+            if dim.kind == "continuous":
+                continue
             column = out[:, index]
             active = ~np.isnan(column)
             if dim.kind in ("categorical", "ordinal"):

@@ -21,14 +21,13 @@ from ultraopt.trial import Trial, TrialStatus
 if TYPE_CHECKING:
     from ultraopt.result import FMinResult
 
-__all__ = ["CREATED", "Event", "FINISHED", "RESTARTED", "RunHeader", "Storage", "StorageError", "UNFINISHED_ERROR"]
+__all__ = ["CREATED", "Event", "FINISHED", "RESTARTED", "RunHeader", "Storage", "StorageError"]
 
 #: Event kinds. ``created``: the Master submitted a new trial; ``restarted``: a trial that was running when an
 #: earlier session stopped was submitted again (its attempt count went up); ``finished``: a trial came back.
 CREATED, RESTARTED, FINISHED = "created", "restarted", "finished"
 
 #: The error of a trial that a storage holds as created but never finished, when the run is loaded for analysis.
-UNFINISHED_ERROR = "unfinished: the run stopped before this trial came back"
 
 
 class StorageError(ValueError):
@@ -180,10 +179,11 @@ class Storage(ABC):
         self._append(FINISHED, trial)
 
     def load_result(self) -> FMinResult:
-        """The run as a result, for analysis: trials in the order they finished, then unfinished ones.
+        """The run as a result, for analysis: trials in the order they finished.
 
-        Warm-start trials kept by a ``"continue"`` run come first; trials created but never finished are shown
-        as ``CANCELLED`` (error :data:`UNFINISHED_ERROR`), as the run that was stopped returned them.
+        Warm-start trials kept by a ``"continue"`` run come first. Trials created but not finished go to the
+        result's ``unfinished`` list as they were journaled (running): the storage cannot tell a live run from one
+        that stopped, so it does not guess.
         """
         from ultraopt.result import FMinResult  # imported here: the result module imports this one
 
@@ -198,11 +198,8 @@ class Storage(ABC):
                 finished.append(event.trial)
             else:
                 unfinished[event.trial.trial_id] = event.trial
-        for trial in unfinished.values():
-            trial = copy.deepcopy(trial)
-            trial.finish(TrialStatus.CANCELLED, error=UNFINISHED_ERROR)
-            finished.append(trial)
-        return FMinResult(ConfigurationSpace.from_serialized_dict(header.space), header.budgets, finished, header.meta)
+        space = ConfigurationSpace.from_serialized_dict(header.space)
+        return FMinResult(space, header.budgets, finished, header.meta, [copy.deepcopy(t) for t in unfinished.values()])
 
 
 def snapshot(trial: Trial) -> Trial:

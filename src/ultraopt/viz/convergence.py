@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ultraopt.viz._common import axes_or_new, budget_title, resolve_budget, successful_trials
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -42,15 +44,11 @@ def plot_convergence(
     matplotlib.axes.Axes
         The axes, whose first line is the best-so-far curve.
     """
-    import matplotlib.pyplot as plt
-
     if over not in ("iterations", "time"):
         raise ValueError(f"over must be 'iterations' or 'time', got {over!r}")
-    if budget is None:
-        budget = result.max_budget_reached
-    trials = [trial for trial in result.trials if trial.budget == budget and trial.is_success]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+    budget = resolve_budget(result, budget)
+    trials = successful_trials(result, budget) if budget is not None else []
+    ax = axes_or_new(ax)
     losses = np.array([trial.loss for trial in trials], dtype=float)
     if over == "time":
         start = result.start_time
@@ -67,6 +65,6 @@ def plot_convergence(
     if log_scale:
         ax.set_yscale("log")
     ax.set_ylabel("loss")
-    ax.set_title(f"convergence (budget {budget:g})" if budget is not None else "convergence")
+    ax.set_title(budget_title("convergence", budget))
     ax.legend(loc="upper right")
     return ax

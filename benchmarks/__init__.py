@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of UltraOpt's optimizers and their peers (run as ``python -m benchmarks.quality``)."""

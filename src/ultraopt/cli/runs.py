@@ -1,0 +1,53 @@
+"""Reading the run a command is given: a JSON result or a run's SQLite checkpoint, as ``FMinResult.load`` reads."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ultraopt.result import FMinResult
+
+__all__ = ["add_run_argument", "describe", "load_run"]
+
+
+def add_run_argument(parser: argparse.ArgumentParser) -> None:
+    """The positional ``RUN`` argument shared by ``show``, ``export`` and ``report``."""
+    parser.add_argument("run_path", metavar="RUN",
+                        help="a run: its checkpoint file (.db, may still be written by the run) or a saved JSON result")
+
+
+def load_run(path: str | Path) -> FMinResult:
+    """Load the run at ``path``; a missing or unreadable file is a :class:`~ultraopt.cli.CommandError`."""
+    from ultraopt.cli import CommandError
+    from ultraopt.result import FMinResult
+
+    path = Path(path)
+    if not path.exists():
+        raise CommandError(f"no such run file: {path}")
+    if path.is_dir():
+        raise CommandError(f"{path} is a directory, not a run file")
+    try:
+        return FMinResult.load(path)
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{path} is not an UltraOpt run (a JSON result or a checkpoint file)") from exc
+    except (KeyError, TypeError) as exc:  # JSON of the right format tag but missing or mistyped entries
+        raise CommandError(f"{path} is a damaged UltraOpt result: {type(exc).__name__}: {exc}") from exc
+
+
+def describe(result: FMinResult) -> list[str]:
+    """A few lines on the run: counts per status and budget, what ran it, the best loss."""
+    facts: dict[str, Any] = result.summary()
+    status = ", ".join(f"{name}: {n}" for name, n in facts["status"].items()) or "none"
+    budgets = ", ".join(f"{budget}: {n}" for budget, n in facts["budgets"].items()) or "none"
+    lines = [f"trials: {facts['n_trials']} ({status})", f"trials per budget: {budgets}"]
+    meta = {key: value for key, value in result.meta.items() if key != "hdl" and value is not None}
+    if meta:
+        lines.append(" · ".join(f"{key.replace('_', ' ')}: {value}" for key, value in sorted(meta.items())))
+    best = result.best_trial()
+    if best is not None:
+        from ultraopt.multi_fidelity.budgets import format_budget
+
+        lines.append(f"best loss: {best.loss:.6g} on budget {format_budget(best.budget)} (trial {best.trial_id})")
+    return lines

@@ -1,0 +1,63 @@
+"""``ultraopt show RUN``: a summary of a run and its optimum per budget, in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ultraopt.cli.runs import add_run_argument, describe, load_run
+
+__all__ = ["add_parser", "run"]
+
+NAME = "show"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``ultraopt show``."""
+    parser = subparsers.add_parser(
+        NAME, help="print a run's summary and its optimum per budget",
+        description="Print a run's summary (trials per status and budget, best loss) and the optimum table: the "
+                    "best config on each budget. Works on a checkpoint file while its run is still going.",
+    )
+    add_run_argument(parser)
+    parser.add_argument("--top", type=int, default=0, metavar="N",
+                        help="also list the N best trials of the budget (default: none)")
+    parser.add_argument("--budget", type=float, help="the budget of --top (default: the largest reached)")
+    parser.add_argument("--space", action="store_true", help="also draw the search space as a tree")
+    parser.add_argument("--importance", action="store_true", help="also print the hyperparameter importance")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the summary, the optimum table and what was asked for."""
+    from ultraopt.cli import CommandError
+    from ultraopt.multi_fidelity.budgets import format_budget
+    from ultraopt.text_table import render_table
+
+    if args.top < 0:
+        raise CommandError(f"--top must be a non-negative number of trials, got {args.top}")
+    result = load_run(args.run_path)
+    print(f"run: {args.run_path}")
+    print("\n".join(describe(result)))
+    print(result.optimum_table())
+    if args.top:
+        from ultraopt.viz._common import resolve_budget
+        from ultraopt.viz.parallel_coords import best_trials
+
+        budget = resolve_budget(result, args.budget)
+        trials = best_trials(result, budget, args.top) if budget is not None else []
+        rows = [[str(t.trial_id), f"{t.loss:.6g}", ", ".join(f"{k}={v!r}" for k, v in t.config.items())]
+                for t in trials]
+        print(f"the {len(rows)} best trials on budget {format_budget(budget)}:" if budget is not None
+              else "no successful trial")
+        if rows:
+            print(render_table(["trial", "loss", "config"], rows))
+    if args.importance:
+        table = result.hyperparameter_importance()
+        where = f"{table.attrs['n_trials']} trials on budget {format_budget(table.attrs['budget'])}"
+        print(f"hyperparameter importance ({where}):")
+        print(render_table(["hyperparameter", "importance", "std"],
+                           [[name, f"{row['importance']:.3f}", f"{row['std']:.3f}"] for name, row in table.iterrows()]))
+    if args.space:
+        print(result.draw_space())
+    return 0

@@ -1,0 +1,353 @@
+"""ETPE: a multivariate Tree Parzen Estimator over the encoded space, with embedded many-choice categoricals.
+
+See :class:`ETPEOptimizer`. The numerics live in :mod:`ultraopt.learning` (``parzen``, ``embedding``,
+``kernel_space``, ``design``, ``history``); this module holds the optimizer's decisions: which budget's model
+proposes, how observations are split and weighted, and how a proposal is chosen among candidates.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ultraopt.hdl.configs import config_key
+from ultraopt.learning.design import initial_design
+from ultraopt.learning.embedding import embed_choices, loss_ranks
+from ultraopt.learning.encoding import SpaceEncoder
+from ultraopt.learning.history import GrowingArrays
+from ultraopt.learning.kernel_space import KernelSpace
+from ultraopt.learning.parzen import ParzenEstimator
+from ultraopt.optimizer.base_opt import BaseOptimizer, Proposal
+
+__all__ = ["ETPEOptimizer", "default_gamma", "ramp_weights"]
+
+logger = logging.getLogger(__name__)
+
+# Rows drawn uniformly once per run to estimate how likely uniform sampling lands in each group.
+_GROUP_PRIOR_SAMPLES = 2048
+# Candidates looked at, best first, before a model proposal counts as a repeat.
+_CANDIDATES_CHECKED = 8
+# Times the bandwidths are doubled when every checked candidate repeats a known config.
+_WIDENINGS = 4
+
+
+def default_gamma(n: int) -> int:
+    """Number of good observations among ``n``: ``min(ceil(0.1 n), 25)``, at least 1 (Optuna's rule)."""
+    return max(1, min(math.ceil(0.1 * n), 25))
+
+
+def ramp_weights(n: int, n_recent: int = 25) -> np.ndarray:
+    """Weights of ``n`` observations, oldest first: the ``n_recent`` newest weigh 1, older ones ramp up from
+    ``1/n`` (Optuna's and Hyperopt's forgetting of old observations)."""
+    if n <= n_recent:
+        return np.ones(n)
+    return np.concatenate([np.linspace(1.0 / n, 1.0, num=n - n_recent), np.ones(n_recent)])
+
+
+class ETPEOptimizer(BaseOptimizer):
+    """Embedding Tree Parzen Estimator: multivariate TPE over mixed and conditional spaces (``fmin``'s default).
+
+    The observations of a budget are split by loss into good (the best ``gamma(n)``) and bad ones. A Parzen
+    estimator is fitted to each (:class:`~ultraopt.learning.parzen.ParzenEstimator`): joint kernels over the
+    hyperparameters that are active together, one bandwidth per numerical dimension, a categorical kernel per
+    categorical (embedded, for many choices, into a few dimensions learned from the losses), and a uniform prior
+    component. ``n_candidates`` candidates are drawn from the good density ``l`` and the one with the highest
+    ``l(x) / g(x)`` not proposed before is proposed. Pending proposals join the bad observations (constant liar),
+    so parallel asks spread out. With several budgets, the model of the largest budget with at least
+    ``min_points_in_model`` successful observations proposes (BOHB).
+
+    Parameters
+    ----------
+    n_startup_trials : int
+        Size of the initial design (Latin hypercube, every choice of each top-level categorical at least once:
+        the design grows to the largest number of such choices).
+    n_candidates : int
+        Candidates drawn from ``l`` per proposal.
+    gamma : callable
+        ``gamma(n_successes) -> n_good``; by default :func:`default_gamma`.
+    prior_weight : float
+        Weight of the uniform prior component of both densities, relative to one observation.
+    bandwidth_factor : float
+        Multiplies the Scott-like bandwidths of the numerical dimensions.
+    min_bandwidth : float
+        Smallest bandwidth of a numerical dimension on ``[0, 1]``.
+    min_bandwidth_steps : float
+        Smallest bandwidth of an integer, q-grid or ordinal dimension, in grid steps.
+    bandwidth_prior : float
+        Uniform pseudo-points pooled into the spread that sets a bandwidth.
+    adaptive_bandwidth : float
+        Abramson exponent of the per-kernel bandwidth multipliers of the bad density (``0`` for one bandwidth
+        per dimension): where many bad points crowd, ``g`` gets sharper, so that ``l / g`` pushes proposals
+        off ground already covered.
+    bad_bandwidth_factor : float
+        Multiplies the bandwidths of the bad density (below 1: a sharper ``g`` that repels proposals from
+        evaluated points).
+    random_fraction : float
+        Share of proposals drawn uniformly at random (robustness against a misleading model).
+    n_recent : int
+        Bad observations older than the ``n_recent`` newest weigh less and less (ramp weights).
+    embedding_min_choices : int or None
+        Categoricals with at least this many choices are embedded; ``None`` never embeds.
+    embedding_dims : int
+        Dimensions of an embedding (at most 3, and fewer than the choices).
+    embedding_min_trials : int or None
+        Successful observations needed before embedding; by default twice the number of choices.
+    max_kernels : int
+        At most this many bad observations make kernels; beyond, a weighted subsample is taken per proposal
+        (keeps ``ask`` cost flat on long runs).
+    min_points_in_model : int or None
+        Successful observations a budget needs before its model proposes; by default ``n_startup_trials``.
+    constant_liar : bool
+        Count pending proposals as bad observations.
+    multivariate : bool
+        Joint kernels; ``False`` gives the independent TPE (:class:`~ultraopt.optimizer.tpe.TPEOptimizer`).
+
+    Examples
+    --------
+    >>> from ConfigSpace import ConfigurationSpace, UniformFloatHyperparameter
+    >>> space = ConfigurationSpace()
+    >>> _ = space.add(UniformFloatHyperparameter("x", -5, 5))
+    >>> opt = ETPEOptimizer()
+    >>> opt.initialize(space, random_state=0)
+    >>> for _ in range(30):
+    ...     config, info = opt.ask()
+    ...     opt.tell(config, (config["x"] - 1) ** 2)
+    """
+
+    name = "ETPE"
+
+    def __init__(
+        self,
+        n_startup_trials: int = 10,
+        n_candidates: int = 64,
+        gamma: Callable[[int], int] = default_gamma,
+        prior_weight: float = 1.0,
+        bandwidth_factor: float = 1.0,
+        min_bandwidth: float = 0.01,
+        min_bandwidth_steps: float = 1.0,
+        bandwidth_prior: float = 1.0,
+        adaptive_bandwidth: float = 0.0,
+        bad_bandwidth_factor: float = 1.0,
+        random_fraction: float = 0.05,
+        n_recent: int = 25,
+        embedding_min_choices: int | None = 6,
+        embedding_dims: int = 2,
+        embedding_min_trials: int | None = None,
+        max_kernels: int = 256,
+        min_points_in_model: int | None = None,
+        constant_liar: bool = True,
+        multivariate: bool = True,
+    ) -> None:
+        super().__init__()
+        self.n_startup_trials = n_startup_trials
+        self.n_candidates = n_candidates
+        self.gamma = gamma
+        self.prior_weight = prior_weight
+        self.bandwidth_factor = bandwidth_factor
+        self.min_bandwidth = min_bandwidth
+        self.min_bandwidth_steps = min_bandwidth_steps
+        self.bandwidth_prior = bandwidth_prior
+        self.adaptive_bandwidth = adaptive_bandwidth
+        self.bad_bandwidth_factor = bad_bandwidth_factor
+        self.random_fraction = random_fraction
+        self.n_recent = n_recent
+        self.embedding_min_choices = embedding_min_choices
+        self.embedding_dims = embedding_dims
+        self.embedding_min_trials = embedding_min_trials
+        self.max_kernels = max_kernels
+        self.min_points_in_model = min_points_in_model
+        self.constant_liar = constant_liar
+        self.multivariate = multivariate
+
+    # ------------------------------------------------------------------ set-up
+    def _on_initialize(self) -> None:
+        self.encoder = SpaceEncoder(self.config_space)
+        self.kernel_space = KernelSpace(self.encoder)
+        self._history: dict[float, GrowingArrays] = {}
+        self._n_successes: dict[float, int] = {}
+        self._rows: dict[Any, tuple[np.ndarray, np.ndarray]] = {}  # config key -> model rows of our proposals
+        self._bandwidth_scale = 1.0
+        self._group_log_prior = self._estimate_group_prior()
+        self._design = deque(self._make_design())
+
+    def _estimate_group_prior(self) -> np.ndarray | None:
+        space = self.kernel_space
+        if not space.conditional:
+            return None
+        num, cat, _ = space.legalize(*space.uniform(_GROUP_PRIOR_SAMPLES, self.rng), self.rng)
+        counts = np.bincount(space.groups(num, cat)).astype(float)
+        return np.log(np.maximum(counts, 0.5) / _GROUP_PRIOR_SAMPLES)
+
+    def _make_design(self) -> list[dict[str, Any]]:
+        space = self.kernel_space
+        top_level = [
+            int(n)
+            for column, n in zip(space.cat_columns, space.n_choices)
+            if not self.config_space.parent_conditions_of[self.encoder.names[column]]
+        ]
+        n = max(self.n_startup_trials, *top_level, 0)
+        num, cat, allowed = space.legalize(*initial_design(space, n, self.rng), self.rng)
+        configs: dict[Any, dict[str, Any]] = {}
+        for i in np.flatnonzero(allowed):
+            config = self._remember(num[i], cat[i])
+            configs.setdefault(config_key(config), config)
+        return list(configs.values())
+
+    # ------------------------------------------------------------------ protocol
+    def _observe(self, config: dict[str, Any], loss: float, budget: float) -> None:
+        rows = self._rows.get(config_key(config))
+        if rows is None:
+            num, cat = self.kernel_space.split(self.encoder.encode(config))
+            rows = (num[0], cat[0])
+        if budget not in self._history:
+            space = self.kernel_space
+            self._history[budget] = GrowingArrays(
+                {
+                    "num": ((space.n_num,), float, np.nan),
+                    "cat": ((space.n_cat,), np.int64, -1),
+                    "group": ((), np.int64, 0),
+                    "loss": ((), float, np.inf),
+                }
+            )
+            self._n_successes[budget] = 0
+        group = self.kernel_space.groups(rows[0][None, :], rows[1][None, :])[0]
+        self._history[budget].append(num=rows[0], cat=rows[1], group=group, loss=loss)
+        self._n_successes[budget] += math.isfinite(loss)
+
+    def _propose(self, budget: float) -> Proposal:
+        while self._design:
+            config = self._design.popleft()
+            if self.is_new(config):
+                return config, {"origin": "initial design"}
+        model_budget = self._model_budget()
+        if model_budget is None or self.rng.random() < self.random_fraction:
+            return self._random_proposal()
+        proposal = self._model_proposal(model_budget)
+        return proposal if proposal is not None else self._random_proposal()
+
+    # ------------------------------------------------------------------ model
+    def _model_budget(self) -> float | None:
+        """The largest budget with enough successful observations, or ``None``."""
+        needed = self.min_points_in_model if self.min_points_in_model is not None else self.n_startup_trials
+        ready = [b for b, count in self._n_successes.items() if count >= max(needed, 2)]
+        return max(ready) if ready else None
+
+    def _fit(self, budget: float) -> tuple[ParzenEstimator, ParzenEstimator]:
+        """The good and bad densities of ``budget`` (pending proposals join the bad ones)."""
+        history = self._history[budget]
+        num, cat, group, loss = history["num"], history["cat"], history["group"], history["loss"]
+        n_good = min(self.gamma(self._n_successes[budget]), self._n_successes[budget])
+        order = np.argsort(loss, kind="stable")
+        good = np.sort(order[:n_good])
+        bad = np.sort(order[n_good:])
+        bad_num, bad_cat, bad_group = num[bad], cat[bad], group[bad]
+        bad_weights = ramp_weights(len(bad), self.n_recent)
+        if self.constant_liar and self._pending:
+            pending = [self._model_rows(config) for config, _ in self._pending.values()]
+            pending_num = np.array([rows[0] for rows in pending])
+            pending_cat = np.array([rows[1] for rows in pending])
+            bad_num = np.vstack([bad_num, pending_num])
+            bad_cat = np.vstack([bad_cat, pending_cat])
+            bad_group = np.concatenate([bad_group, self.kernel_space.groups(pending_num, pending_cat)])
+            bad_weights = np.concatenate([bad_weights, np.ones(len(pending))])
+        if len(bad_weights) > self.max_kernels:
+            keep = np.sort(
+                self.rng.choice(len(bad_weights), self.max_kernels, replace=False, p=bad_weights / bad_weights.sum())
+            )
+            bad_num, bad_cat, bad_group = bad_num[keep], bad_cat[keep], bad_group[keep]
+            bad_weights = np.ones(self.max_kernels)
+        settings = dict(
+            prior_weight=self.prior_weight,
+            bandwidth_factor=self.bandwidth_factor * self._bandwidth_scale,
+            min_bandwidth=self.min_bandwidth * self._bandwidth_scale,
+            min_bandwidth_steps=self.min_bandwidth_steps,
+            bandwidth_prior=self.bandwidth_prior,
+            multivariate=self.multivariate,
+            embeddings=self._embeddings(cat, loss, n_good),
+            group_log_prior=self._group_log_prior,
+        )
+        good_density = ParzenEstimator(
+            self.kernel_space, num[good], cat[good], group[good], np.ones(len(good)), **settings
+        )
+        settings["bandwidth_factor"] = settings["bandwidth_factor"] * self.bad_bandwidth_factor  # type: ignore
+        bad_density = ParzenEstimator(
+            self.kernel_space, bad_num, bad_cat, bad_group, bad_weights,
+            adaptive=self.adaptive_bandwidth if self.multivariate else 0.0, **settings,
+        )
+        return good_density, bad_density
+
+    def _embeddings(self, cat: np.ndarray, loss: np.ndarray, n_good: int) -> dict[int, np.ndarray]:
+        """Coordinates of the choices of every categorical with many choices, once there is enough data."""
+        if self.embedding_min_choices is None:
+            return {}
+        space = self.kernel_space
+        found = {}
+        ranks = None
+        for j, n_choices in enumerate(space.n_choices):
+            if n_choices < self.embedding_min_choices or space.structural[j]:
+                continue
+            active = cat[:, j] >= 0
+            enough = self.embedding_min_trials if self.embedding_min_trials is not None else 2 * n_choices
+            if np.isfinite(loss[active]).sum() < enough:
+                continue
+            ranks = loss_ranks(loss) if ranks is None else ranks
+            found[j] = embed_choices(
+                cat[active, j], ranks[active], int(n_choices), self.embedding_dims, gamma=n_good / len(loss)
+            )
+        return found
+
+    def _model_proposal(self, budget: float) -> Proposal | None:
+        space = self.kernel_space
+        for _ in range(_WIDENINGS):
+            good_density, bad_density = self._fit(budget)
+            num, cat = good_density.sample(self.n_candidates, self.rng)
+            num, cat, allowed = space.legalize(num, cat, self.rng)
+            num, cat = num[allowed], cat[allowed]
+            groups = space.groups(num, cat)
+            score = good_density.log_pdf(num, cat, groups) - bad_density.log_pdf(num, cat, groups)
+            checked: set[bytes] = set()
+            for i in np.argsort(-score, kind="stable"):
+                signature = num[i].tobytes() + cat[i].tobytes()
+                if signature in checked:
+                    continue
+                checked.add(signature)
+                config = self._remember(num[i], cat[i])
+                if self.is_new(config):
+                    self._bandwidth_scale = max(1.0, self._bandwidth_scale / 2)
+                    return config, {"origin": "model", "model_budget": budget}
+                if len(checked) >= _CANDIDATES_CHECKED:
+                    break
+            self._bandwidth_scale *= 2
+            logger.debug("model proposals repeat known configs; bandwidths widened x%g", self._bandwidth_scale)
+        return None
+
+    # ------------------------------------------------------------------ helpers
+    def _random_proposal(self) -> Proposal:
+        space = self.kernel_space
+        num, cat, allowed = space.legalize(*space.uniform(16, self.rng), self.rng)
+        for i in np.flatnonzero(allowed):
+            config = self._remember(num[i], cat[i])
+            if self.is_new(config):
+                return config, {"origin": "random"}
+        return self.sample_random(1)[0], {"origin": "random"}
+
+    def _remember(self, num: np.ndarray, cat: np.ndarray) -> dict[str, Any]:
+        """The config of a legal model row, keeping the row so that ``tell`` need not encode it again."""
+        config = self.encoder.decode(self.kernel_space.join(num[None, :], cat[None, :])[0])
+        self._rows.setdefault(config_key(config), (num, cat))
+        return config
+
+    def _model_rows(self, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._rows.get(config_key(config))
+        if rows is None:
+            num, cat = self.kernel_space.split(self.encoder.encode(config))
+            rows = self._rows.setdefault(config_key(config), (num[0], cat[0]))
+        return rows
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_candidates={self.n_candidates}, multivariate={self.multivariate})"

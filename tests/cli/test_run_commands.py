@@ -1,0 +1,124 @@
+"""``ultraopt show``, ``export`` and ``report`` on a saved run; errors are one line and exit code 2."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.report.runs import hyperband_run
+from ultraopt import FMinResult
+from ultraopt.cli import main
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    run = hyperband_run()
+    path = tmp_path_factory.mktemp("runs") / "run.json"
+    run.save(path)
+    return run, path
+
+
+def test_show_prints_the_summary_and_the_optimum_table(saved, capsys):
+    run, path = saved
+    assert main(["show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"trials: {len(run.trials)} (success: " in out and "failed: " in out
+    assert "trials per budget: 1/9: 9, 1/3: 6, 1: 5" in out
+    assert f"best loss: {run.best_loss:.6g} on budget 1" in out
+    assert run.optimum_table() in out
+
+
+def test_show_lists_the_best_trials_the_importance_and_the_space(saved, capsys):
+    run, path = saved
+    assert main(["show", str(path), "--top", "3", "--budget", str(1 / 3), "--importance", "--space"]) == 0
+    out = capsys.readouterr().out
+    best = sorted((t for t in run.trials if t.is_success and t.budget == 1 / 3), key=lambda t: t.loss)[:3]
+    assert "the 3 best trials on budget 1/3:" in out
+    listed = [line.split("|")[1].strip() for line in out.split("the 3 best trials")[1].splitlines()
+              if line.startswith("| ") and "trial" not in line][:3]
+    assert listed == [str(t.trial_id) for t in best]
+    assert "hyperparameter importance (" in out and "| lr " in out
+    assert "search space" in out and "estimator: choice of 2" in out
+
+
+def test_export_csv_has_a_row_per_trial(saved, capsys):
+    run, path = saved
+    assert main(["export", str(path), "--format", "csv"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert len(frame) == len(run.trials)
+    assert frame["loss"].min() == pytest.approx(min(t.loss for t in run.trials if t.is_success))
+    assert "config:x<script>" in frame.columns and set(frame["status"]) == {"success", "failed"}
+
+
+def test_export_json_reads_back_as_the_same_run(saved, tmp_path, capsys):
+    run, path = saved
+    out = tmp_path / "copy.json"
+    assert main(["export", str(path), "--format", "json", "-o", str(out)]) == 0
+    assert f"{len(run.trials)} trials written to {out}" in capsys.readouterr().err
+    again = FMinResult.load(out)
+    assert [t.to_dict() for t in again.trials] == [t.to_dict() for t in run.trials]
+    assert json.loads(out.read_text())["format"] == "ultraopt-result"
+
+
+def test_report_writes_the_page_next_to_the_run_by_default(tmp_path, capsys):
+    run = hyperband_run(n_iterations=1)
+    run.trials = run.trials[:2]  # the pages' content is tested in tests/report; here the command's plumbing
+    target = tmp_path / "run.json"
+    run.save(target)
+    assert main(["report", str(target), "--title", "nightly"]) == 0
+    page = (tmp_path / "run.html").read_text(encoding="utf-8")
+    assert "<title>nightly</title>" in page and 'id="trials-table"' in page
+    assert "report of 2 trials written to" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["show", "{missing}"], "no such run file: "),
+        (["show", "{junk}"], "is not an UltraOpt run"),
+        (["export", "{other_json}"], "not an UltraOpt result"),
+        (["show", "{tmp}"], "is a directory, not a run file"),
+        (["show", "{run}", "--top", "-1"], "--top must be a non-negative number"),
+        (["show", "{run}", "--top", "2", "--budget", "0.5"], "budget 1/2 is not a budget of this run"),
+        (["report", "{run}", "-o", "{tmp}/nowhere/r.html"], "no such directory"),
+        (["report", "{run}", "-o", "{run}"], "would overwrite the run file"),
+    ],
+)
+def test_errors_are_one_line_and_exit_code_2(saved, tmp_path, capsys, argv, message):
+    (tmp_path / "junk.db").write_bytes(b"\x89\xff\x00garbage")
+    (tmp_path / "other.json").write_text('{"hello": 1}')
+    names = {"missing": tmp_path / "nope.db", "junk": tmp_path / "junk.db", "other_json": tmp_path / "other.json",
+             "tmp": tmp_path, "run": saved[1]}
+    assert main([part.format(**names) for part in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"ultraopt {argv[0]}: error: ") and message in err
+
+
+@pytest.mark.parametrize("command", ["show", "export", "report", "demo", "nameserver", "worker"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0 and f"usage: ultraopt {command}" in capsys.readouterr().out
+
+
+def test_the_installed_entry_point_lists_the_commands():
+    done = subprocess.run([sys.executable, "-m", "ultraopt", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    for command in ("demo", "nameserver", "worker", "show", "export", "report"):
+        assert command in done.stdout
+
+
+def test_the_commands_read_a_checkpoint_file(tmp_path, capsys):
+    from tests.report.runs import HOSTILE_HDL, hostile_objective, hyperband_generator
+    from ultraopt import fmin
+
+    db = tmp_path / "run.db"
+    run = fmin(hostile_objective, HOSTILE_HDL, optimizer="Random", n_iterations=2,
+               multi_fidelity_iter_generator=hyperband_generator(), checkpoint_file=db, show_progressbar=False)
+    assert main(["show", str(db)]) == 0
+    assert f"trials: {len(run.trials)} (" in capsys.readouterr().out
+    assert main(["export", str(db), "--format", "csv"]) == 0
+    assert len(pd.read_csv(io.StringIO(capsys.readouterr().out))) == len(run.trials)

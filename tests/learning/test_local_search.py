@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+from ConfigSpace import (
+    CategoricalHyperparameter,
+    ConfigurationSpace,
+    EqualsCondition,
+    ForbiddenAndConjunction,
+    ForbiddenEqualsClause,
+    OrdinalHyperparameter,
+    UniformFloatHyperparameter,
+    UniformIntegerHyperparameter,
+)
+
+from ultraopt.hdl.configs import check_config
+from ultraopt.learning import SpaceEncoder
+from ultraopt.learning.local_search import local_search, one_exchange_neighbours, sample_rows
+
+
+@pytest.fixture
+def space():
+    cs = ConfigurationSpace()
+    model = CategoricalHyperparameter("model", ["svm", "tree", "knn"])
+    c = UniformFloatHyperparameter("C", 1e-3, 1e3, log=True)
+    depth = UniformIntegerHyperparameter("depth", 1, 64, log=True)
+    width = UniformIntegerHyperparameter("width", 0, 100, meta={"q": 10})
+    order = OrdinalHyperparameter("order", [1, 2, 4, 8])
+    cs.add([model, c, depth, width, order])
+    cs.add([EqualsCondition(c, model, "svm"), EqualsCondition(depth, model, "tree")])
+    cs.add(ForbiddenAndConjunction(ForbiddenEqualsClause(model, "knn"), ForbiddenEqualsClause(order, 8)))
+    return cs
+
+
+def _assert_legal(space, encoder, rows):
+    for row in rows:
+        check_config(space, encoder.decode(row))
+
+
+def test_sampled_rows_are_legal_and_cover_the_choices(space):
+    encoder = SpaceEncoder(space)
+    rows = sample_rows(encoder, 500, np.random.default_rng(0))
+    assert 400 < len(rows) <= 500  # knn with order 8 is forbidden
+    _assert_legal(space, encoder, rows[:100])
+    model, c = encoder.names.index("model"), encoder.names.index("C")
+    assert set(rows[:, model]) == {0.0, 1.0, 2.0}
+    svm = rows[:, model] == 0
+    assert np.isnan(rows[~svm, c]).all() and not np.isnan(rows[svm, c]).any()
+
+
+def test_one_exchange_neighbours_change_one_active_hyperparameter(space):
+    encoder = SpaceEncoder(space)
+    rng = np.random.default_rng(1)
+    rows = sample_rows(encoder, 20, rng)
+    neighbours, origin = one_exchange_neighbours(encoder, rows, rng)
+    _assert_legal(space, encoder, neighbours)
+    model = encoder.names.index("model")
+    others = [encoder.names.index(name) for name in ("width", "order")]
+    for row, parent in zip(neighbours, rows[origin]):
+        differs = ~((row == parent) | (np.isnan(row) & np.isnan(parent)))
+        assert differs.any()
+        if not differs[model]:  # the model did not change, so exactly one hyperparameter did
+            assert differs.sum() == 1
+        else:  # a new model (its own children switch on or off) and nothing else
+            assert not differs[others].any()
+    # another model choice appears among the neighbours of each row
+    for index in range(len(rows)):
+        assert len(set(neighbours[origin == index, model]) - {rows[index, model]}) >= 1
+
+
+def test_local_search_climbs_to_the_optimum_of_a_smooth_score():
+    cs = ConfigurationSpace()
+    cs.add([UniformFloatHyperparameter(f"x{i}", 0, 1) for i in range(3)])
+    encoder = SpaceEncoder(cs)
+    target = np.array([0.3, 0.8, 0.55])
+
+    def score(matrix):
+        return -((matrix - target) ** 2).sum(axis=1)
+
+    rng = np.random.default_rng(0)
+    starts = sample_rows(encoder, 4, rng)
+    rows, scores = local_search(encoder, starts, score, rng, max_steps=200)
+    assert len(rows) == len(scores) > 4
+    np.testing.assert_allclose(rows[np.argmax(scores)], target, atol=0.05)
+    assert scores.max() > score(starts).max()

@@ -1,0 +1,177 @@
+import numpy as np
+import pytest
+from ConfigSpace import (
+    CategoricalHyperparameter,
+    ConfigurationSpace,
+    EqualsCondition,
+    ForbiddenAndConjunction,
+    ForbiddenEqualsClause,
+    OrdinalHyperparameter,
+    UniformFloatHyperparameter,
+    UniformIntegerHyperparameter,
+)
+
+from ultraopt import fmin
+from ultraopt.hdl.configs import check_config, config_key
+from ultraopt.optimizer import ETPEOptimizer, RandomOptimizer, TPEOptimizer
+
+OPTIMIZERS = [ETPEOptimizer, TPEOptimizer]
+
+
+@pytest.fixture
+def cash_space():
+    cs = ConfigurationSpace()
+    model = CategoricalHyperparameter("model", ["svm", "tree", "knn"])
+    kernel = CategoricalHyperparameter("kernel", ["rbf", "linear"])
+    c = UniformFloatHyperparameter("C", 1e-3, 1e3, log=True)
+    gamma = UniformFloatHyperparameter("gamma", 1e-4, 1.0, log=True)
+    depth = UniformIntegerHyperparameter("depth", 1, 10)
+    width = UniformFloatHyperparameter("width", 0.0, 1.0, meta={"q": 0.1})
+    order = OrdinalHyperparameter("order", [1, 2, 4, 8])
+    cs.add([model, kernel, c, gamma, depth, width, order])
+    cs.add([
+        EqualsCondition(kernel, model, "svm"),
+        EqualsCondition(c, model, "svm"),
+        EqualsCondition(gamma, kernel, "rbf"),
+        EqualsCondition(depth, model, "tree"),
+    ])
+    cs.add(ForbiddenAndConjunction(ForbiddenEqualsClause(model, "knn"), ForbiddenEqualsClause(order, 8)))
+    return cs
+
+
+def _cash_loss(config):
+    loss = {"svm": 0.0, "tree": 0.5, "knn": 1.0}[config["model"]] + abs(config["width"] - 0.3)
+    if "C" in config:
+        loss += (np.log10(config["C"]) - 1) ** 2 / 10
+    return loss + 0.1 * config["order"]
+
+
+@pytest.mark.parametrize("cls", OPTIMIZERS)
+def test_proposals_are_legal_configs(cls, cash_space):
+    opt = cls()
+    opt.initialize(cash_space, random_state=0)
+    origins = set()
+    for _ in range(60):
+        config, info = opt.ask()
+        origins.add(info["origin"])
+        assert check_config(cash_space, config) == config  # conditions, grids and forbidden clauses hold
+        assert not (config["model"] == "knn" and config["order"] == 8)
+        opt.tell(config, _cash_loss(config))
+    assert "model" in origins and "initial design" in origins
+
+
+@pytest.mark.parametrize("cls", OPTIMIZERS)
+def test_batch_ask_returns_distinct_configs_never_told_before(cls, cash_space):
+    opt = cls()
+    opt.initialize(cash_space, random_state=1)
+    told = set()
+    for config, _ in opt.ask(n_points=15):
+        opt.tell(config, _cash_loss(config))
+        told.add(config_key(config))
+    batch = opt.ask(n_points=8)
+    keys = {config_key(config) for config, _ in batch}
+    assert len(keys) == 8 and keys.isdisjoint(told)
+    assert all(info["origin"] in ("model", "random") for _, info in batch)
+
+
+@pytest.mark.parametrize("cls", OPTIMIZERS)
+def test_same_seed_same_proposals(cls, cash_space):
+    def run(seed):
+        opt = cls()
+        opt.initialize(cash_space, random_state=seed)
+        proposals = []
+        for _ in range(30):
+            config, _ = opt.ask()
+            opt.tell(config, _cash_loss(config))
+            proposals.append(config)
+        proposals.extend(config for config, _ in opt.ask(n_points=4))
+        return proposals
+
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def _concentration(cls, seed):
+    space = ConfigurationSpace()
+    space.add(UniformFloatHyperparameter("x", -5, 5))
+    opt = cls()
+    opt.initialize(space, random_state=seed)
+    xs = []
+    for _ in range(50):
+        config, _ = opt.ask()
+        opt.tell(config, (config["x"] - 1) ** 2)
+        xs.append(config["x"])
+    return np.mean(np.abs(np.array(xs[-20:]) - 1) < 1.0)
+
+
+@pytest.mark.parametrize("cls", OPTIMIZERS)
+def test_proposals_concentrate_near_the_optimum_of_a_quadratic(cls):
+    shares = [_concentration(cls, seed) for seed in range(3)]
+    random_shares = [_concentration(RandomOptimizer, seed) for seed in range(3)]
+    assert np.mean(shares) >= 0.65  # most of the last 20 proposals within 1 of the optimum (10% of the range)
+    assert np.mean(random_shares) < 0.35  # random search puts about 20% there
+
+
+def test_initial_design_covers_every_choice_of_top_level_categoricals():
+    space = ConfigurationSpace()
+    space.add([CategoricalHyperparameter("c", [f"v{i}" for i in range(14)]), UniformFloatHyperparameter("x", 0, 1)])
+    opt = ETPEOptimizer(n_startup_trials=5)
+    opt.initialize(space, random_state=0)
+    design = [opt.ask() for _ in range(14)]
+    assert {config["c"] for config, _ in design} == {f"v{i}" for i in range(14)}
+    assert {info["origin"] for _, info in design} == {"initial design"}
+
+
+def test_many_choice_categorical_is_embedded_into_fewer_dimensions():
+    space = ConfigurationSpace()
+    space.add([CategoricalHyperparameter("c", [f"v{i}" for i in range(20)]), UniformFloatHyperparameter("x", 0, 1)])
+    opt = ETPEOptimizer()
+    opt.initialize(space, random_state=0)
+    for _ in range(50):
+        config, _ = opt.ask()
+        opt.tell(config, int(config["c"][1:]) % 5 + config["x"])
+    history = opt._history[1.0]
+    embeddings = opt._embeddings(history["cat"], history["loss"], 5)
+    assert set(embeddings) == {0}
+    assert 1 <= embeddings[0].shape[1] <= 3 < 20 == embeddings[0].shape[0]
+
+
+def test_model_of_the_largest_budget_with_enough_observations_proposes(quadratic_space):
+    opt = ETPEOptimizer(n_startup_trials=4)
+    opt.initialize(quadratic_space, budgets=[1, 3, 9], random_state=0)
+    for config, _ in opt.ask(budget=1, n_points=8):
+        opt.tell(config, config["x"] ** 2, budget=1)
+    for config, _ in opt.ask(budget=3, n_points=3):
+        opt.tell(config, config["x"] ** 2, budget=3)
+    assert opt.ask(budget=9)[1] == {"origin": "model", "model_budget": 1.0} or opt._model_budget() == 1.0
+    config, _ = opt.ask(budget=3)
+    opt.tell(config, config["x"] ** 2, budget=3)
+    assert opt._model_budget() == 3.0
+
+
+def test_a_small_discrete_space_is_exhausted_without_repeats(small_discrete_space):
+    opt = ETPEOptimizer(n_startup_trials=3)
+    opt.initialize(small_discrete_space, random_state=0)
+    seen = set()
+    for _ in range(12):
+        config, info = opt.ask()
+        assert config_key(config) not in seen and not info.get("duplicate")
+        seen.add(config_key(config))
+        opt.tell(config, float(config["b"]))
+
+
+def test_failures_and_pending_points_are_handled(quadratic_space):
+    opt = ETPEOptimizer(n_startup_trials=3)
+    opt.initialize(quadratic_space, random_state=0)
+    for i, (config, _) in enumerate(opt.ask(n_points=10)):
+        opt.tell(config, None if i % 3 == 0 else config["x"] ** 2)
+    pending = opt.ask(n_points=5)
+    assert len(opt.pending_configs) == 5
+    assert len({config_key(c) for c, _ in pending}) == 5
+
+
+def test_fmin_uses_etpe_by_default(quadratic_space):
+    result = fmin(lambda c: (c["x"] - 1) ** 2 + (c["c"] == "b"), quadratic_space, n_iterations=40,
+                  show_progressbar=False, random_state=0)
+    assert result.meta["optimizer"] == "ETPE"
+    assert min(trial.loss for trial in result.trials) < 0.05

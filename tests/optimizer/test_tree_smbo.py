@@ -1,0 +1,200 @@
+"""Forest and GBRT: the shared SMAC-style loop, checked on both surrogates."""
+
+import numpy as np
+import pytest
+from ConfigSpace import ConfigurationSpace, UniformFloatHyperparameter
+
+from tests.conftest import quadratic
+from ultraopt.facade.registry import make_optimizer
+from ultraopt.hdl.configs import check_config, config_key
+from ultraopt.optimizer import ForestOptimizer, GBRTOptimizer, RandomOptimizer
+
+FAST = {"n_random_candidates": 200, "n_local_starts": 4, "local_search_steps": 5}
+
+
+def _forest(**kw):
+    return ForestOptimizer(n_estimators=10, **{**FAST, **kw})
+
+
+def _gbrt(**kw):
+    return GBRTOptimizer(n_estimators=20, **{**FAST, **kw})
+
+
+OPTIMIZERS = [pytest.param(_forest, id="forest"), pytest.param(_gbrt, id="gbrt")]
+
+
+def _run(opt, objective, n, budget=None):
+    for _ in range(n):
+        config, _ = opt.ask(budget)
+        opt.tell(config, objective(config), budget)
+
+
+def test_both_are_registered_under_their_names():
+    assert isinstance(make_optimizer("Forest"), ForestOptimizer)
+    assert isinstance(make_optimizer("gbrt"), GBRTOptimizer)
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_initial_design_then_model_with_interleaved_random(make, quadratic_space):
+    opt = make(n_initial=5, random_fraction=0.25)
+    opt.initialize(quadratic_space, random_state=0)
+    origins = []
+    for _ in range(13):
+        config, info = opt.ask()
+        origins.append(info["origin"])
+        opt.tell(config, quadratic(config))
+    assert origins[:5] == ["initial design"] * 5
+    assert origins[5:] == ["model", "model", "model", "random"] * 2
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_proposals_are_legal_on_a_conditional_space(make, conditional_space):
+    opt = make(n_initial=4)
+    opt.initialize(conditional_space, random_state=1)
+
+    def objective(config):
+        return np.log10(config["C"]) ** 2 if config["model"] == "svm" else config["depth"] / 3
+
+    for _ in range(16):
+        config, info = opt.ask()
+        assert check_config(conditional_space, config) == config
+        opt.tell(config, objective(config))
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_same_seed_same_proposals(make, conditional_space):
+    def proposals(seed):
+        opt = make(n_initial=4)
+        opt.initialize(conditional_space, random_state=seed)
+        found = []
+        for index in range(10):
+            config, _ = opt.ask()
+            found.append(config)
+            opt.tell(config, float(index % 3) if config["model"] == "tree" else 1.0 + len(found))
+        return found
+
+    assert proposals(3) == proposals(3)
+    assert proposals(3) != proposals(4)
+
+
+@pytest.mark.parametrize("pending", ["kriging_believer", "constant_liar"])
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_batches_and_parallel_asks_are_distinct(make, pending, quadratic_space):
+    opt = make(n_initial=6, random_fraction=0.0, pending=pending)
+    opt.initialize(quadratic_space, random_state=2)
+    _run(opt, quadratic, 8)
+    batch = opt.ask(n_points=6)
+    assert [info["origin"] for _, info in batch] == ["model"] * 6
+    keys = {config_key(config) for config, _ in batch}
+    assert len(keys) == 6
+    more = opt.ask()  # while the batch is pending
+    assert config_key(more[0]) not in keys
+    # Pending points push later proposals away from them, not merely off the exact same config.
+    xs = np.array([config["x"] for config, _ in batch if config["c"] == "a"])
+    if len(xs) > 1:
+        assert np.ptp(xs) > 1e-3
+
+
+def test_the_model_of_the_largest_budget_with_enough_results_is_used(quadratic_space):
+    opt = ForestOptimizer(n_initial=4, random_fraction=0.0, **FAST)
+    opt.initialize(quadratic_space, budgets=[1, 3, 9], random_state=0)
+    _run(opt, quadratic, 4, budget=1)
+    _run(opt, quadratic, 3, budget=3)
+    config, info = opt.ask(budget=9)
+    assert info == {**info, "origin": "model", "model_budget": 1.0}
+    opt.tell(config, quadratic(config), budget=3)
+    assert opt.ask(budget=9)[1]["model_budget"] == 3.0
+
+
+def test_failures_are_modelled_as_the_worst_loss(quadratic_space):
+    opt = ForestOptimizer(n_initial=4, random_fraction=0.0, **FAST)
+    opt.initialize(quadratic_space, random_state=0)
+
+    def objective(config):  # fails on the right half
+        return float("inf") if config["x"] > 0 else quadratic(config)
+
+    for _ in range(24):
+        config, _ = opt.ask()
+        opt.tell(config, objective(config))
+    configs, losses = opt.observations[1.0].configs, opt.observations[1.0].loss_array()
+    assert np.isinf(losses).any()
+    surrogate, transform = opt._fit(1.0)
+    failed = ~np.isfinite(losses)
+    np.testing.assert_allclose(transform.targets[failed], transform.targets[~failed].max())
+    mean, _ = surrogate.predict(opt.encoder.encode_many([c for c, f in zip(configs, failed) if f]))
+    assert mean.mean() > np.median(transform.targets)  # the model learned that the right half is bad
+    assert np.mean([config["x"] <= 0 for config in configs[4:]]) > 0.5
+
+
+@pytest.mark.parametrize(
+    ("make", "factor"), [(_forest, 3.0), pytest.param(_gbrt, 2.0, marks=pytest.mark.slow)], ids=["forest", "gbrt"]
+)
+def test_beats_random_search_on_a_quadratic(make, factor):
+    space = ConfigurationSpace()
+    space.add([UniformFloatHyperparameter(f"x{i}", -5, 5) for i in range(3)])
+
+    def sphere(config):
+        return sum((value - 1.0) ** 2 for value in config.values())
+
+    def best(opt, seed):
+        opt.initialize(space, random_state=seed)
+        _run(opt, sphere, 30)
+        return min(opt.observations[1.0].losses)
+
+    model = np.median([best(make(), seed) for seed in range(3)])
+    random = np.median([best(RandomOptimizer(), seed) for seed in range(3)])
+    assert model < random / factor
+
+
+class _FixedSpread:
+    """A stand-in surrogate: left half of x slightly better but certain, right half worse but uncertain."""
+
+    def fit(self, matrix, targets, seed=0):
+        self.best = float(np.min(targets))
+        return self
+
+    def predict(self, matrix):
+        right = matrix[:, 0] >= 0.5
+        mean = self.best + np.where(right, 0.4, 0.2)
+        return mean, np.where(right, 1.0, 0.05)
+
+
+@pytest.mark.parametrize("acquisition", ["ei", "log_ei"])
+def test_the_optimizer_compares_the_model_with_the_transformed_incumbent(acquisition):
+    """Fails if raw and transformed losses are mixed.
+
+    The losses are in the hundreds; the model predicts on the log scale. Against the transformed incumbent the
+    uncertain right half has the higher EI. Against the raw best loss (100) every candidate improves by about
+    100 - mean and EI would rank by mean: the left half.
+    """
+
+    class Stubbed(ForestOptimizer):
+        def _make_surrogate(self):
+            return _FixedSpread()
+
+    space = ConfigurationSpace()
+    space.add([UniformFloatHyperparameter("x", 0, 1)])
+    opt = Stubbed(n_initial=4, random_fraction=0.0, acquisition=acquisition, **FAST)
+    opt.initialize(space, random_state=0)
+    for loss in (100.0, 150.0, 300.0, 1000.0):
+        opt.tell(opt.ask()[0], loss)
+    proposals = [opt.ask()[0]["x"] for _ in range(5)]
+    assert all(x >= 0.5 for x in proposals)
+
+
+@pytest.mark.parametrize("name", ["Forest", "GBRT"])
+def test_fmin_runs_them_by_name_with_hyperband_budgets(name, quadratic_space):
+    from ultraopt import fmin
+    from ultraopt.multi_fidelity import CustomIterGenerator
+
+    seen_budgets = []
+
+    def objective(config, budget):
+        seen_budgets.append(budget)
+        return quadratic(config) / budget
+
+    result = fmin(
+        objective, quadratic_space, optimizer=name, n_iterations=2, show_progressbar=False, random_state=0,
+        multi_fidelity_iter_generator=CustomIterGenerator([10, 3], [1, 3]),
+    )
+    assert len(result.trials) == 26 and set(seen_budgets) == {1.0, 3.0}
