@@ -98,6 +98,33 @@ def test_mapreduce_runs_batches_of_distinct_configs():
         assert min(t.start_time for t in later) >= max(t.end_time for t in earlier)
 
 
+MIXED_SPACE = {**SPACE, "k": {"_type": "int_uniform", "_value": [1, 6]}}
+
+
+def mixed_quadratic(config: dict) -> float:
+    return quadratic(config) + config["k"]
+
+
+def assert_distinct_proposals_from_the_model(result, n: int) -> None:
+    assert len(result.trials) == n and all(t.status is TrialStatus.SUCCESS for t in result.trials)
+    assert len({tuple(sorted(t.config.items())) for t in result.trials}) == n
+    assert not any("replaces" in t.config_info for t in result.trials)  # no duplicate had to be replaced
+    assert any(t.config_info["origin"] == "model" for t in result.trials)  # the model was used between batches
+
+
+def test_etpe_with_mapreduce_evaluates_24_distinct_configs_in_batches_of_4():
+    """The 2021 library's defect: batch ETPE re-proposed its initial design (24 evaluations, 4 jobs: 8 configs)."""
+    result = fmin(mixed_quadratic, MIXED_SPACE, optimizer="ETPE", n_iterations=24, n_jobs=4,
+                  parallel_strategy="MapReduce", show_progressbar=False)
+    assert_distinct_proposals_from_the_model(result, 24)
+
+
+def test_etpe_on_dask_evaluates_distinct_configs(dask_client):
+    result = fmin(mixed_quadratic, MIXED_SPACE, optimizer="ETPE", n_iterations=24, parallel_strategy="Dask",
+                  dask_client=dask_client, show_progressbar=False)
+    assert_distinct_proposals_from_the_model(result, 24)
+
+
 def test_mapreduce_with_hyperband_mixes_budgets_and_keeps_the_schedule():
     generator = HyperBandIterGenerator(min_budget=1 / 9, max_budget=1, eta=3)  # brackets of 9, 3 and 3 configs
     result = run(slow_quadratic, n_iterations=generator.n_brackets, n_jobs=4, parallel_strategy="MapReduce",
