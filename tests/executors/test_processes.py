@@ -7,23 +7,10 @@ import pytest
 from joblib.externals import loky
 
 from tests.executors.contract import ExecutorContract, make_trial, run_all, sleep_x
+from tests.executors.objectives import always_die, die_once_per_marker, thread_limit
 from ultraopt.executors import MapReduceExecutor, ProcessExecutor
 from ultraopt.objective import Objective
 from ultraopt.trial import TrialStatus
-
-
-def die_once_per_marker(config: dict) -> float:
-    """Kill the worker process the first time a config with ``die`` runs (the marker file remembers)."""
-    marker = config.get("die")
-    if marker and not os.path.exists(marker):
-        open(marker, "w").close()
-        os._exit(1)
-    time.sleep(0.2)
-    return float(config["x"])
-
-
-def always_die(config: dict) -> float:
-    os._exit(1)
 
 
 class TestProcessExecutor(ExecutorContract):
@@ -85,10 +72,6 @@ class TestMapReduceExecutor(ExecutorContract):
     def test_unknown_backend_is_rejected(self):
         with pytest.raises(ValueError, match="backend must be one of"):
             MapReduceExecutor(2, backend="ray")
-
-
-def thread_limit(config: dict) -> float:
-    return float(os.environ["OMP_NUM_THREADS"])
 
 
 def test_workers_share_the_cores_of_numerical_thread_pools(monkeypatch):

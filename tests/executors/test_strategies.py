@@ -10,7 +10,15 @@ import psutil
 import pytest
 from joblib.externals.loky.backend import resource_tracker as loky_resource_tracker
 
-from tests.conftest import quadratic
+from tests.executors.objectives import (
+    always_fails,
+    fails_on_b,
+    hangs_on_b,
+    mixed_quadratic,
+    quadratic,
+    sleepy_quadratic,
+    slow_quadratic,
+)
 from ultraopt import fmin
 from ultraopt.executors.dask_executor import DaskExecutor
 from ultraopt.facade.checks import InvalidArgumentError
@@ -19,26 +27,6 @@ from ultraopt.multi_fidelity import HyperBandIterGenerator
 from ultraopt.trial import TrialStatus
 
 SPACE = {"x": {"_type": "uniform", "_value": [-5, 5]}, "c": {"_type": "choice", "_value": ["a", "b"]}}
-
-
-def slow_quadratic(config: dict, budget: float) -> float:
-    time.sleep(0.05)
-    return quadratic(config) / budget
-
-
-def sleepy_quadratic(config: dict) -> float:
-    time.sleep(0.5)
-    return quadratic(config)
-
-
-def hangs_on_b(config: dict) -> float:
-    if config["c"] == "b":
-        time.sleep(60)
-    return quadratic(config)
-
-
-def always_fails(config: dict) -> float:
-    raise RuntimeError("broken objective")
 
 
 def interrupt_after_first_trial(result, trial):
@@ -101,10 +89,6 @@ def test_mapreduce_runs_batches_of_distinct_configs():
 MIXED_SPACE = {**SPACE, "k": {"_type": "int_uniform", "_value": [1, 6]}}
 
 
-def mixed_quadratic(config: dict) -> float:
-    return quadratic(config) + config["k"]
-
-
 def assert_distinct_proposals_from_the_model(result, n: int) -> None:
     assert len(result.trials) == n and all(t.status is TrialStatus.SUCCESS for t in result.trials)
     assert len({tuple(sorted(t.config.items())) for t in result.trials}) == n
@@ -136,11 +120,6 @@ def test_mapreduce_with_hyperband_mixes_budgets_and_keeps_the_schedule():
 
 
 def test_mapreduce_records_failures_and_goes_on():
-    def fails_on_b(config):
-        if config["c"] == "b":
-            raise ValueError("b is broken")
-        return quadratic(config)
-
     result = run(fails_on_b, n_iterations=12, n_jobs=2, parallel_strategy="MapReduce", random_state=3)
     failed = result.trials_with_status(TrialStatus.FAILED)
     assert len(result.trials) == 12 and failed
