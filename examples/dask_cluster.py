@@ -24,7 +24,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import cross_val_score
 
 from ultraopt import fmin
-from ultraopt.multi_fidelity import CustomIterGenerator
+from ultraopt.multi_fidelity import HyperBandIterGenerator
 
 X, y = load_digits(return_X_y=True)
 
@@ -42,10 +42,11 @@ def evaluate(config: dict, budget: float) -> float:
 
 
 if __name__ == "__main__":
-    # Two Hyperband-style brackets on budgets of 3, 9 and 27 epochs.
-    schedule = CustomIterGenerator([[9, 3, 1], [3, 1]], [[3, 9, 27], [9, 27]])
+    # Hyperband on 3, 9 and 27 epochs, with asynchronous promotion (a good config moves up as soon as it ranks in
+    # the top third of its stage): with ETPE, this is BOHB. One cycle of its brackets is 3 iterations.
+    hyperband = HyperBandIterGenerator(min_budget=3, max_budget=27, eta=3, promotion="async")
     with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        result = fmin(evaluate, HDL, optimizer="Random", n_iterations=2, parallel_strategy="Dask",
-                      dask_client=client, multi_fidelity_iter_generator=schedule)
+        result = fmin(evaluate, HDL, optimizer="ETPE", n_iterations=3, parallel_strategy="Dask",
+                      dask_client=client, multi_fidelity_iter_generator=hyperband)
     print(result)
