@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ultraopt.executors.base import Executor
+from ultraopt.executors.processes import ProcessExecutor
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial
 
@@ -76,7 +77,7 @@ class BatchExecutor(Executor):
             self.inner.shutdown()
 
 
-def active_dask_client() -> Any:
+def _active_dask_client() -> Any:
     """The current default ``distributed.Client`` of this process, or ``None`` (Dask is not imported for this)."""
     distributed = sys.modules.get("distributed")
     if distributed is None:
@@ -120,15 +121,13 @@ class MapReduceExecutor(BatchExecutor):
     def start(self, objective: Objective) -> None:
         client = self.dask_client if self.backend != "loky" else None
         if client is None and self.backend != "loky":
-            client = active_dask_client()
+            client = _active_dask_client()
         if client is None and self.backend == "dask":
             raise ValueError("MapReduceExecutor(backend='dask') needs a dask_client or an active distributed.Client")
         if client is None:
-            from ultraopt.executors.processes import ProcessExecutor
-
             self.inner = ProcessExecutor(self.n_jobs, max_retries=self.max_retries)
         else:
-            from ultraopt.executors.dask_executor import DaskExecutor
+            from ultraopt.executors.dask_executor import DaskExecutor  # importing Dask takes a moment
 
             self.inner = DaskExecutor(client, max_retries=self.max_retries)
             if self.n_jobs == 1:
