@@ -127,6 +127,8 @@ class ETPEOptimizer(BaseOptimizer):
         n_candidates: int = 64,
         gamma: Callable[[int], int] = default_gamma,
         prior_weight: float = 1.0,
+        bandwidth: str = "scott",
+        bad_bandwidth: str | None = None,
         bandwidth_factor: float = 1.0,
         min_bandwidth: float = 0.01,
         min_bandwidth_steps: float = 1.0,
@@ -148,6 +150,8 @@ class ETPEOptimizer(BaseOptimizer):
         self.n_candidates = n_candidates
         self.gamma = gamma
         self.prior_weight = prior_weight
+        self.bandwidth = bandwidth
+        self.bad_bandwidth = bad_bandwidth
         self.bandwidth_factor = bandwidth_factor
         self.min_bandwidth = min_bandwidth
         self.min_bandwidth_steps = min_bandwidth_steps
@@ -261,8 +265,9 @@ class ETPEOptimizer(BaseOptimizer):
             )
             bad_num, bad_cat, bad_group = bad_num[keep], bad_cat[keep], bad_group[keep]
             bad_weights = np.ones(self.max_kernels)
-        settings = dict(
+        settings: dict[str, Any] = dict(
             prior_weight=self.prior_weight,
+            bandwidth=self.bandwidth,
             bandwidth_factor=self.bandwidth_factor * self._bandwidth_scale,
             min_bandwidth=self.min_bandwidth * self._bandwidth_scale,
             min_bandwidth_steps=self.min_bandwidth_steps,
@@ -274,7 +279,8 @@ class ETPEOptimizer(BaseOptimizer):
         good_density = ParzenEstimator(
             self.kernel_space, num[good], cat[good], group[good], np.ones(len(good)), **settings
         )
-        settings["bandwidth_factor"] = settings["bandwidth_factor"] * self.bad_bandwidth_factor  # type: ignore
+        settings["bandwidth_factor"] = settings["bandwidth_factor"] * self.bad_bandwidth_factor
+        settings["bandwidth"] = self.bad_bandwidth or self.bandwidth
         bad_density = ParzenEstimator(
             self.kernel_space, bad_num, bad_cat, bad_group, bad_weights,
             adaptive=self.adaptive_bandwidth if self.multivariate else 0.0, **settings,
