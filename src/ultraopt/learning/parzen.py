@@ -63,14 +63,14 @@ def scott_bandwidth(
     return factor * math.sqrt(var) * n_eff ** (-1.0 / (n_dims + 4))
 
 
-def neighbor_bandwidths(num: np.ndarray, magic_clip: bool = True) -> np.ndarray:
+def neighbor_bandwidths(num: np.ndarray, clip_kernels: float = 100.0) -> np.ndarray:
     """Per-kernel bandwidths ``(n_kernels, n_columns)``: in each column, the larger gap to a neighbour.
 
     Kernel centres are sorted per column (inactive ``nan`` entries are left out and get ``nan``); a centre's
     bandwidth is the larger of the gaps to its left and right neighbours, the interval's ends ``0`` and ``1``
     counting as neighbours except for the outermost centres, which take their inner gap (Optuna's
-    ``consider_endpoints=False``). With ``magic_clip`` no bandwidth is below ``1 / min(100, n + 2)`` for ``n``
-    active centres (so one more kernel, the prior, counts), nor above 1.
+    ``consider_endpoints=False``). No bandwidth is below ``1 / min(clip_kernels, n + 2)`` for ``n`` active
+    centres (Optuna's "magic clip", with ``clip_kernels`` 100; the prior counts as one more kernel), nor above 1.
     """
     out = np.full(num.shape, np.nan)
     for j in range(num.shape[1]):
@@ -83,7 +83,7 @@ def neighbor_bandwidths(num: np.ndarray, magic_clip: bool = True) -> np.ndarray:
         sigma = np.maximum(gaps[:-1], gaps[1:])
         if len(rows) >= 2:
             sigma[0], sigma[-1] = gaps[1], gaps[-2]
-        low = 1.0 / min(100.0, len(rows) + 2.0) if magic_clip else 1e-12
+        low = 1.0 / min(clip_kernels, len(rows) + 2.0)
         out[rows[order], j] = np.clip(sigma, low, 1.0)
     return out
 
@@ -127,6 +127,8 @@ class ParzenEstimator:
     bandwidth : {"scott", "neighbor"}
         Rule of the numerical bandwidths (see the module docstring): one Scott-like bandwidth per column, or
         per-kernel neighbour gaps with the magic clip.
+    neighbor_clip : float
+        ``"neighbor"`` rule: no bandwidth is below ``1 / min(neighbor_clip, n_kernels + 2)``.
     bandwidth_factor : float
         Multiplies every numerical bandwidth.
     min_bandwidth : float
@@ -159,6 +161,7 @@ class ParzenEstimator:
         *,
         prior_weight: float = 1.0,
         bandwidth: str = "scott",
+        neighbor_clip: float = 100.0,
         bandwidth_factor: float = 1.0,
         min_bandwidth: float = 0.01,
         min_bandwidth_steps: float = 1.0,
@@ -178,6 +181,7 @@ class ParzenEstimator:
         if bandwidth not in BANDWIDTH_RULES:
             raise ValueError(f"bandwidth must be one of {BANDWIDTH_RULES}, got {bandwidth!r}")
         self.bandwidth_rule = bandwidth
+        self.neighbor_clip = float(neighbor_clip)
         self._bw = dict(factor=bandwidth_factor, prior=bandwidth_prior)
         self.adaptive = float(adaptive)
         self._min_h = np.maximum(min_bandwidth, min_bandwidth_steps * space.steps)
@@ -208,7 +212,7 @@ class ParzenEstimator:
     def _kernel_bandwidths(self) -> np.ndarray:
         """Bandwidth of every kernel in every numerical column, ``(n_kernels, n_num)`` (1 where inactive)."""
         if self.bandwidth_rule == "neighbor":
-            h = self._bw["factor"] * neighbor_bandwidths(self.num)
+            h = self._bw["factor"] * neighbor_bandwidths(self.num, self.neighbor_clip)
             return np.nan_to_num(np.clip(h, self._min_h, 1.0), nan=1.0)
         scales = self._local_scales(~np.isnan(self.num)) if self.multivariate else np.ones(len(self.weights))
         return self.bandwidths[None, :] * scales[:, None]

@@ -72,8 +72,17 @@ class ETPEOptimizer(BaseOptimizer):
         ``gamma(n_successes) -> n_good``; by default :func:`default_gamma`.
     prior_weight : float
         Weight of the uniform prior component of both densities, relative to one observation.
+    bandwidth : {"neighbor", "scott"}
+        Rule of the numerical bandwidths of the good density (:mod:`ultraopt.learning.parzen`): per-kernel gaps
+        to the neighbouring kernels (the default, sharp where good points crowd), or one Scott-like bandwidth
+        per dimension.
+    bad_bandwidth : {"neighbor", "scott"} or None
+        Rule of the bad density; ``None`` takes ``bandwidth``.
+    neighbor_clip : float
+        ``"neighbor"`` rule: no bandwidth is below ``1 / min(neighbor_clip, n_kernels + 2)`` (Optuna's magic
+        clip uses 100; a larger value lets long runs sharpen further).
     bandwidth_factor : float
-        Multiplies the Scott-like bandwidths of the numerical dimensions.
+        Multiplies the bandwidths of the numerical dimensions.
     min_bandwidth : float
         Smallest bandwidth of a numerical dimension on ``[0, 1]``.
     min_bandwidth_steps : float
@@ -127,10 +136,11 @@ class ETPEOptimizer(BaseOptimizer):
         n_candidates: int = 64,
         gamma: Callable[[int], int] = default_gamma,
         prior_weight: float = 1.0,
-        bandwidth: str = "scott",
+        bandwidth: str = "neighbor",
         bad_bandwidth: str | None = None,
-        bandwidth_factor: float = 1.0,
-        min_bandwidth: float = 0.01,
+        neighbor_clip: float = 300.0,
+        bandwidth_factor: float = 0.7,
+        min_bandwidth: float = 0.001,
         min_bandwidth_steps: float = 1.0,
         bandwidth_prior: float = 1.0,
         adaptive_bandwidth: float = 0.0,
@@ -152,6 +162,7 @@ class ETPEOptimizer(BaseOptimizer):
         self.prior_weight = prior_weight
         self.bandwidth = bandwidth
         self.bad_bandwidth = bad_bandwidth
+        self.neighbor_clip = neighbor_clip
         self.bandwidth_factor = bandwidth_factor
         self.min_bandwidth = min_bandwidth
         self.min_bandwidth_steps = min_bandwidth_steps
@@ -268,6 +279,7 @@ class ETPEOptimizer(BaseOptimizer):
         settings: dict[str, Any] = dict(
             prior_weight=self.prior_weight,
             bandwidth=self.bandwidth,
+            neighbor_clip=self.neighbor_clip,
             bandwidth_factor=self.bandwidth_factor * self._bandwidth_scale,
             min_bandwidth=self.min_bandwidth * self._bandwidth_scale,
             min_bandwidth_steps=self.min_bandwidth_steps,
