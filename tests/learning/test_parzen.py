@@ -12,7 +12,7 @@ from ultraopt.hdl.configs import sample_configs
 from ultraopt.learning import SpaceEncoder
 from ultraopt.learning.history import GrowingArrays
 from ultraopt.learning.kernel_space import KernelSpace
-from ultraopt.learning.parzen import ParzenEstimator, scott_bandwidth
+from ultraopt.learning.parzen import ParzenEstimator, neighbor_bandwidths, scott_bandwidth
 
 
 def _space(*hps, conditions=()):
@@ -113,3 +113,41 @@ def test_growing_arrays_keep_every_row():
         store.append(x=[i, -i], k=i)
     assert len(store) == 9 and store["k"].tolist() == list(range(9))
     assert store["x"][8].tolist() == [8, -8]
+
+
+class TestNeighborBandwidths:
+    def test_each_kernel_takes_the_larger_gap_to_its_neighbours(self):
+        centres = np.array([[0.1], [0.2], [0.5], [0.9]])
+        h = neighbor_bandwidths(centres, clip_kernels=1e9)[:, 0]
+        # inner centres: max of left and right gaps; outermost ones: their inner gap; none below 1 / (n + 2)
+        np.testing.assert_allclose(h, [1 / 6, 0.3, 0.4, 0.4])
+
+    def test_clip_keeps_crowded_kernels_from_collapsing(self):
+        centres = np.linspace(0.5, 0.5001, 50)[:, None]
+        assert neighbor_bandwidths(centres, clip_kernels=100)[:, 0].min() == pytest.approx(1 / 52)
+        # a larger clip lets a long run sharpen further
+        assert neighbor_bandwidths(centres, clip_kernels=300)[:, 0].min() == pytest.approx(1 / 52)
+        many = np.linspace(0.5, 0.5001, 500)[:, None]
+        assert neighbor_bandwidths(many, clip_kernels=100)[:, 0].min() == pytest.approx(1 / 100)
+        assert neighbor_bandwidths(many, clip_kernels=300)[:, 0].min() == pytest.approx(1 / 300)
+
+    def test_inactive_entries_are_left_out(self):
+        centres = np.array([[0.2, np.nan], [0.6, 0.3], [np.nan, 0.7]])
+        h = neighbor_bandwidths(centres, clip_kernels=1e9)
+        assert np.isnan(h[2, 0]) and np.isnan(h[0, 1])
+        np.testing.assert_allclose(h[[0, 1], 0], [0.4, 0.4])
+        np.testing.assert_allclose(h[[1, 2], 1], [0.4, 0.4])
+
+
+
+def test_estimator_uses_the_neighbor_clip_it_is_given():
+    space = _space(UniformFloatHyperparameter("x", 0, 1))
+    num = np.linspace(0.5, 0.5001, 400)[:, None]
+    widths = {}
+    for clip in (100, 300):
+        est = ParzenEstimator(
+            space, num, np.empty((400, 0), int), np.zeros(400, int), np.ones(400),
+            bandwidth="neighbor", neighbor_clip=clip, min_bandwidth=1e-4,
+        )
+        widths[clip] = est.kernel_bandwidths.min()
+    assert widths[100] == pytest.approx(1 / 100) and widths[300] == pytest.approx(1 / 300)
