@@ -21,7 +21,8 @@ def test_forest_mean_and_variance_follow_the_law_of_total_variance(kind):
     np.testing.assert_allclose(mean, tree_means.mean(axis=1))
     np.testing.assert_allclose(std**2, tree_means.var(axis=1) + tree_vars.mean(axis=1), rtol=1e-9, atol=1e-10)
     assert (tree_vars > 0).any()  # leaves of several rows carry their own variance
-    np.testing.assert_allclose(mean, forest.model_.predict(grid))  # same mean as scikit-learn's
+    # same mean as scikit-learn's trees predict
+    np.testing.assert_allclose(mean, np.mean([tree.predict(grid) for tree in forest.estimators_], axis=0))
     assert np.corrcoef(mean, np.sin(6 * grid[:, 0]))[0, 1] > 0.95
 
 
@@ -64,3 +65,14 @@ def test_gbrt_quantiles_give_mean_and_spread():
     assert mean[0] == pytest.approx(0.25, abs=0.15)
     with pytest.raises(ValueError, match="quantiles"):
         GBRTSurrogate(quantiles=(0.5, 0.2, 0.9))
+
+
+def test_forest_between_tree_variance_leaves_out_the_within_leaf_term():
+    x, y = _data()
+    total = ForestSurrogate(n_estimators=8, min_samples_leaf=5).fit(x, y, seed=0)
+    between = ForestSurrogate(n_estimators=8, min_samples_leaf=5, variance="between").fit(x, y, seed=0)
+    tree_means, tree_vars = total.tree_predictions(x[:20])
+    np.testing.assert_allclose(between.predict(x[:20])[1] ** 2, np.maximum(tree_means.var(axis=1), 1e-10))
+    assert np.all(total.predict(x[:20])[1] > between.predict(x[:20])[1])
+    with pytest.raises(ValueError, match="variance"):
+        ForestSurrogate(variance="within")

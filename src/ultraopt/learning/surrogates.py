@@ -7,7 +7,8 @@ can split on whether a hyperparameter is active at all (a conditional choice is 
 - :class:`ForestSurrogate`: a random forest (or extra-trees). Its prediction is a mixture of one Gaussian per
   tree: the mean is the average of the trees' leaf means, and the variance follows the law of total variance
   over the trees, ``Var = mean_t(var_t) + var_t(mean_t)``, where ``var_t`` is the variance of the training
-  targets inside the leaf of tree ``t`` (as SMAC's forest does). The within-leaf term keeps the spread from
+  targets inside the leaf of tree ``t`` (as SMAC2's forest does; SMAC3's keeps only ``var_t(mean_t)``,
+  ``variance="between"``). The within-leaf term keeps the spread from
   collapsing where all trees agree but the data are noisy.
 - :class:`GBRTSurrogate`: three gradient-boosted models with quantile losses at the ``16%``, ``50%`` and ``84%``
   levels; the median is the mean and half the distance between the outer quantiles is the spread (one
@@ -21,7 +22,8 @@ import logging
 from typing import Literal, Protocol
 
 import numpy as np
-from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.tree import DecisionTreeRegressor, ExtraTreeRegressor
 from threadpoolctl import threadpool_limits
 
 __all__ = ["ForestSurrogate", "GBRTSurrogate", "Surrogate", "impute_inactive", "INACTIVE_VALUE"]
@@ -52,6 +54,10 @@ class Surrogate(Protocol):
 class ForestSurrogate:
     """A random forest (or extra-trees) with a mean and a variance per prediction.
 
+    The trees are scikit-learn's, grown one by one on their bootstrap resample (the drawn rows, repeats
+    included) without the forest's per-tree parameter cloning and validation, which cost more than growing a
+    tree on a few hundred rows.
+
     Parameters
     ----------
     n_estimators : int
@@ -60,12 +66,17 @@ class ForestSurrogate:
         Bootstrapped best-split trees (SMAC's choice) or randomised-split trees (faster to fit).
     min_samples_leaf : int
         Minimum number of training rows in a leaf; leaves of several rows give the within-leaf variance.
+    min_samples_split : int
+        Minimum number of rows in a node for it to be split.
     max_features : float
         Fraction of the columns considered at each split.
     max_depth : int or None
         Depth limit of the trees.
     bootstrap : bool or None
         Whether trees see bootstrap resamples; ``None`` means yes for random forests, no for extra-trees.
+    variance : {"total", "between"}
+        ``"total"``: the law of total variance over the trees (between-tree plus mean within-leaf variance);
+        ``"between"``: the variance of the trees' leaf means only (SMAC3's forest).
     min_variance : float
         Floor of the predicted variance.
     """
@@ -75,41 +86,57 @@ class ForestSurrogate:
         n_estimators: int = 32,
         kind: Literal["random_forest", "extra_trees"] = "random_forest",
         min_samples_leaf: int = 2,
+        min_samples_split: int = 2,
         max_features: float = 0.8,
         max_depth: int | None = None,
         bootstrap: bool | None = None,
+        variance: Literal["total", "between"] = "total",
         min_variance: float = 1e-10,
     ):
         if kind not in ("random_forest", "extra_trees"):
             raise ValueError(f"kind must be 'random_forest' or 'extra_trees', got {kind!r}")
+        if variance not in ("total", "between"):
+            raise ValueError(f"variance must be 'total' or 'between', got {variance!r}")
+        if n_estimators < 1:
+            raise ValueError(f"n_estimators must be a positive int, got {n_estimators!r}")
         self.n_estimators = n_estimators
         self.kind = kind
         self.min_samples_leaf = min_samples_leaf
+        self.min_samples_split = min_samples_split
         self.max_features = max_features
         self.max_depth = max_depth
         self.bootstrap = bootstrap
+        self.variance = variance
         self.min_variance = min_variance
 
     def fit(self, matrix: np.ndarray, targets: np.ndarray, seed: int = 0) -> ForestSurrogate:
         """Fit the trees to encoded rows and their (transformed) losses, then cache each leaf's mean and variance."""
-        cls = RandomForestRegressor if self.kind == "random_forest" else ExtraTreesRegressor
+        cls = DecisionTreeRegressor if self.kind == "random_forest" else ExtraTreeRegressor
         bootstrap = (self.kind == "random_forest") if self.bootstrap is None else self.bootstrap
-        self.model_ = cls(
-            n_estimators=self.n_estimators,
-            min_samples_leaf=self.min_samples_leaf,
-            max_features=self.max_features,
-            max_depth=self.max_depth,
-            bootstrap=bootstrap,
-            n_jobs=1,
-            random_state=seed,
-        )
-        self.model_.fit(impute_inactive(matrix), np.asarray(targets, dtype=float))
-        trees = [estimator.tree_ for estimator in self.model_.estimators_]
+        inputs = np.ascontiguousarray(impute_inactive(matrix), dtype=np.float32)
+        targets = np.ascontiguousarray(targets, dtype=float)
+        n_rows = len(inputs)
+        rng = np.random.default_rng(seed)
+        # One RandomState for every tree's split choices: creating one per tree from an int seed costs more
+        # than growing the tree.
+        split_state = np.random.RandomState(int(rng.integers(2**31 - 1)))
+        self.estimators_ = []
+        for _ in range(self.n_estimators):
+            rows = rng.integers(n_rows, size=n_rows) if bootstrap else slice(None)
+            tree = cls(
+                min_samples_leaf=self.min_samples_leaf,
+                min_samples_split=self.min_samples_split,
+                max_features=self.max_features,
+                max_depth=self.max_depth,
+                random_state=split_state,
+            )
+            self.estimators_.append(tree.fit(inputs[rows], targets[rows], check_input=False))
+        trees = [estimator.tree_ for estimator in self.estimators_]
         self._trees = trees
         # One flat table of leaf statistics for all trees, indexed by node id + the tree's offset.
         self._offsets = np.cumsum([0] + [tree.node_count for tree in trees[:-1]])
         self._leaf_mean = np.concatenate([tree.value[:, 0, 0] for tree in trees])
-        # For squared error, a leaf's impurity is the (bootstrap-weighted) variance of its targets.
+        # For squared error, a leaf's impurity is the variance of its (resampled) targets.
         self._leaf_var = np.concatenate([tree.impurity for tree in trees])
         return self
 
@@ -130,7 +157,9 @@ class ForestSurrogate:
         leaves = self._leaves(matrix)
         means = self._leaf_mean[leaves]
         mean = means.mean(axis=1)
-        variance = means.var(axis=1) + self._leaf_var[leaves].mean(axis=1)
+        variance = means.var(axis=1)
+        if self.variance == "total":
+            variance = variance + self._leaf_var[leaves].mean(axis=1)
         return mean, np.sqrt(np.maximum(variance, self.min_variance))
 
     def tree_predictions(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

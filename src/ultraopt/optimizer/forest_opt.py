@@ -26,8 +26,14 @@ class ForestOptimizer(TreeSMBOOptimizer):
         Bootstrapped best-split trees or randomised-split trees.
     min_samples_leaf : int
         Minimum rows per leaf.
+    min_samples_split : int
+        Minimum rows in a node for it to be split.
     max_features : float
         Fraction of the columns tried at each split.
+    bootstrap : bool or None
+        Whether each tree sees a bootstrap resample; ``None``: yes for random forests, no for extra-trees.
+    variance : {"total", "between"}
+        The forest's spread: law of total variance over the trees, or between-tree variance only (SMAC3).
     **kwargs
         Parameters of :class:`~ultraopt.optimizer.tree_smbo.TreeSMBOOptimizer`.
     """
@@ -39,20 +45,29 @@ class ForestOptimizer(TreeSMBOOptimizer):
         n_estimators: int = 32,
         forest: Literal["random_forest", "extra_trees"] = "random_forest",
         min_samples_leaf: int = 2,
+        min_samples_split: int = 2,
         max_features: float = 0.8,
+        bootstrap: bool | None = None,
+        variance: Literal["total", "between"] = "total",
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.n_estimators = n_estimators
         self.forest = forest
         self.min_samples_leaf = min_samples_leaf
+        self.min_samples_split = min_samples_split
         self.max_features = max_features
-        ForestSurrogate(kind=forest)  # validates the kind now rather than at the first model proposal
+        self.bootstrap = bootstrap
+        self.variance = variance
+        self._make_surrogate()  # validates the settings now rather than at the first model proposal
 
     def _make_surrogate(self) -> ForestSurrogate:
         return ForestSurrogate(
             n_estimators=self.n_estimators,
             kind=self.forest,
             min_samples_leaf=self.min_samples_leaf,
+            min_samples_split=self.min_samples_split,
             max_features=self.max_features,
+            bootstrap=self.bootstrap,
+            variance=self.variance,
         )
