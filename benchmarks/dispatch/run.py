@@ -15,6 +15,10 @@ HpBandSter 0.7.4: its name server, worker processes and ``RandomSearch`` with ``
 (one config per iteration), run by ``hpbandster_side.py`` in an interpreter that has it (``--peers-python``).
 Also reported: the CPU time of the master's process per trial (name server, dispatcher and master loop).
 
+Dask (``dask_side.py``), interleaved with the above: the same trivial objective through the core Master loop and the
+Dask executor on a LocalCluster, with 0, one per worker thread (the default) and 48 trials queued beyond the
+running ones; and the wall time of a CPU-bound objective with 1 and 2 Dask workers. ``--parts`` picks what runs.
+
 Usage: ``python benchmarks/dispatch/run.py --peers-python /work/venv-peers/bin/python``; writes
 ``benchmarks/results/dispatch.md``.
 """
@@ -31,9 +35,12 @@ import sys
 import time
 from pathlib import Path
 
+import dask_side
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent / "results" / "dispatch.md"
 QUEUES = [(-1, 0), (16, 48)]
+PARTS = ("asynccomm", "dask", "cpu")
 
 
 def trivial(config: dict) -> float:
@@ -94,14 +101,27 @@ def main() -> None:
     parser.add_argument("--hpbandster-trials", type=int, default=1000, help="trials per HpBandSter measurement")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--peers-python", help="interpreter with hpbandster 0.7.4 (numpy<2)")
+    parser.add_argument("--dask-trials", type=int, default=1000, help="trials per Dask measurement")
+    parser.add_argument("--cpu-trials", type=int, default=16, help="CPU-bound trials per wall-time measurement")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     loads = [load()]
-    cases = [(n, queue) for n in args.workers for queue in QUEUES]
+    cases = [(n, queue) for n in args.workers for queue in QUEUES] if "asynccomm" in args.parts else []
     ours: dict = {case: [] for case in cases}
     theirs: dict = {case: [] for case in cases}
+    dask_runs: dict = {n: [] for n in args.workers} if "dask" in args.parts else {}
+    cpu_runs: dict = {n: [] for n in (0, 1, 2)} if "cpu" in args.parts else {}
     for repeat in range(args.repeats):
+        for n in dask_runs:
+            dask_runs[n].append(dask_side.measure_dask(n, args.dask_trials))
+            rates = ", ".join(f"n_queued={q}: {rate:.0f}/s" for q, (rate, _) in dask_runs[n][-1]["rates"].items())
+            print(f"repeat {repeat + 1}, {n} Dask worker(s): {rates} (load {load()})", flush=True)
+        for n in cpu_runs:
+            cpu_runs[n].append(dask_side.cpu_bound_seconds(n, args.cpu_trials))
+            print(f"repeat {repeat + 1}, CPU-bound on {n or 'no'} Dask worker(s): {cpu_runs[n][-1]:.1f} s "
+                  f"(load {load()})", flush=True)
         for case in cases:
             ours[case].append(measure_ultraopt(case[0], args.trials, case[1]))
             line = f"repeat {repeat + 1}, {case[0]} worker(s), queue {case[1]}: UltraOpt {ours[case][-1][0]:.0f}/s"
@@ -115,15 +135,35 @@ def main() -> None:
             print(f"{line} (load {load()})", flush=True)
         loads.append(load())
 
-    def median(values: list, index: int) -> float | None:
-        return statistics.median(value[index] for value in values) if values else None
-
-    def cell(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.0f}"
-
-    lines = [
-        "# Dispatch throughput",
+    lines = ["# Dispatch throughput", ""]
+    if cases:
+        lines += asynccomm_table(args, cases, ours, theirs)
+    if dask_runs:
+        lines += dask_table(args, dask_runs)
+    if cpu_runs:
+        lines += cpu_table(args, cpu_runs)
+    lines += [
+        f"Machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}. Load average "
+        f"(1, 5, 15 min) at the start and after each repeat: {' | '.join(loads)} — other work was running on the "
+        "machine, so the absolute figures move from run to run; everything ran interleaved under the same load.",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M %Z')}.",
         "",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def median(values: list, index: int) -> float | None:
+    return statistics.median(value[index] for value in values) if values else None
+
+
+def cell(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}"
+
+
+def asynccomm_table(args, cases: list, ours: dict, theirs: dict) -> list[str]:
+    lines = [
         "Trivial objective (`x ** 2`), random search, worker processes on one machine, everything on 127.0.0.1;",
         f"median of {args.repeats} interleaved runs ({args.trials} trials per UltraOpt run, {args.hpbandster_trials} "
         "per HpBandSter run, start-up not counted). Master CPU: CPU time of the process holding the name server, "
@@ -138,17 +178,48 @@ def main() -> None:
         ratio = f"{ours_rate / theirs_rate:.1f}x" if ours_rate and theirs_rate else "n/a"
         lines.append(f"| {case[0]} | {case[1]} | {cell(ours_rate)} | {cell(theirs_rate)} | {ratio} | "
                      f"{cell(median(ours[case], 1))} | {cell(median(theirs[case], 1))} |")
-    lines += [
+    return [*lines, ""]
+
+
+def dask_table(args, runs: dict) -> list[str]:
+    queues = dask_side.QUEUES
+    labels = ["default" if queue is None else str(queue) for queue in queues]
+    lines = [
+        "## Dask",
         "",
-        f"Machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}. Load average "
-        f"(1, 5, 15 min) at the start and after each repeat: {' | '.join(loads)} — other work was running on the "
-        "machine, so the absolute figures move from run to run; both libraries ran interleaved under the same load.",
-        f"Run on {time.strftime('%Y-%m-%d %H:%M %Z')}.",
+        f"The same trivial objective through the core Master loop and the Dask executor on a LocalCluster "
+        f"(single-threaded worker processes, 127.0.0.1); {args.dask_trials} trials per run after a warm-up, median "
+        f"of {args.repeats}. `n_queued`: trials submitted beyond the worker threads (default: one per thread). "
+        "Master CPU includes the Dask scheduler, which a LocalCluster runs in the master's process. Produced by "
+        "`benchmarks/dispatch/run.py` (`dask_side.py`).",
         "",
+        "| Dask workers | " + " | ".join(f"trials/s, n_queued={label}" for label in labels)
+        + " | master CPU µs/trial (default) | cluster start-up (s) |",
+        "|---:|" + "---:|" * (len(queues) + 2),
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    print("\n".join(lines))
+    for n, measured in runs.items():
+        rates = [statistics.median(run["rates"][queue][0] for run in measured) for queue in queues]
+        cpu = statistics.median(run["rates"][None][1] for run in measured)
+        startup = statistics.median(run["startup"] for run in measured)
+        lines.append(f"| {n} | " + " | ".join(f"{rate:.0f}" for rate in rates) + f" | {cpu:.0f} | {startup:.1f} |")
+    return [*lines, ""]
+
+
+def cpu_table(args, runs: dict) -> list[str]:
+    one = statistics.median(runs[1])
+    lines = [
+        "## CPU-bound objective on Dask workers",
+        "",
+        f"A pure-Python objective that holds the GIL (about 0.25 s on an idle core), {args.cpu_trials} trials, wall "
+        f"time of the run (cluster start-up not counted), median of {args.repeats}:",
+        "",
+        "| where | wall time (s) | speed-up over 1 Dask worker |",
+        "|---|---:|---:|",
+    ]
+    for n, label in ((0, "serially, in the master's process"), (1, "1 Dask worker"), (2, "2 Dask workers")):
+        seconds = statistics.median(runs[n])
+        lines.append(f"| {label} | {seconds:.1f} | {one / seconds:.2f}x |")
+    return [*lines, ""]
 
 
 if __name__ == "__main__":

@@ -35,6 +35,13 @@ def is_seed(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0
 
 
+def is_dask_client(value: Any) -> bool:
+    """A ``distributed.Client`` (Dask is imported only when a value is given)."""
+    from distributed import Client
+
+    return isinstance(value, Client)
+
+
 def optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
     """``check``, or ``None``."""
     return lambda value: value is None or check(value)

@@ -15,12 +15,13 @@ from ultraopt.facade.checks import (
     InvalidArgumentError,
     check_arguments,
     is_callables,
+    is_dask_client,
     is_positive_int,
     is_positive_number,
     is_seed,
     optional,
 )
-from ultraopt.facade.registry import EXECUTOR_FACTORIES, make_optimizer
+from ultraopt.facade.registry import DASK_STRATEGIES, EXECUTOR_FACTORIES, make_optimizer
 from ultraopt.hdl import as_config_space
 from ultraopt.limits import LimitedObjective
 from ultraopt.master import Callback, Master
@@ -59,8 +60,8 @@ _CONSTRAINTS = {
         "None or an iteration generator such as HyperBandIterGenerator(min_budget, max_budget, eta)",
     ),
     "parallel_strategy": (
-        lambda v: isinstance(v, Executor) or v in EXECUTOR_FACTORIES or v in ("AsyncComm", "MapReduce"),
-        "one of 'Serial', 'AsyncComm', 'MapReduce' or an Executor",
+        lambda v: isinstance(v, Executor) or v in EXECUTOR_FACTORIES or v in ("AsyncComm", "MapReduce", "Dask"),
+        "one of 'Serial', 'AsyncComm', 'MapReduce', 'Dask' or an Executor",
     ),
     "previous_result": (
         lambda v: v is None or isinstance(v, (FMinResult, str, os.PathLike)),
@@ -74,6 +75,7 @@ _CONSTRAINTS = {
     "checkpoint_freq": (optional(is_positive_int), "None or a positive int (it has no effect, see the docstring)"),
     "trial_time_limit": (optional(is_positive_number), "None or a positive number of seconds"),
     "trial_memory_limit": (optional(is_positive_number), "None or a positive number of MB"),
+    "dask_client": (optional(is_dask_client), "None or a distributed.Client"),
 }
 
 
@@ -99,6 +101,7 @@ def fmin(
     trial_time_limit: float | None = None,
     trial_memory_limit: float | None = None,
     verbose: int = 0,
+    dask_client: Any = None,
 ) -> FMinResult:
     """Minimise ``eval_func`` over ``config_space``.
 
@@ -124,11 +127,27 @@ def fmin(
     n_jobs : int
         How many evaluations run at once.
     parallel_strategy : str or Executor
-        ``"Serial"``, ``"AsyncComm"`` or ``"MapReduce"``, or an executor instance, e.g.
+        Where the evaluations run; every strategy passes the budget and runs multi-fidelity schedules.
+
+        - ``"Serial"``: one at a time in this process. For cheap objectives and debugging.
+        - On one machine, ``"AsyncComm"`` or ``"MapReduce"``. ``"AsyncComm"`` is asynchronous: a worker process
+          takes the next config as soon as it is free, which pays when trials take unequal times (Hyperband
+          budgets, say). ``"MapReduce"`` runs batches of ``n_jobs`` distinct configs in local processes and tells
+          the optimizer a whole batch before asking for the next; simple, and as fast when trials take similar
+          times.
+        - On a cluster with a shared filesystem: ``"AsyncComm"``, with workers started on the nodes by
+          ``ultraopt worker`` (they find the name server through the working directory).
+        - On a Dask cluster (SLURM or PBS through dask-jobqueue, Kubernetes through dask-kubernetes, ...):
+          ``"Dask"`` with ``dask_client``; asynchronous like AsyncComm, with no server of ours. Without a client,
+          ``"Dask"`` creates a ``LocalCluster`` of ``n_jobs`` worker processes bound to 127.0.0.1 and closes it
+          at the end.
+
+        An :class:`~ultraopt.executors.base.Executor` instance is used as given, e.g.
         ``SimulatedExecutor(n_workers=8)`` to run on virtual workers and a virtual clock
         (:mod:`ultraopt.executors.simulated`).
     auto_identify_serial_strategy : bool
-        With ``n_jobs == 1``, run serially whatever ``parallel_strategy`` says (nothing would run in parallel).
+        With ``n_jobs == 1`` and no ``dask_client``, run serially whatever ``parallel_strategy`` says (nothing
+        would run in parallel).
     multi_fidelity_iter_generator : BaseIterGenerator, optional
         A multi-fidelity schedule such as Hyperband; by default one evaluation per iteration on budget 1.
     previous_result : FMinResult or path, optional
@@ -169,6 +188,11 @@ def fmin(
         evaluation over the limit is stopped and recorded as a ``memout`` trial.
     verbose : int
         ``1`` or more logs every new best loss at INFO level on the ``ultraopt`` logger.
+    dask_client : distributed.Client, optional
+        Run on this Dask cluster, with ``parallel_strategy="Dask"`` or ``"MapReduce"``. It is left running. The
+        cluster's worker threads set how many trials run at once; ``n_jobs > 1`` caps that number (``"Dask"``) or
+        sets the batch size (``"MapReduce"``). Workers must be able to import ``ultraopt`` and unpickle
+        ``eval_func``.
 
     Returns
     -------
@@ -195,8 +219,8 @@ def fmin(
     generator = multi_fidelity_iter_generator or CustomIterGenerator([1], [1.0])
     budgets = generator.get_budgets()
     the_optimizer = make_optimizer(optimizer)
-    strategy = _choose_strategy(parallel_strategy, n_jobs, auto_identify_serial_strategy)
-    executor = _make_executor(strategy, n_jobs)
+    strategy = _choose_strategy(parallel_strategy, n_jobs, auto_identify_serial_strategy, dask_client)
+    executor = _make_executor(strategy, n_jobs, dask_client)
     meta = {
         "optimizer": the_optimizer.name,
         "random_state": random_state if isinstance(random_state, int) else None,
@@ -252,21 +276,32 @@ def fmin(
     return result
 
 
-def _choose_strategy(parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool) -> str | Executor:
-    """The strategy that will run: an executor instance as given, else Serial for one job when allowed."""
+def _choose_strategy(
+    parallel_strategy: str | Executor, n_jobs: int, auto_serial: bool, dask_client: Any
+) -> str | Executor:
+    """The strategy that will run: an executor instance as given, else Serial for one job when allowed.
+
+    A ``dask_client`` goes with the Dask strategies only, and keeps one job from meaning Serial: with a client,
+    the cluster sets how many trials run at once.
+    """
+    if dask_client is not None and parallel_strategy not in DASK_STRATEGIES:
+        raise InvalidArgumentError(
+            f"fmin: dask_client is used with parallel_strategy 'Dask' or 'MapReduce', got {parallel_strategy!r}"
+        )
     if isinstance(parallel_strategy, Executor):
         return parallel_strategy
-    return "Serial" if auto_serial and n_jobs == 1 else parallel_strategy
+    return "Serial" if auto_serial and n_jobs == 1 and dask_client is None else parallel_strategy
 
 
-def _make_executor(strategy: str | Executor, n_jobs: int) -> Executor:
+def _make_executor(strategy: str | Executor, n_jobs: int, dask_client: Any) -> Executor:
     if isinstance(strategy, Executor):
         return strategy
     if strategy not in EXECUTOR_FACTORIES:
         raise InvalidArgumentError(
             f"fmin: parallel_strategy {strategy!r} is not available; available: {sorted(EXECUTOR_FACTORIES)}"
         )
-    return EXECUTOR_FACTORIES[strategy](n_jobs)
+    options = {} if dask_client is None else {"dask_client": dask_client}
+    return EXECUTOR_FACTORIES[strategy](n_jobs, **options)
 
 
 def _log_new_best(result: FMinResult, trial: Trial) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ultraopt.executors.base import Executor
+from ultraopt.executors.batch import MapReduceExecutor
 from ultraopt.executors.serial import SerialExecutor
 from ultraopt.facade.checks import InvalidArgumentError
 from ultraopt.optimizer.base_opt import BaseOptimizer
@@ -15,7 +16,7 @@ from ultraopt.optimizer.gbrt_opt import GBRTOptimizer
 from ultraopt.optimizer.random_opt import RandomOptimizer
 from ultraopt.optimizer.tpe import TPEOptimizer
 
-__all__ = ["EXECUTOR_FACTORIES", "OPTIMIZERS", "make_optimizer"]
+__all__ = ["DASK_STRATEGIES", "EXECUTOR_FACTORIES", "OPTIMIZERS", "make_optimizer"]
 
 #: Optimizer name (case-insensitive) to class.
 OPTIMIZERS: dict[str, type[BaseOptimizer]] = {
@@ -26,6 +27,7 @@ OPTIMIZERS: dict[str, type[BaseOptimizer]] = {
     "gbrt": GBRTOptimizer,
 }
 
+
 def _async_comm_executor(n_jobs: int) -> Executor:
     """A name server and ``n_jobs`` worker processes on this machine (Pyro5 is imported only when used)."""
     from ultraopt.executors.async_comm import LocalAsyncCommExecutor
@@ -33,11 +35,27 @@ def _async_comm_executor(n_jobs: int) -> Executor:
     return LocalAsyncCommExecutor(n_jobs)
 
 
-#: Parallel strategy name to ``factory(n_jobs) -> Executor``.
-EXECUTOR_FACTORIES: dict[str, Callable[[int], Executor]] = {
+def _dask_executor(n_jobs: int, dask_client: Any = None) -> Executor:
+    """On ``dask_client``'s cluster (at most ``n_jobs`` trials at once if ``n_jobs > 1``), or on a LocalCluster
+    of ``n_jobs`` worker processes created for the run."""
+    from ultraopt.executors.dask_executor import DaskExecutor  # importing Dask takes a moment
+
+    if dask_client is None:
+        return DaskExecutor(n_workers=n_jobs)
+    return DaskExecutor(dask_client, max_running=n_jobs if n_jobs > 1 else None)
+
+
+#: Parallel strategy name to ``factory(n_jobs, **options) -> Executor``; ``dask_client`` is the only option, and
+#: only the strategies of :data:`DASK_STRATEGIES` take it.
+EXECUTOR_FACTORIES: dict[str, Callable[..., Executor]] = {
     "Serial": lambda n_jobs: SerialExecutor(),
     "AsyncComm": _async_comm_executor,
+    "MapReduce": lambda n_jobs, dask_client=None: MapReduceExecutor(n_jobs, dask_client=dask_client),
+    "Dask": _dask_executor,
 }
+
+#: The strategies that can run on a Dask cluster passed as ``dask_client``.
+DASK_STRATEGIES = ("Dask", "MapReduce")
 
 
 def make_optimizer(optimizer: Any) -> BaseOptimizer:

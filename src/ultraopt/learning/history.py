@@ -32,7 +32,7 @@ class GrowingArrays:
     def __init__(self, columns: dict[str, tuple[tuple[int, ...], type, object]], capacity: int = 64):
         self._spec = columns
         self._size = 0
-        self._data = {
+        self._data: dict[str, np.ndarray] = {
             name: np.full((capacity, *shape), fill, dtype=dtype) for name, (shape, dtype, fill) in columns.items()
         }
 

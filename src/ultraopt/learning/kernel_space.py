@@ -15,6 +15,8 @@ density fitted to a group never needs to impute an inactive value.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ultraopt.learning.encoding import SpaceEncoder
@@ -163,10 +165,10 @@ class KernelSpace:
         return max(len(self._groups), 1)
 
 
-def _parents(condition: object) -> list[object]:
+def _parents(condition: Any) -> list[Any]:
     if hasattr(condition, "parent"):
         return [condition.parent]
-    found: list[object] = []
+    found: list[Any] = []
     for component in getattr(condition, "components", []):
         found.extend(_parents(component))
     return found

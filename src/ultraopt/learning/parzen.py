@@ -4,8 +4,11 @@ A :class:`ParzenEstimator` is a weighted mixture of kernels, one per observation
 (the uniform distribution of the space) that keeps every region reachable:
 
 - numerical columns (continuous, integer, q-grid, ordinal; all on ``[0, 1]``): Gaussians truncated to
-  ``[0, 1]`` with one bandwidth per column (a Scott-like rule on the weighted spread of the kernels, clipped
-  below by ``min_bandwidth`` and by the column's grid step);
+  ``[0, 1]``. Bandwidths follow one of two rules: ``"scott"``, one bandwidth per column from the weighted
+  spread of the kernels (optionally with Abramson's per-kernel multipliers), or ``"neighbor"``, one bandwidth
+  per kernel and column, the larger gap to its neighbours in that column (Hyperopt's and Optuna's rule: kernels
+  are narrow where points are dense), clipped below by ``1 / min(100, n + 2)`` for ``n`` kernels (Optuna's
+  "magic clip"). Both are clipped below by ``min_bandwidth`` and by the column's grid step;
 - categorical columns: a kernel keeps most of its mass on its own choice and spreads the rest uniformly; when
   the column has an *embedding* (coordinates of the choices learned from the losses, see
   :mod:`ultraopt.learning.embedding`), the mass spreads by a Gaussian kernel over the embedded distances, so
@@ -18,8 +21,9 @@ A :class:`ParzenEstimator` is a weighted mixture of kernels, one per observation
 ``multivariate=False`` gives the classic independent TPE estimator: a product over columns of
 one-dimensional mixtures, each over the observations where that column is active.
 
-Log-densities of ``m`` candidates against ``n`` kernels cost two matrix products (squared scaled distances
-and one-hot categorical log-probabilities) and one log-sum-exp over an ``m x n`` matrix.
+Log-densities of ``m`` candidates against ``n`` kernels cost three matrix products (squared scaled distances
+with per-kernel bandwidths, and one-hot categorical log-probabilities) and one log-sum-exp over an ``m x n``
+matrix.
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ from scipy.special import ndtr, ndtri
 
 from ultraopt.learning.kernel_space import KernelSpace
 
-__all__ = ["ParzenEstimator", "scott_bandwidth"]
+__all__ = ["BANDWIDTH_RULES", "ParzenEstimator", "neighbor_bandwidths", "scott_bandwidth"]
+
+#: The numerical bandwidth rules of :class:`ParzenEstimator`.
+BANDWIDTH_RULES = ("scott", "neighbor")
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -54,6 +61,31 @@ def scott_bandwidth(
     var = (var + prior_weight * (1 / 12 + (0.5 - mean) ** 2)) / (total + prior_weight)
     n_eff = total**2 / float(weights @ weights)
     return factor * math.sqrt(var) * n_eff ** (-1.0 / (n_dims + 4))
+
+
+def neighbor_bandwidths(num: np.ndarray, clip_kernels: float = 100.0) -> np.ndarray:
+    """Per-kernel bandwidths ``(n_kernels, n_columns)``: in each column, the larger gap to a neighbour.
+
+    Kernel centres are sorted per column (inactive ``nan`` entries are left out and get ``nan``); a centre's
+    bandwidth is the larger of the gaps to its left and right neighbours, the interval's ends ``0`` and ``1``
+    counting as neighbours except for the outermost centres, which take their inner gap (Optuna's
+    ``consider_endpoints=False``). No bandwidth is below ``1 / min(clip_kernels, n + 2)`` for ``n`` active
+    centres (Optuna's "magic clip", with ``clip_kernels`` 100; the prior counts as one more kernel), nor above 1.
+    """
+    out = np.full(num.shape, np.nan)
+    for j in range(num.shape[1]):
+        rows = np.flatnonzero(~np.isnan(num[:, j]))
+        if len(rows) == 0:
+            continue
+        order = np.argsort(num[rows, j], kind="stable")
+        edges = np.concatenate([[0.0], num[rows[order], j], [1.0]])
+        gaps = np.diff(edges)
+        sigma = np.maximum(gaps[:-1], gaps[1:])
+        if len(rows) >= 2:
+            sigma[0], sigma[-1] = gaps[1], gaps[-2]
+        low = 1.0 / min(clip_kernels, len(rows) + 2.0)
+        out[rows[order], j] = np.clip(sigma, low, 1.0)
+    return out
 
 
 def _log_mass(mu: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -92,8 +124,13 @@ class ParzenEstimator:
     prior_weight : float
         Weight of the uniform prior component, relative to a kernel of weight 1. It also sets how much mass a
         categorical kernel spreads over other choices (``prior_weight / n_kernels`` per choice, as in Optuna).
+    bandwidth : {"scott", "neighbor"}
+        Rule of the numerical bandwidths (see the module docstring): one Scott-like bandwidth per column, or
+        per-kernel neighbour gaps with the magic clip.
+    neighbor_clip : float
+        ``"neighbor"`` rule: no bandwidth is below ``1 / min(neighbor_clip, n_kernels + 2)``.
     bandwidth_factor : float
-        Multiplies every Scott-like bandwidth.
+        Multiplies every numerical bandwidth.
     min_bandwidth : float
         Smallest bandwidth of a numerical column, on ``[0, 1]``.
     min_bandwidth_steps : float
@@ -102,10 +139,10 @@ class ParzenEstimator:
         Pseudo-points spread uniformly that are pooled with the kernels when the spread of a column is
         measured; keeps bandwidths from collapsing while few points agree.
     adaptive : float
-        Exponent of Abramson's adaptive bandwidths (multivariate only): a kernel where the kernels are dense
-        gets its bandwidths multiplied by ``(pilot density / its geometric mean) ** -adaptive`` (``0`` keeps one
-        bandwidth per column; ``0.5`` is Abramson's square-root law). Lets the good density sharpen inside a
-        cluster of good points while staying wide around isolated ones.
+        Exponent of Abramson's adaptive bandwidths (multivariate, ``"scott"`` rule only): a kernel where the
+        kernels are dense gets its bandwidths multiplied by ``(pilot density / its geometric mean) ** -adaptive``
+        (``0`` keeps one bandwidth per column; ``0.5`` is Abramson's square-root law). Lets the good density
+        sharpen inside a cluster of good points while staying wide around isolated ones.
     multivariate : bool
         Joint kernels (ETPE) or a product of one-dimensional mixtures (classic TPE).
     embeddings : dict, optional
@@ -123,6 +160,8 @@ class ParzenEstimator:
         weights: np.ndarray,
         *,
         prior_weight: float = 1.0,
+        bandwidth: str = "scott",
+        neighbor_clip: float = 100.0,
         bandwidth_factor: float = 1.0,
         min_bandwidth: float = 0.01,
         min_bandwidth_steps: float = 1.0,
@@ -139,11 +178,16 @@ class ParzenEstimator:
         self.multivariate = multivariate
         self.embeddings = dict(embeddings or {})
         self.group_log_prior = group_log_prior
+        if bandwidth not in BANDWIDTH_RULES:
+            raise ValueError(f"bandwidth must be one of {BANDWIDTH_RULES}, got {bandwidth!r}")
+        self.bandwidth_rule = bandwidth
+        self.neighbor_clip = float(neighbor_clip)
         self._bw = dict(factor=bandwidth_factor, prior=bandwidth_prior)
         self.adaptive = float(adaptive)
         self._min_h = np.maximum(min_bandwidth, min_bandwidth_steps * space.steps)
         n_dims = space.n_num if multivariate else 1
         self.bandwidths = self._numerical_bandwidths(n_dims)
+        self.kernel_bandwidths = self._kernel_bandwidths()
         self.cat_tables = [self._categorical_table(j, n_dims) for j in range(space.n_cat)]
         if multivariate:
             self._prepare_joint()
@@ -164,6 +208,14 @@ class ParzenEstimator:
         h = self._bw["factor"] * np.sqrt(var) * np.maximum(n_eff, 1.0) ** (-1.0 / (n_dims + 4))
         h = np.where(total > 0, h, self._bw["factor"] * math.sqrt(1 / 12))
         return np.clip(h, self._min_h, 1.0)
+
+    def _kernel_bandwidths(self) -> np.ndarray:
+        """Bandwidth of every kernel in every numerical column, ``(n_kernels, n_num)`` (1 where inactive)."""
+        if self.bandwidth_rule == "neighbor":
+            h = self._bw["factor"] * neighbor_bandwidths(self.num, self.neighbor_clip)
+            return np.nan_to_num(np.clip(h, self._min_h, 1.0), nan=1.0)
+        scales = self._local_scales(~np.isnan(self.num)) if self.multivariate else np.ones(len(self.weights))
+        return self.bandwidths[None, :] * scales[:, None]
 
     def _categorical_table(self, j: int, n_dims: int) -> np.ndarray:
         """Probabilities ``(n_kernels, n_choices)`` of column ``j`` under each kernel (rows of inactive ones: 0)."""
@@ -196,17 +248,16 @@ class ParzenEstimator:
         return table
 
     def _prepare_joint(self) -> None:
-        h = self.bandwidths
         mu = self.num
         active = ~np.isnan(mu)
-        self._scaled = np.where(active, mu, 0.0) / h
-        self._sq_norm = (self._scaled**2).sum(axis=1)
-        self._scales = self._local_scales(active)
-        kernel_h = h[None, :] * self._scales[:, None]
+        kernel_h = self.kernel_bandwidths
+        # -0.5 sum_d (x_d - mu_kd)^2 / h_kd^2 = x^2 @ a - 2 x @ b + c, with inactive entries contributing 0
+        self._inv_h2 = np.where(active, 1.0 / kernel_h**2, 0.0)
+        self._mu_inv_h2 = np.where(active, mu, 0.0) * self._inv_h2
         safe = np.where(active, mu, 0.5)
         log_norm = np.where(active, -np.log(kernel_h) - _LOG_SQRT_2PI - _log_mass(safe, kernel_h), 0.0)
+        self._sq_norm = (np.where(active, mu, 0.0) * self._mu_inv_h2).sum(axis=1)
         self._const = log_norm.sum(axis=1)
-        self._inv_scales2 = 1.0 / self._scales**2
         free = np.flatnonzero(~self.space.structural)
         self._free_cats = free
         offsets = np.concatenate([[0], np.cumsum(self.space.n_choices[free])]).astype(int)
@@ -226,7 +277,9 @@ class ParzenEstimator:
         n = len(self.weights)
         if self.adaptive <= 0 or n < 3 or self.space.n_num == 0:
             return np.ones(n)
-        sq = self._sq_norm[:, None] + self._sq_norm[None, :] - 2.0 * self._scaled @ self._scaled.T
+        scaled = np.where(active, self.num, 0.0) / self.bandwidths
+        sq_norm = (scaled**2).sum(axis=1)
+        sq = sq_norm[:, None] + sq_norm[None, :] - 2.0 * scaled @ scaled.T
         log_k = -0.5 * np.maximum(sq, 0.0)
         if self.space.conditional:
             log_k[self.groups[:, None] != self.groups[None, :]] = -np.inf
@@ -260,15 +313,13 @@ class ParzenEstimator:
         prior = self._log_prior_w + self._log_prior(cat, groups, self._free_cats)
         if len(self.weights) == 0:
             return prior
-        scaled = num / self.bandwidths
-        if self.space.conditional:
-            scaled = np.nan_to_num(scaled, nan=0.0)
-        log_k = scaled @ self._scaled.T  # becomes -0.5 * squared distance + log normaliser + log weight
+        x = np.nan_to_num(num, nan=0.0) if self.space.conditional else num
+        log_k = x @ self._mu_inv_h2.T  # becomes -0.5 * squared distance + log normaliser + log weight
         log_k *= 2.0
         log_k -= self._sq_norm[None, :]
-        log_k -= (scaled * scaled).sum(axis=1)[:, None]
+        log_k -= (x * x) @ self._inv_h2.T
         np.minimum(log_k, 0.0, out=log_k)
-        log_k *= 0.5 * self._inv_scales2[None, :]
+        log_k *= 0.5
         log_k += (self._const + self._log_w)[None, :]
         if len(self._free_cats):
             onehot = np.zeros((m, self._offsets[-1]))
@@ -290,12 +341,12 @@ class ParzenEstimator:
             rows = np.flatnonzero(~np.isnan(num[:, j]))
             kernels = ~np.isnan(self.num[:, j])
             mu, w = self.num[kernels, j], self.weights[kernels]
-            h = self.bandwidths[j]
+            h = self.kernel_bandwidths[kernels, j]
             total = w.sum() + self.prior_weight
             x = num[rows, j][:, None]
             with np.errstate(divide="ignore"):
-                log_k = -0.5 * ((x - mu[None, :]) / h) ** 2 + (
-                    np.log(w / total) - math.log(h) - _LOG_SQRT_2PI - _log_mass(mu, np.full_like(mu, h))
+                log_k = -0.5 * ((x - mu[None, :]) / h[None, :]) ** 2 + (
+                    np.log(w / total) - np.log(h) - _LOG_SQRT_2PI - _log_mass(mu, h)
                 )[None, :]
                 prior = np.full((len(rows), 1), math.log(self.prior_weight / total) if self.prior_weight else -np.inf)
             out[rows] += _logsumexp_rows(np.hstack([log_k, prior]))
@@ -326,7 +377,7 @@ class ParzenEstimator:
         k = component[from_kernel]
         mu = self.num[k]
         active = ~np.isnan(mu)
-        h = self.bandwidths[None, :] * self._scales[k][:, None]
+        h = self.kernel_bandwidths[k]
         drawn = np.full(mu.shape, np.nan)
         drawn[active] = _truncnorm(mu[active], h[active], rng)
         num[from_kernel] = drawn
@@ -344,8 +395,8 @@ class ParzenEstimator:
             probs = np.append(self.weights[kernels], self.prior_weight)
             component = rng.choice(len(probs), size=n, p=probs / probs.sum())
             rows = np.flatnonzero(component < len(kernels))
-            mu = self.num[kernels[component[rows]], j]
-            num[rows, j] = _truncnorm(mu, np.full_like(mu, self.bandwidths[j]), rng)
+            chosen = kernels[component[rows]]
+            num[rows, j] = _truncnorm(self.num[chosen, j], self.kernel_bandwidths[chosen, j], rng)
         for j in range(self.space.n_cat):
             cat[:, j] = _draw_categorical(np.broadcast_to(self._marginal(j), (n, self.space.n_choices[j])), rng)
         return num, cat

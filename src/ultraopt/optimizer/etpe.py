@@ -72,8 +72,17 @@ class ETPEOptimizer(BaseOptimizer):
         ``gamma(n_successes) -> n_good``; by default :func:`default_gamma`.
     prior_weight : float
         Weight of the uniform prior component of both densities, relative to one observation.
+    bandwidth : {"neighbor", "scott"}
+        Rule of the numerical bandwidths of the good density (:mod:`ultraopt.learning.parzen`): per-kernel gaps
+        to the neighbouring kernels (the default, sharp where good points crowd), or one Scott-like bandwidth
+        per dimension.
+    bad_bandwidth : {"neighbor", "scott"} or None
+        Rule of the bad density; ``None`` takes ``bandwidth``.
+    neighbor_clip : float
+        ``"neighbor"`` rule: no bandwidth is below ``1 / min(neighbor_clip, n_kernels + 2)`` (Optuna's magic
+        clip uses 100; a larger value lets long runs sharpen further).
     bandwidth_factor : float
-        Multiplies the Scott-like bandwidths of the numerical dimensions.
+        Multiplies the bandwidths of the numerical dimensions.
     min_bandwidth : float
         Smallest bandwidth of a numerical dimension on ``[0, 1]``.
     min_bandwidth_steps : float
@@ -127,8 +136,11 @@ class ETPEOptimizer(BaseOptimizer):
         n_candidates: int = 64,
         gamma: Callable[[int], int] = default_gamma,
         prior_weight: float = 1.0,
-        bandwidth_factor: float = 1.0,
-        min_bandwidth: float = 0.01,
+        bandwidth: str = "neighbor",
+        bad_bandwidth: str | None = None,
+        neighbor_clip: float = 300.0,
+        bandwidth_factor: float = 0.7,
+        min_bandwidth: float = 0.001,
         min_bandwidth_steps: float = 1.0,
         bandwidth_prior: float = 1.0,
         adaptive_bandwidth: float = 0.0,
@@ -148,6 +160,9 @@ class ETPEOptimizer(BaseOptimizer):
         self.n_candidates = n_candidates
         self.gamma = gamma
         self.prior_weight = prior_weight
+        self.bandwidth = bandwidth
+        self.bad_bandwidth = bad_bandwidth
+        self.neighbor_clip = neighbor_clip
         self.bandwidth_factor = bandwidth_factor
         self.min_bandwidth = min_bandwidth
         self.min_bandwidth_steps = min_bandwidth_steps
@@ -261,8 +276,10 @@ class ETPEOptimizer(BaseOptimizer):
             )
             bad_num, bad_cat, bad_group = bad_num[keep], bad_cat[keep], bad_group[keep]
             bad_weights = np.ones(self.max_kernels)
-        settings = dict(
+        settings: dict[str, Any] = dict(
             prior_weight=self.prior_weight,
+            bandwidth=self.bandwidth,
+            neighbor_clip=self.neighbor_clip,
             bandwidth_factor=self.bandwidth_factor * self._bandwidth_scale,
             min_bandwidth=self.min_bandwidth * self._bandwidth_scale,
             min_bandwidth_steps=self.min_bandwidth_steps,
@@ -274,7 +291,8 @@ class ETPEOptimizer(BaseOptimizer):
         good_density = ParzenEstimator(
             self.kernel_space, num[good], cat[good], group[good], np.ones(len(good)), **settings
         )
-        settings["bandwidth_factor"] = settings["bandwidth_factor"] * self.bad_bandwidth_factor  # type: ignore
+        settings["bandwidth_factor"] = settings["bandwidth_factor"] * self.bad_bandwidth_factor
+        settings["bandwidth"] = self.bad_bandwidth or self.bandwidth
         bad_density = ParzenEstimator(
             self.kernel_space, bad_num, bad_cat, bad_group, bad_weights,
             adaptive=self.adaptive_bandwidth if self.multivariate else 0.0, **settings,

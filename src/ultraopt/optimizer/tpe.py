@@ -2,7 +2,7 @@
 
 It is the univariate special case of :class:`~ultraopt.optimizer.etpe.ETPEOptimizer`: each hyperparameter has
 its own one-dimensional Parzen mixture over the observations where it is active, and ``l(x) / g(x)`` is a
-product over hyperparameters. Defaults follow Optuna's independent TPE.
+product over hyperparameters, with one Scott-like bandwidth per hyperparameter.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class TPEOptimizer(ETPEOptimizer):
         random_fraction: float = 0.0,
         **kwargs: object,
     ) -> None:
+        # one Scott-like bandwidth per hyperparameter, as in the classic TPE
+        for key, value in (("bandwidth", "scott"), ("bandwidth_factor", 1.0), ("min_bandwidth", 0.01)):
+            kwargs.setdefault(key, value)
         kwargs.setdefault("embedding_min_choices", None)
         kwargs.setdefault("multivariate", False)
         super().__init__(

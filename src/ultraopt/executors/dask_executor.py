@@ -1,0 +1,229 @@
+"""Trials run asynchronously on a Dask cluster: yours (a ``distributed.Client``) or a local one made for the run."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import traceback
+from typing import TYPE_CHECKING, Any
+
+import dask
+from distributed import CancelledError, Client, KilledWorker, LocalCluster, WorkerPlugin
+
+from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
+from ultraopt.executors.remote import install_objective, new_token, run_installed, uninstall_objective
+from ultraopt.objective import Objective
+from ultraopt.trial import Trial
+
+if TYPE_CHECKING:
+    from distributed import Future
+
+__all__ = ["DaskExecutor", "ObjectivePlugin", "install_on_cluster", "local_cluster_options", "start_local_cluster"]
+
+logger = logging.getLogger(__name__)
+
+#: How long the cached count of worker threads is trusted, in seconds.
+_THREADS_TTL = 1.0
+
+
+class ObjectivePlugin(WorkerPlugin):
+    """Installs a run's objective in each Dask worker, once: on every worker now, and on each that joins later.
+
+    The scheduler keeps the plugin and hands it to every worker that registers, so a worker restarted by its
+    nanny after a crash, or added by an adaptive cluster, gets the objective without the client's help. The
+    objective is therefore shipped once per worker, not once per trial, and no scattered data can be lost.
+    """
+
+    def __init__(self, token: str, objective: Objective) -> None:
+        self.token = token
+        self.objective = objective
+
+    def setup(self, worker: Any) -> None:
+        install_objective(self.token, self.objective)
+
+    def teardown(self, worker: Any) -> None:
+        uninstall_objective(self.token)
+        close = getattr(self.objective, "close", None)  # a LimitedObjective stops its helper processes
+        if callable(close):
+            close()
+
+
+def install_on_cluster(client: Client, token: str, objective: Objective) -> str:
+    """Install ``objective`` under ``token`` on every worker of ``client``'s cluster; return the plugin's name."""
+    name = f"ultraopt-objective-{token}"
+    client.register_plugin(ObjectivePlugin(token, objective), name=name)
+    return name
+
+
+def local_cluster_options(n_workers: int) -> dict[str, Any]:
+    """``LocalCluster`` arguments: single-threaded worker processes, everything bound to 127.0.0.1.
+
+    The Bokeh dashboard is off; the scheduler's small HTTP server (health checks) listens on a free loopback port
+    rather than on 8787, which another cluster of the machine may hold.
+    """
+    return {
+        "n_workers": n_workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "host": "127.0.0.1",
+        "dashboard_address": None,
+        "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
+    }
+
+
+def start_local_cluster(n_workers: int) -> tuple[LocalCluster, Client]:
+    """A cluster of ``n_workers`` single-threaded worker processes bound to 127.0.0.1, and a client of it.
+
+    Dask's own rescheduling of tasks whose worker died is turned off (``allowed-failures: 0``) so that the
+    executor does every retry itself and ``trial.attempt`` counts every run of a trial.
+    """
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(**local_cluster_options(n_workers))
+    try:
+        client = Client(cluster, set_as_default=False)
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster, client
+
+
+async def fetch_outcome(client: Client, future: Future, report: Report) -> None:
+    """Wait for ``future`` on the client's event loop, fetch its result and ``report`` the outcome.
+
+    Results are fetched here, as they complete and several at once, rather than by the Master's thread: a fetch
+    is a round trip to the cluster, and the Master meanwhile records results and proposes the next configs.
+    """
+    try:
+        _, evaluation, worker = await client.gather(future, asynchronous=True)
+        outcome: Outcome = (evaluation, worker)
+    except KilledWorker as error:
+        outcome = InfrastructureFailure(f"KilledWorker: {error}")
+    except CancelledError:
+        outcome = InfrastructureFailure("the Dask task was cancelled")
+    except Exception as error:
+        outcome = TaskError("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+    report(outcome)
+
+
+class DaskExecutor(FuturesExecutor):
+    """Runs each trial as a Dask future and hands trials back as they complete (no batch barrier).
+
+    The objective is installed on every worker once by an :class:`ObjectivePlugin`; each trial is a task
+    ``run_installed(token, trial_id, config, budget)`` submitted with ``pure=False`` and a key of its own
+    (``ultraopt-trial-<run>-<trial id>-<attempt>``), so a noisy objective is never served from a cache.
+
+    Two failure channels stay apart. An objective that raises is a result: the task returns a ``FAILED``
+    evaluation and Dask never sees an error. A worker that dies is an infrastructure failure: the trial runs
+    again with ``attempt`` incremented, up to ``max_retries`` times, then is returned ``LOST``. On a cluster you
+    pass in, Dask first reschedules a task whose worker died by itself (up to the scheduler's
+    ``distributed.scheduler.allowed-failures`` times, not counted in ``attempt``); the executor retries once Dask
+    gives up with ``KilledWorker``. On the cluster the executor creates, Dask does not reschedule and the executor
+    counts every attempt.
+
+    Parameters
+    ----------
+    client : distributed.Client, optional
+        A client of your cluster (on SLURM, PBS or Kubernetes through dask-jobqueue or dask-kubernetes, say). It is
+        left running at shutdown. Without one, a ``LocalCluster`` of ``n_workers`` single-threaded processes bound
+        to 127.0.0.1 is created by :meth:`start` and closed by :meth:`shutdown`.
+    n_workers : int
+        Workers of the created cluster (unused with ``client``).
+    max_running : int, optional
+        At most this many trials submitted at once; by default the cluster's worker threads plus ``n_queued``.
+    n_queued : int, optional
+        Trials submitted beyond the worker threads so that a worker starts its next trial without waiting for the
+        Master (pipelining); one per worker thread by default.
+    max_retries : int
+        How many times a trial runs again after its worker died, before it is returned ``LOST``.
+    """
+
+    def __init__(
+        self,
+        client: Client | None = None,
+        n_workers: int = 2,
+        max_running: int | None = None,
+        n_queued: int | None = None,
+        max_retries: int = 3,
+    ) -> None:
+        super().__init__(max_retries)
+        for name, value in (("n_workers", n_workers), ("max_running", max_running)):
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if n_queued is not None and (not isinstance(n_queued, int) or n_queued < 0):
+            raise ValueError(f"n_queued must be a non-negative int, got {n_queued!r}")
+        self.n_workers = n_workers
+        self.max_running = max_running
+        self.n_queued = n_queued
+        self._client = client
+        self._cluster: LocalCluster | None = None
+        self._token = ""
+        self._plugin: str | None = None
+        self._threads = 0
+        self._threads_checked = -math.inf
+
+    @property
+    def client(self) -> Client | None:
+        """The client trials are submitted through (the created cluster's once :meth:`start` ran)."""
+        return self._client
+
+    @property
+    def owns_cluster(self) -> bool:
+        """Whether the executor created the cluster (and closes it at shutdown)."""
+        return self._cluster is not None
+
+    def start(self, objective: Objective) -> None:
+        if self._client is None:
+            self._cluster, self._client = start_local_cluster(self.n_workers)
+            logger.info("started a local Dask cluster of %d workers at %s", self.n_workers,
+                        self._cluster.scheduler_address)
+        self._token = new_token()
+        self._plugin = install_on_cluster(self._client, self._token, objective)
+
+    def _launch(self, trial: Trial, report: Report) -> Future:
+        assert self._client is not None and self._plugin is not None, "start() must be called before submit()"
+        future = self._client.submit(
+            run_installed, self._token, trial.trial_id, trial.config, trial.budget,
+            key=f"ultraopt-trial-{self._token}-{trial.trial_id}-{trial.attempt}", pure=False,
+        )
+        loop = self._client.loop
+        assert loop is not None, "the client is closed"
+        loop.add_callback(fetch_outcome, self._client, future, report)
+        return future
+
+    @property
+    def n_slots(self) -> int:
+        threads = self._worker_threads()
+        slots = max(threads, 1) + (threads if self.n_queued is None else self.n_queued)
+        return slots if self.max_running is None else min(slots, self.max_running)
+
+    def _worker_threads(self) -> int:
+        """Worker threads of the cluster, asked at most once a second (workers may join or leave)."""
+        if self._client is None:
+            return self.n_workers
+        now = time.monotonic()
+        if now - self._threads_checked > _THREADS_TTL:
+            self._threads = sum(self._client.nthreads().values())
+            self._threads_checked = now
+        return self._threads
+
+    def shutdown(self) -> None:
+        """Cancel running trials and remove the objective from the workers; close the cluster if it was created."""
+        client, cluster = self._client, self._cluster
+        if client is None or (cluster is None and self._plugin is None):
+            return  # never started, or already shut down
+        plugin, self._plugin = self._plugin, None
+        futures = [future for _, future in self._running.values()]
+        self._running.clear()
+        try:
+            if futures:
+                client.cancel(futures)
+            if cluster is None and plugin is not None and client.status == "running":
+                client.unregister_worker_plugin(plugin)
+        finally:
+            if cluster is not None:
+                self._cluster = self._client = None
+                try:
+                    client.close()
+                finally:
+                    cluster.close()

@@ -1,0 +1,120 @@
+"""Trials run in a pool of local worker processes (loky, joblib's process engine)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from concurrent.futures import Future
+
+from joblib.externals import loky
+from joblib.externals.loky.process_executor import ShutdownExecutorError
+
+from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
+from ultraopt.executors.remote import install_objective, new_token, run_installed
+from ultraopt.objective import Objective
+from ultraopt.trial import Trial
+
+__all__ = ["ProcessExecutor", "worker_environment"]
+
+logger = logging.getLogger(__name__)
+
+#: Thread pools of the numerical libraries an objective may use (OpenMP, BLAS, numexpr, numba).
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
+)
+
+
+def worker_environment(n_workers: int) -> dict[str, str]:
+    """Thread limits for ``n_workers`` worker processes sharing this machine's cores, as joblib sets them.
+
+    Without them, every worker's OpenMP or BLAS pool would take all the cores (``n_workers`` times
+    oversubscribed). A limit the user set in the environment is kept.
+    """
+    threads = str(max(loky.cpu_count() // n_workers, 1))
+    return {variable: os.environ.get(variable, threads) for variable in THREAD_VARIABLES}
+
+
+class ProcessExecutor(FuturesExecutor):
+    """Runs trials asynchronously in ``n_workers`` local processes.
+
+    The pool is loky's, the process engine of joblib: functions and closures travel with cloudpickle, a worker
+    that dies is detected at once, and the workers are killed, not orphaned, when the executor shuts down. As
+    with joblib, the thread pools of OpenMP and BLAS in each worker are limited to its share of the cores. The
+    objective is installed once in each worker process by the pool's initializer (see
+    :mod:`ultraopt.executors.remote`); a task carries only the config and the budget. The pool lives as long as
+    the executor, so MapReduce batches reuse the same warm workers.
+
+    A worker that dies (a segfault, the OOM killer) breaks a loky pool: every trial running in it is an
+    infrastructure failure and runs again, up to ``max_retries`` times, in a fresh pool.
+
+    Parameters
+    ----------
+    n_workers : int
+        How many worker processes, hence how many trials run at once.
+    max_retries : int
+        How many times a trial runs again after its worker died, before it is returned ``LOST``.
+    """
+
+    def __init__(self, n_workers: int = 2, max_retries: int = 3) -> None:
+        super().__init__(max_retries)
+        if not isinstance(n_workers, int) or n_workers < 1:
+            raise ValueError(f"n_workers must be a positive int, got {n_workers!r}")
+        self.n_workers = n_workers
+        self._objective: Objective | None = None
+        self._token = ""
+        self._pool: loky.ProcessPoolExecutor | None = None
+
+    def start(self, objective: Objective) -> None:
+        self._objective = objective
+        self._token = new_token()
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> loky.ProcessPoolExecutor:
+        return loky.ProcessPoolExecutor(
+            max_workers=self.n_workers,
+            initializer=install_objective,
+            initargs=(self._token, self._objective),
+            env=worker_environment(self.n_workers),
+        )
+
+    def _launch(self, trial: Trial, report: Report) -> Future:
+        assert self._pool is not None, "start() must be called before submit()"
+        args = (run_installed, self._token, trial.trial_id, trial.config, trial.budget)
+        try:
+            future = self._pool.submit(*args)
+        except loky.BrokenProcessPool:  # a worker died earlier: the trials it broke are being retried
+            logger.info("the process pool broke; starting a new one")
+            self._pool.shutdown(wait=False, kill_workers=True)
+            self._pool = self._new_pool()
+            future = self._pool.submit(*args)
+        future.add_done_callback(lambda done: report(self._outcome(done)))
+        return future
+
+    @staticmethod
+    def _outcome(future: Future) -> Outcome:
+        if future.cancelled():
+            return InfrastructureFailure("the task was cancelled")
+        error = future.exception()
+        if error is None:
+            _, evaluation, worker = future.result()
+            return evaluation, worker
+        if isinstance(error, (loky.BrokenProcessPool, ShutdownExecutorError)):
+            return InfrastructureFailure(f"{type(error).__name__}: {error}")
+        return TaskError("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+
+    @property
+    def n_slots(self) -> int:
+        return self.n_workers
+
+    def shutdown(self) -> None:
+        """Stop the workers: at once (killing them) when trials are still running, else gracefully."""
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        running = bool(self._running)
+        for _, future in self._running.values():
+            future.cancel()
+        self._running.clear()
+        pool.shutdown(wait=True, kill_workers=running)

@@ -1,0 +1,98 @@
+"""Running trials in other processes: the objective is installed once per worker, tasks carry a token.
+
+Executors that run trials in other processes (MapReduce on loky or Dask, the Dask executor) do not send the
+objective with every trial. It is installed once in each worker process — by the process pool's initializer or
+by a Dask worker plugin — under a token unique to the run, and a task carries only the token, the trial id, the
+config and the budget. Large objects the objective closes over (a data set, say) cross the wire once per worker,
+not once per trial, and workers that join or restart later get the objective the same way.
+
+This module is imported by every worker process, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import uuid
+from typing import Any
+
+from ultraopt.objective import Objective
+from ultraopt.trial import Trial, TrialStatus
+
+__all__ = [
+    "install_objective",
+    "new_token",
+    "retry_or_lose",
+    "run_installed",
+    "uninstall_objective",
+    "worker_name",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Objectives installed in this process, by run token.
+_INSTALLED: dict[str, Objective] = {}
+
+
+def new_token() -> str:
+    """A token naming one run's objective on the workers (and its Dask task keys)."""
+    return uuid.uuid4().hex[:12]
+
+
+def install_objective(token: str, objective: Objective) -> None:
+    """Make ``objective`` callable by :func:`run_installed` in this process."""
+    _INSTALLED[token] = objective
+
+
+def uninstall_objective(token: str) -> None:
+    """Forget the objective installed under ``token`` (nothing happens if there is none)."""
+    _INSTALLED.pop(token, None)
+
+
+def worker_name() -> str:
+    """The Dask worker's address inside a Dask worker, ``host:pid`` elsewhere."""
+    distributed = sys.modules.get("distributed")  # imported only where Dask runs the task
+    if distributed is not None:
+        try:
+            return str(distributed.get_worker().address)
+        except ValueError:  # not inside a Dask worker
+            pass
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_installed(token: str, trial_id: int, config: dict[str, Any], budget: float) -> tuple[int, dict[str, Any], str]:
+    """Evaluate ``config`` on ``budget`` with the objective installed under ``token``, in a worker.
+
+    Returns
+    -------
+    (trial_id, evaluation, worker)
+        The trial id (results may come back in any order), the :class:`~ultraopt.objective.Evaluation` as plain
+        data, and the name of the worker that ran it.
+
+    Raises
+    ------
+    LookupError
+        When no objective is installed under ``token`` in this process (an infrastructure error: the objective's
+        own exceptions are recorded in the evaluation, never raised).
+    """
+    objective = _INSTALLED.get(token)
+    if objective is None:
+        raise LookupError(f"no UltraOpt objective installed under {token!r} in process {os.getpid()}")
+    return trial_id, objective(config, budget).to_dict(), worker_name()
+
+
+def retry_or_lose(trial: Trial, reason: str, max_retries: int) -> bool:
+    """Decide what happens to ``trial`` after an infrastructure failure (its worker died, say).
+
+    Returns ``True`` when the trial should run again; its ``attempt`` is then incremented. After ``max_retries``
+    retries the trial is finished as ``LOST`` with ``reason`` as its error and ``False`` is returned.
+    """
+    if trial.attempt <= max_retries:
+        trial.attempt += 1
+        logger.warning("trial %d: %s; running it again (attempt %d)", trial.trial_id, reason, trial.attempt)
+        return True
+    logger.error("trial %d lost after %d attempt(s): %s", trial.trial_id, trial.attempt, reason)
+    trial.finish(TrialStatus.LOST, error=f"lost after {trial.attempt} attempt(s): {reason}")
+    return False

@@ -1,0 +1,128 @@
+"""The Dask executor on a LocalCluster of processes bound to 127.0.0.1."""
+
+import os
+import signal
+import threading
+import time
+
+import dask
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+
+from tests.executors.contract import ExecutorContract, make_trial, run_all, sleep_x, square
+from ultraopt.executors import MapReduceExecutor
+from ultraopt.executors.dask_executor import DaskExecutor, local_cluster_options
+from ultraopt.objective import Objective
+from ultraopt.trial import TrialStatus
+
+
+class TestDaskExecutor(ExecutorContract):
+    parallelism = 2
+
+    @pytest.fixture
+    def executor(self, dask_client):
+        executor = DaskExecutor(dask_client)
+        yield executor
+        executor.shutdown()
+
+    def test_trials_come_back_as_they_complete(self, executor):
+        executor.start(Objective(sleep_x))
+        executor.submit(make_trial(0, 2.0))
+        executor.submit(make_trial(1, 0.1))
+        first = executor.wait(timeout=30)
+        assert [t.trial_id for t in first] == [1]  # no batch barrier
+        assert executor.n_running == 1
+
+    def test_worker_and_times_come_from_the_dask_worker(self, executor, dask_client):
+        executor.start(Objective(square))
+        finished = run_all(executor, [make_trial(i, 1.0) for i in range(4)])
+        assert {t.worker for t in finished} <= set(dask_client.nthreads())
+        assert all(t.attempt == 1 for t in finished)
+
+    def test_slots_are_worker_threads_plus_a_queue(self, executor):
+        executor.start(Objective(square))
+        assert executor.n_slots == 4
+        capped = DaskExecutor(executor.client, max_running=3, n_queued=5)
+        assert capped.n_slots == 3
+
+    def test_the_objective_is_shipped_once_per_worker(self, executor, dask_client):
+        data = np.arange(2_000_000, dtype=float)  # 16 MB the objective closes over
+
+        def uses_data(config):
+            return float(data[int(config["x"])])
+
+        executor.start(Objective(uses_data))
+        finished = run_all(executor, [make_trial(i, float(i)) for i in range(8)])
+        assert sorted(t.loss for t in finished) == [float(i) for i in range(8)]
+        task_bytes = dask_client.run_on_scheduler(
+            lambda dask_scheduler: sum(len(str(ts.run_spec)) for ts in dask_scheduler.tasks.values())
+        )
+        assert task_bytes < 100_000  # the tasks carry a token and a config, not the data
+
+    def test_shutdown_cancels_running_trials_and_keeps_the_users_cluster(self, executor, dask_client):
+        executor.start(Objective(sleep_x))
+        executor.submit(make_trial(0, 30.0))
+        executor.shutdown()
+        assert executor.n_running == 0
+        assert dask_client.status == "running" and len(dask_client.nthreads()) == 2
+        plugins = dask_client.run(lambda dask_worker: list(dask_worker.plugins))
+        assert not any(name.startswith("ultraopt") for names in plugins.values() for name in names)
+
+
+def kill_one_worker_when_trials_run(client: Client, executor: DaskExecutor) -> threading.Thread:
+    """SIGKILL one worker process (its nanny restarts it) as soon as a trial runs on it."""
+    pids = client.run(os.getpid)
+
+    def kill():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            busy = client.processing()
+            victims = [address for address, keys in busy.items() if keys and address in pids]
+            if victims:
+                time.sleep(0.3)  # well inside the trial
+                os.kill(pids[victims[0]], signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("dask_reschedules", [True, False], ids=["dask-reschedules", "executor-resubmits"])
+def test_a_killed_worker_still_ends_with_every_result(dask_reschedules):
+    # allowed-failures 0: Dask gives up on the task at once and the executor resubmits it (attempt 2).
+    config = {} if dask_reschedules else {"distributed.scheduler.allowed-failures": 0}
+    with dask.config.set(config):
+        cluster = LocalCluster(**local_cluster_options(2))
+    client = Client(cluster, set_as_default=False)
+    executor = DaskExecutor(client)
+    try:
+        executor.start(Objective(sleep_x))
+        killer = kill_one_worker_when_trials_run(client, executor)
+        finished = run_all(executor, [make_trial(i, 1.0) for i in range(6)], timeout=300)
+        killer.join()
+    finally:
+        executor.shutdown()
+        client.close()
+        cluster.close()
+    assert sorted(t.trial_id for t in finished) == list(range(6))
+    assert all(t.status is TrialStatus.SUCCESS and t.loss == 1.0 for t in finished)
+    attempts = sorted(t.attempt for t in finished)
+    assert attempts[-1] == (1 if dask_reschedules else 2), attempts
+
+
+def test_mapreduce_runs_on_the_active_dask_client(dask_cluster):
+    with Client(dask_cluster) as client:  # the process's default client while the block runs
+        executor = MapReduceExecutor(n_jobs=2)
+        try:
+            executor.start(Objective(square))
+            assert isinstance(executor.inner, DaskExecutor) and executor.inner.client is client
+            finished = run_all(executor, [make_trial(i, float(i)) for i in range(4)])
+        finally:
+            executor.shutdown()
+        assert {t.worker for t in finished} <= set(client.nthreads())
+        assert client.status == "running"
+    with pytest.raises(ValueError, match="needs a dask_client or an active distributed.Client"):
+        MapReduceExecutor(n_jobs=2, backend="dask").start(Objective(square))

@@ -1,0 +1,205 @@
+"""fmin with parallel_strategy="MapReduce" and "Dask"."""
+
+import multiprocessing.resource_tracker
+import os
+import signal
+import threading
+import time
+
+import psutil
+import pytest
+from joblib.externals.loky.backend import resource_tracker as loky_resource_tracker
+
+from tests.executors.objectives import (
+    always_fails,
+    fails_on_b,
+    hangs_on_b,
+    mixed_quadratic,
+    quadratic,
+    sleepy_quadratic,
+    slow_quadratic,
+)
+from ultraopt import fmin
+from ultraopt.executors.dask_executor import DaskExecutor
+from ultraopt.facade.checks import InvalidArgumentError
+from ultraopt.master import ObjectiveError
+from ultraopt.multi_fidelity import HyperBandIterGenerator
+from ultraopt.trial import TrialStatus
+
+SPACE = {"x": {"_type": "uniform", "_value": [-5, 5]}, "c": {"_type": "choice", "_value": ["a", "b"]}}
+
+
+def interrupt_after_first_trial(result, trial):
+    """A callback that presses Ctrl-C (SIGINT to this process only) while the next trials run."""
+    if len(result.trials) == 1:
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+
+def run(func=quadratic, **kwargs):
+    kwargs.setdefault("optimizer", "Random")
+    kwargs.setdefault("show_progressbar", False)
+    return fmin(func, SPACE, **kwargs)
+
+
+def per_budget(result) -> dict[float, int]:
+    counts: dict[float, int] = {}
+    for trial in result.trials:
+        counts[trial.budget] = counts.get(trial.budget, 0) + 1
+    return counts
+
+
+def scheduled_per_budget(generator) -> dict[float, int]:
+    """Evaluations per budget in one cycle of the schedule (``n_brackets`` iterations), as ``get_table()`` says."""
+    table = generator.get_table()
+    return {float(budget): int(n) for budget, n in table.groupby("budget")["num_configs"].sum().items()}
+
+
+def new_processes(before: set[int], timeout: float = 15.0) -> set[int]:
+    """Child processes started since ``before`` that are still alive after ``timeout`` seconds at most."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = {p.pid for p in psutil.Process().children(recursive=True) if p.is_running()} - before
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def children_before():
+    # The resource trackers of the stdlib (Dask's nannies spawn through it) and of loky are started once per
+    # process by the first child and live as long as the process: start them now, so that only the processes of
+    # the run count as new.
+    multiprocessing.resource_tracker.ensure_running()
+    loky_resource_tracker.ensure_running()
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+# ---------------------------------------------------------------------------------------------- MapReduce
+def test_mapreduce_runs_batches_of_distinct_configs():
+    result = run(n_iterations=24, n_jobs=4, parallel_strategy="MapReduce")
+    assert result.meta["parallel_strategy"] == "MapReduce"
+    assert len(result.trials) == 24 and all(t.status is TrialStatus.SUCCESS for t in result.trials)
+    assert len({tuple(sorted(t.config.items())) for t in result.trials}) == 24
+    trials = sorted(result.trials, key=lambda t: t.trial_id)
+    batches = [trials[i:i + 4] for i in range(0, 24, 4)]
+    for earlier, later in zip(batches, batches[1:]):  # the barrier: a batch starts once the last one ended
+        assert min(t.start_time for t in later) >= max(t.end_time for t in earlier)
+
+
+MIXED_SPACE = {**SPACE, "k": {"_type": "int_uniform", "_value": [1, 6]}}
+
+
+def assert_distinct_proposals_from_the_model(result, n: int) -> None:
+    assert len(result.trials) == n and all(t.status is TrialStatus.SUCCESS for t in result.trials)
+    assert len({tuple(sorted(t.config.items())) for t in result.trials}) == n
+    assert not any("replaces" in t.config_info for t in result.trials)  # no duplicate had to be replaced
+    assert any(t.config_info["origin"] == "model" for t in result.trials)  # the model was used between batches
+
+
+def test_etpe_with_mapreduce_evaluates_24_distinct_configs_in_batches_of_4():
+    """The 2021 library's defect: batch ETPE re-proposed its initial design (24 evaluations, 4 jobs: 8 configs)."""
+    result = fmin(mixed_quadratic, MIXED_SPACE, optimizer="ETPE", n_iterations=24, n_jobs=4,
+                  parallel_strategy="MapReduce", show_progressbar=False)
+    assert_distinct_proposals_from_the_model(result, 24)
+
+
+def test_etpe_on_dask_evaluates_distinct_configs(dask_client):
+    result = fmin(mixed_quadratic, MIXED_SPACE, optimizer="ETPE", n_iterations=24, parallel_strategy="Dask",
+                  dask_client=dask_client, show_progressbar=False)
+    assert_distinct_proposals_from_the_model(result, 24)
+
+
+def test_mapreduce_with_hyperband_mixes_budgets_and_keeps_the_schedule():
+    generator = HyperBandIterGenerator(min_budget=1 / 9, max_budget=1, eta=3)  # brackets of 9, 3 and 3 configs
+    result = run(slow_quadratic, n_iterations=generator.n_brackets, n_jobs=4, parallel_strategy="MapReduce",
+                 multi_fidelity_iter_generator=generator)
+    assert per_budget(result) == scheduled_per_budget(generator)
+    trials = sorted(result.trials, key=lambda t: t.trial_id)
+    batches = [trials[i:i + 4] for i in range(0, len(trials), 4)]
+    assert any(len({t.budget for t in batch}) > 1 for batch in batches)  # a free slot takes the next bracket
+
+
+def test_mapreduce_records_failures_and_goes_on():
+    result = run(fails_on_b, n_iterations=12, n_jobs=2, parallel_strategy="MapReduce", random_state=3)
+    failed = result.trials_with_status(TrialStatus.FAILED)
+    assert len(result.trials) == 12 and failed
+    assert all("ValueError: b is broken" in t.error for t in failed)
+
+
+@pytest.mark.parametrize("strategy", ["MapReduce", "Dask"])
+def test_ctrl_c_cancels_running_trials_and_stops_every_process(strategy, children_before):
+    result = run(sleepy_quadratic, n_iterations=20, n_jobs=2, parallel_strategy=strategy,
+                 callbacks=[interrupt_after_first_trial])
+    assert result.meta["stop_reason"] == "interrupted"
+    assert result.trials_with_status(TrialStatus.CANCELLED) and len(result.trials) < 20
+    assert new_processes(children_before) == set()
+
+
+@pytest.mark.parametrize("strategy", ["MapReduce", "Dask"])
+def test_per_trial_time_limits_hold_on_the_workers(strategy, children_before):
+    result = run(hangs_on_b, n_iterations=6, n_jobs=2, parallel_strategy=strategy, trial_time_limit=2,
+                 random_state=0)
+    outcomes = {(t.config["c"], t.status) for t in result.trials}
+    assert outcomes == {("a", TrialStatus.SUCCESS), ("b", TrialStatus.TIMEOUT)}
+    assert all(t.duration < 30 for t in result.trials)
+    assert new_processes(children_before) == set()
+
+
+@pytest.mark.parametrize("strategy", ["MapReduce", "Dask"])
+def test_a_broken_objective_raises_and_stops_every_process(strategy, children_before):
+    with pytest.raises(ObjectiveError, match="RuntimeError: broken objective"):
+        run(always_fails, n_iterations=20, n_jobs=2, parallel_strategy=strategy)
+    assert new_processes(children_before) == set()
+
+
+# ---------------------------------------------------------------------------------------------- Dask
+def test_dask_on_a_created_cluster_leaves_no_process_behind(children_before):
+    result = run(sleepy_quadratic, n_iterations=6, n_jobs=2, parallel_strategy="Dask")
+    assert result.meta["parallel_strategy"] == "Dask"
+    assert len(result.trials) == 6 and all(t.status is TrialStatus.SUCCESS for t in result.trials)
+    assert {t.worker.split(":")[1] for t in result.trials} == {"//127.0.0.1"}
+    assert len({t.worker for t in result.trials}) == 2
+    assert new_processes(children_before) == set()
+
+
+def test_dask_on_a_created_cluster_survives_a_killed_worker(children_before):
+    executor = DaskExecutor(n_workers=2)
+    killed = []
+
+    def kill_a_busy_worker(result, trial):
+        if killed:
+            return
+        busy = [address for address, keys in executor.client.processing().items() if keys]
+        pid = executor.client.run(os.getpid, workers=busy[:1])[busy[0]]
+        threading.Timer(0.2, os.kill, (pid, signal.SIGKILL)).start()  # mid-trial: trials take 0.5 s
+        killed.append(pid)
+
+    result = run(sleepy_quadratic, n_iterations=8, parallel_strategy=executor, callbacks=[kill_a_busy_worker])
+    assert killed
+    assert len(result.trials) == 8 and all(t.status is TrialStatus.SUCCESS for t in result.trials)
+    assert max(t.attempt for t in result.trials) == 2
+    assert new_processes(children_before) == set()
+
+
+@pytest.mark.parametrize("promotion", ["sync", "async"])
+def test_dask_runs_hyperband_with_the_evaluations_per_budget_of_its_table(dask_client, promotion):
+    generator = HyperBandIterGenerator(min_budget=1 / 9, max_budget=1, eta=3, promotion=promotion)
+    result = run(slow_quadratic, n_iterations=generator.n_brackets, parallel_strategy="Dask",
+                 dask_client=dask_client, multi_fidelity_iter_generator=generator)
+    assert per_budget(result) == scheduled_per_budget(generator) == {1 / 9: 9, 1 / 3: 6, 1.0: 5}
+    assert all(t.status is TrialStatus.SUCCESS for t in result.trials)
+    assert {t.worker for t in result.trials} == set(dask_client.nthreads())
+    assert dask_client.status == "running"
+
+
+def test_mapreduce_on_a_dask_client(dask_client):
+    result = run(slow_quadratic, n_iterations=8, parallel_strategy="MapReduce", dask_client=dask_client)
+    assert len(result.trials) == 8 and len({t.worker for t in result.trials}) == 2
+    assert {t.worker for t in result.trials} <= set(dask_client.nthreads())
+
+
+def test_dask_client_only_with_dask_strategies(dask_client):
+    with pytest.raises(InvalidArgumentError, match="dask_client is used with parallel_strategy 'Dask' or"):
+        run(n_iterations=2, parallel_strategy="Serial", dask_client=dask_client)
+    with pytest.raises(InvalidArgumentError, match="dask_client must be None or a distributed.Client"):
+        run(n_iterations=2, parallel_strategy="Dask", dask_client="tcp://127.0.0.1:8786")
