@@ -81,3 +81,22 @@ def test_local_search_climbs_to_the_optimum_of_a_smooth_score():
     assert len(rows) == len(scores) > 4
     np.testing.assert_allclose(rows[np.argmax(scores)], target, atol=0.05)
     assert scores.max() > score(starts).max()
+
+
+def test_local_search_breaks_ties_between_equally_good_neighbours_at_random():
+    # Choices 1-4 of c score alike (a tree model's plateau): a walk from choice 0 may go to any of them.
+    cs = ConfigurationSpace()
+    cs.add([CategoricalHyperparameter("c", list("abcde")), UniformFloatHyperparameter("x", 0, 1)])
+    encoder = SpaceEncoder(cs)
+
+    def score(matrix):
+        return (matrix[:, 0] > 0).astype(float)
+
+    reached = set()
+    for seed in range(10):
+        start = np.array([[0.0, 0.5]])
+        rows, _ = local_search(encoder, start, score, np.random.default_rng(seed), max_steps=5)
+        moved_on = rows[(rows[:, 1] != 0.5)]  # the second step's numerical neighbours share the walk's choice
+        reached |= set(moved_on[moved_on[:, 0] > 0, 0])
+    assert len(reached) >= 3
+

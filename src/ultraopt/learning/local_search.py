@@ -177,8 +177,9 @@ def local_search(
         values = np.asarray(score(neighbours), dtype=float)
         seen_rows.append(neighbours)
         seen_scores.append(values)
-        # Best neighbour of each walk: sort by (walk, value) and take the last of each walk.
-        order = np.lexsort((values, origin))
+        # Best neighbour of each walk: sort by (walk, value, random tie-break) and take the last of each walk;
+        # tree surrogates are piecewise constant, so ties are common and would otherwise go to the last column.
+        order = np.lexsort((rng.random(len(values)), values, origin))
         last = np.flatnonzero(np.r_[origin[order][1:] != origin[order][:-1], True])
         best = order[last]
         walks, best_values = origin[best], values[best]
