@@ -19,6 +19,7 @@ can split on whether a hyperparameter is active at all (a conditional choice is 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -26,7 +27,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.tree import DecisionTreeRegressor, ExtraTreeRegressor
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["ForestSurrogate", "GBRTSurrogate", "Surrogate", "impute_inactive", "INACTIVE_VALUE"]
+__all__ = ["ForestSurrogate", "GBRTSurrogate", "Surrogate", "impute_inactive", "order_choices", "INACTIVE_VALUE"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,42 @@ def _one_thread() -> Any:
     if _CONTROLLER is None:
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=1, user_api="openmp")
+
+
+def order_choices(codes: np.ndarray, targets: np.ndarray, n_values: int, prior_count: float = 1.0) -> np.ndarray:
+    """Each choice's position in ``[0, 1]``: the dense rank of its smoothed mean target among the choices.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        The choice index of each row; negative (inactive, imputed) or ``nan`` rows are left out.
+    targets : numpy.ndarray
+        The target of each row.
+    n_values : int
+        Number of choices.
+    prior_count : float
+        Pseudo-rows at the mean target added to every choice, so a choice seen once is not ranked as surely as
+        one seen often, and the untried choices share the middle position of "as good as the average".
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_values,)``: ``0`` for the choice of lowest smoothed mean, ``1`` for the highest, equal
+        smoothed means (e.g. untried choices) equal.
+    """
+    active = np.asarray(codes) >= 0  # nan compares False
+    seen, values = np.asarray(codes)[active].astype(np.intp), np.asarray(targets, dtype=float)[active]
+    prior = float(values.mean()) if values.size else 0.0
+    sums = np.bincount(seen, weights=values, minlength=n_values)
+    counts = np.bincount(seen, minlength=n_values)
+    smoothed = (sums + prior_count * prior) / (counts + prior_count)
+    _, rank = np.unique(smoothed, return_inverse=True)
+    return np.ravel(rank) / max(int(rank.max()), 1)
+
+
+def _code_index(codes: np.ndarray, n_values: int) -> np.ndarray:
+    """Each row's column in a table of ``n_values + 1`` positions: its choice, or the last one when inactive."""
+    return np.where(codes >= 0, codes, n_values).astype(np.intp)
 
 
 def impute_inactive(matrix: np.ndarray, value: float = INACTIVE_VALUE) -> np.ndarray:
@@ -94,6 +131,13 @@ class ForestSurrogate:
         ``"between"``: the variance of the trees' leaf means only (SMAC3's forest).
     min_variance : float
         Floor of the predicted variance.
+    categories : mapping of int to int, optional
+        Categorical columns (column index to number of choices) that each tree sees *ordered by loss* instead of
+        by their arbitrary choice index: see :func:`order_choices`. A threshold on that order is the best
+        binary partition of the choices for a squared-error split (Breiman), which an index threshold is not.
+    prior_count : float
+        Pseudo-rows at the mean target that pull the order of a rarely tried choice towards the middle (and
+        leave untried choices tied there).
     """
 
     def __init__(
@@ -107,6 +151,8 @@ class ForestSurrogate:
         bootstrap: bool | None = None,
         variance: Literal["total", "between"] = "total",
         min_variance: float = 1e-10,
+        categories: Mapping[int, int] | None = None,
+        prior_count: float = 1.0,
     ):
         if kind not in ("random_forest", "extra_trees"):
             raise ValueError(f"kind must be 'random_forest' or 'extra_trees', got {kind!r}")
@@ -123,6 +169,8 @@ class ForestSurrogate:
         self.bootstrap = bootstrap
         self.variance = variance
         self.min_variance = min_variance
+        self.categories = dict(categories or {})
+        self.prior_count = prior_count
 
     def fit(self, matrix: np.ndarray, targets: np.ndarray, seed: int = 0) -> ForestSurrogate:
         """Fit the trees to encoded rows and their (transformed) losses, then cache each leaf's mean and variance."""
@@ -136,8 +184,19 @@ class ForestSurrogate:
         # than growing the tree.
         split_state = np.random.RandomState(int(rng.integers(2**31 - 1)))
         self.estimators_ = []
-        for _ in range(self.n_estimators):
-            rows = rng.integers(n_rows, size=n_rows) if bootstrap else slice(None)
+        # Per categorical column, each tree's position of each choice; a last entry keeps inactive rows apart.
+        self._positions = {
+            column: np.full((self.n_estimators, n_values + 1), INACTIVE_VALUE)
+            for column, n_values in self.categories.items()
+        }
+        for index in range(self.n_estimators):
+            rows = rng.integers(n_rows, size=n_rows) if bootstrap else np.arange(n_rows)
+            tree_inputs = inputs[rows]
+            for column, n_values in self.categories.items():
+                codes = tree_inputs[:, column]
+                positions = self._positions[column][index]
+                positions[:n_values] = order_choices(codes, targets[rows], n_values, self.prior_count)
+                tree_inputs[:, column] = positions[_code_index(codes, n_values)]
             tree = cls(
                 min_samples_leaf=self.min_samples_leaf,
                 min_samples_split=self.min_samples_split,
@@ -145,7 +204,7 @@ class ForestSurrogate:
                 max_depth=self.max_depth,
                 random_state=split_state,
             )
-            self.estimators_.append(tree.fit(inputs[rows], targets[rows], check_input=False))
+            self.estimators_.append(tree.fit(tree_inputs, targets[rows], check_input=False))
         trees = [estimator.tree_ for estimator in self.estimators_]
         self._trees = trees
         # One flat table of leaf statistics for all trees, indexed by node id + the tree's offset.
@@ -163,8 +222,16 @@ class ForestSurrogate:
         """
         inputs = np.ascontiguousarray(impute_inactive(matrix), dtype=np.float32)
         leaves = np.empty((len(inputs), len(self._trees)), dtype=np.intp)
+        # Every tree's positions of the rows' choices at once, shape (n_estimators, n_rows) per column.
+        positions = {
+            column: table[:, _code_index(inputs[:, column], table.shape[1] - 1)]
+            for column, table in self._positions.items()
+        }
+        tree_inputs = inputs.copy() if positions else inputs
         for index, tree in enumerate(self._trees):
-            leaves[:, index] = tree.apply(inputs)
+            for column, values in positions.items():
+                tree_inputs[:, column] = values[index]
+            leaves[:, index] = tree.apply(tree_inputs)
         return leaves + self._offsets
 
     def predict(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

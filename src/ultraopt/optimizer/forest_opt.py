@@ -34,6 +34,10 @@ class ForestOptimizer(TreeSMBOOptimizer):
         Whether each tree sees a bootstrap resample; ``None``: yes for random forests, no for extra-trees.
     variance : {"total", "between"}
         The forest's spread: law of total variance over the trees, or between-tree variance only (SMAC3).
+    categorical : {"index", "ordered"}
+        What the trees see of a categorical: its choice index, or the choices ordered by their smoothed mean
+        loss in each tree's own resample (see :func:`~ultraopt.learning.surrogates.order_choices`), so that one
+        split can group good choices that the index puts apart.
     **kwargs
         Parameters of :class:`~ultraopt.optimizer.tree_smbo.TreeSMBOOptimizer`.
     """
@@ -49,6 +53,7 @@ class ForestOptimizer(TreeSMBOOptimizer):
         max_features: float = 0.8,
         bootstrap: bool | None = None,
         variance: Literal["total", "between"] = "total",
+        categorical: Literal["index", "ordered"] = "ordered",
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -59,9 +64,20 @@ class ForestOptimizer(TreeSMBOOptimizer):
         self.max_features = max_features
         self.bootstrap = bootstrap
         self.variance = variance
+        if categorical not in ("index", "ordered"):
+            raise ValueError(f"categorical must be 'index' or 'ordered', got {categorical!r}")
+        self.categorical = categorical
         self._make_surrogate()  # validates the settings now rather than at the first model proposal
 
     def _make_surrogate(self) -> ForestSurrogate:
+        encoder = getattr(self, "encoder", None)  # none yet when the settings are validated
+        categories = {}
+        if self.categorical == "ordered" and encoder is not None:
+            categories = {
+                index: int(dim.n_values)  # type: ignore[arg-type]
+                for index, dim in enumerate(encoder.dimensions)
+                if dim.kind == "categorical"
+            }
         return ForestSurrogate(
             n_estimators=self.n_estimators,
             kind=self.forest,
@@ -70,4 +86,5 @@ class ForestOptimizer(TreeSMBOOptimizer):
             max_features=self.max_features,
             bootstrap=self.bootstrap,
             variance=self.variance,
+            categories=categories,
         )
