@@ -38,6 +38,9 @@ class ForestOptimizer(TreeSMBOOptimizer):
         What the trees see of a categorical: its choice index, or the choices ordered by their smoothed mean
         loss in each tree's own resample (see :func:`~ultraopt.learning.surrogates.order_choices`), so that one
         split can group good choices that the index puts apart.
+    initial_design : {"sobol", "random"}
+        The first configs: a scrambled Sobol design whose categoricals take each choice equally often (the
+        default here), or uniform random; see :class:`~ultraopt.optimizer.tree_smbo.TreeSMBOOptimizer`.
     **kwargs
         Parameters of :class:`~ultraopt.optimizer.tree_smbo.TreeSMBOOptimizer`.
     """
@@ -54,9 +57,10 @@ class ForestOptimizer(TreeSMBOOptimizer):
         bootstrap: bool | None = None,
         variance: Literal["total", "between"] = "total",
         categorical: Literal["index", "ordered"] = "ordered",
+        initial_design: Literal["random", "sobol"] = "sobol",
         **kwargs: Any,
     ):
-        super().__init__(**kwargs)
+        super().__init__(initial_design=initial_design, **kwargs)
         self.n_estimators = n_estimators
         self.forest = forest
         self.min_samples_leaf = min_samples_leaf
