@@ -13,7 +13,7 @@ from ConfigSpace import (
 
 from ultraopt.hdl.configs import check_config
 from ultraopt.learning import SpaceEncoder
-from ultraopt.learning.local_search import local_search, one_exchange_neighbours, sample_rows
+from ultraopt.learning.local_search import local_search, one_exchange_neighbours, sample_rows, sobol_rows
 
 
 @pytest.fixture
@@ -81,3 +81,43 @@ def test_local_search_climbs_to_the_optimum_of_a_smooth_score():
     assert len(rows) == len(scores) > 4
     np.testing.assert_allclose(rows[np.argmax(scores)], target, atol=0.05)
     assert scores.max() > score(starts).max()
+
+
+def test_local_search_breaks_ties_between_equally_good_neighbours_at_random():
+    # Choices 1-4 of c score alike (a tree model's plateau): a walk from choice 0 may go to any of them.
+    cs = ConfigurationSpace()
+    cs.add([CategoricalHyperparameter("c", list("abcde")), UniformFloatHyperparameter("x", 0, 1)])
+    encoder = SpaceEncoder(cs)
+
+    def score(matrix):
+        return (matrix[:, 0] > 0).astype(float)
+
+    reached = set()
+    for seed in range(10):
+        start = np.array([[0.0, 0.5]])
+        rows, _ = local_search(encoder, start, score, np.random.default_rng(seed), max_steps=5)
+        moved_on = rows[(rows[:, 1] != 0.5)]  # the second step's numerical neighbours share the walk's choice
+        reached |= set(moved_on[moved_on[:, 0] > 0, 0])
+    assert len(reached) >= 3
+
+
+def test_sobol_rows_are_legal_and_spread_every_column_evenly(space):
+    encoder = SpaceEncoder(space)
+    rows = sobol_rows(encoder, 16, np.random.default_rng(0))
+    _assert_legal(space, encoder, rows)
+    model, width = encoder.names.index("model"), encoder.names.index("width")
+    counts = np.bincount(rows[:, model].astype(int), minlength=3)
+    assert counts.min() >= 3  # 5 or 6 of each model before forbidden rows go
+    assert len(set(rows[:, width])) >= 6  # the numerical column is spread, not clumped
+    again = sobol_rows(encoder, 16, np.random.default_rng(0))
+    np.testing.assert_array_equal(rows, again)
+    assert sobol_rows(encoder, 0, np.random.default_rng(0)).shape == (0, encoder.n_dims)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sobol_rows_try_every_choice_of_a_many_choice_categorical(seed):
+    cs = ConfigurationSpace()
+    cs.add([CategoricalHyperparameter("c", [f"v{i}" for i in range(20)]), UniformFloatHyperparameter("x", 0, 1)])
+    encoder = SpaceEncoder(cs)
+    counts = np.bincount(sobol_rows(encoder, 64, np.random.default_rng(seed))[:, 0].astype(int), minlength=20)
+    assert counts.min() >= 2 and counts.max() <= 4  # 3.2 of the 64 strata per choice

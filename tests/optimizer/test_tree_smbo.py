@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from ConfigSpace import ConfigurationSpace, UniformFloatHyperparameter
+from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace, UniformFloatHyperparameter
 
 from tests.conftest import quadratic
 from ultraopt.facade.registry import make_optimizer
@@ -20,7 +20,15 @@ def _gbrt(**kw):
     return GBRTOptimizer(n_estimators=20, **{**FAST, **kw})
 
 
-OPTIMIZERS = [pytest.param(_forest, id="forest"), pytest.param(_gbrt, id="gbrt")]
+def _forest_by_index(**kw):
+    return _forest(categorical="index", **kw)
+
+
+OPTIMIZERS = [
+    pytest.param(_forest, id="forest"),
+    pytest.param(_forest_by_index, id="forest-index"),
+    pytest.param(_gbrt, id="gbrt"),
+]
 
 
 def _run(opt, objective, n, budget=None):
@@ -59,6 +67,41 @@ def test_proposals_are_legal_on_a_conditional_space(make, conditional_space):
         config, info = opt.ask()
         assert check_config(conditional_space, config) == config
         opt.tell(config, objective(config))
+
+
+def test_the_forest_orders_the_categorical_columns_by_loss(conditional_space):
+    opt = _forest(categorical="ordered")
+    opt.initialize(conditional_space, random_state=0)
+    names = [dim.name for dim in opt.encoder.dimensions]
+    assert opt._make_surrogate().categories == {names.index("model"): 2}
+    by_index = _forest(categorical="index")
+    by_index.initialize(conditional_space, random_state=0)
+    assert by_index._make_surrogate().categories == {}
+    with pytest.raises(ValueError, match="categorical"):
+        ForestOptimizer(categorical="one_hot")
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_the_sobol_design_tries_every_choice_first(make):
+    space = ConfigurationSpace()
+    space.add([CategoricalHyperparameter("c", [f"v{i}" for i in range(4)]), UniformFloatHyperparameter("x", 0, 1)])
+    opt = make(n_initial=8, initial_design="sobol")
+    opt.initialize(space, random_state=2)
+    first = []
+    for _ in range(8):
+        config, info = opt.ask()
+        assert info["origin"] == "initial design"
+        first.append(config["c"])
+        opt.tell(config, config["x"])
+    assert sorted(first) == sorted([f"v{i}" for i in range(4)] * 2)
+    assert opt.ask()[1]["origin"] != "initial design"
+    with pytest.raises(ValueError, match="initial_design"):
+        make(initial_design="lhs")
+
+
+def test_the_forest_starts_from_a_sobol_design_by_default():
+    assert ForestOptimizer().initial_design == "sobol"
+    assert GBRTOptimizer().initial_design == "random"
 
 
 @pytest.mark.parametrize("make", OPTIMIZERS)

@@ -26,8 +26,21 @@ class ForestOptimizer(TreeSMBOOptimizer):
         Bootstrapped best-split trees or randomised-split trees.
     min_samples_leaf : int
         Minimum rows per leaf.
+    min_samples_split : int
+        Minimum rows in a node for it to be split.
     max_features : float
         Fraction of the columns tried at each split.
+    bootstrap : bool or None
+        Whether each tree sees a bootstrap resample; ``None``: yes for random forests, no for extra-trees.
+    variance : {"total", "between"}
+        The forest's spread: law of total variance over the trees, or between-tree variance only (SMAC3).
+    categorical : {"index", "ordered"}
+        What the trees see of a categorical: its choice index, or the choices ordered by their smoothed mean
+        loss in each tree's own resample (see :func:`~ultraopt.learning.surrogates.order_choices`), so that one
+        split can group good choices that the index puts apart.
+    initial_design : {"sobol", "random"}
+        The first configs: a scrambled Sobol design whose categoricals take each choice equally often (the
+        default here), or uniform random; see :class:`~ultraopt.optimizer.tree_smbo.TreeSMBOOptimizer`.
     **kwargs
         Parameters of :class:`~ultraopt.optimizer.tree_smbo.TreeSMBOOptimizer`.
     """
@@ -39,20 +52,43 @@ class ForestOptimizer(TreeSMBOOptimizer):
         n_estimators: int = 32,
         forest: Literal["random_forest", "extra_trees"] = "random_forest",
         min_samples_leaf: int = 2,
+        min_samples_split: int = 2,
         max_features: float = 0.8,
+        bootstrap: bool | None = None,
+        variance: Literal["total", "between"] = "total",
+        categorical: Literal["index", "ordered"] = "ordered",
+        initial_design: Literal["random", "sobol"] = "sobol",
         **kwargs: Any,
     ):
-        super().__init__(**kwargs)
+        super().__init__(initial_design=initial_design, **kwargs)
         self.n_estimators = n_estimators
         self.forest = forest
         self.min_samples_leaf = min_samples_leaf
+        self.min_samples_split = min_samples_split
         self.max_features = max_features
-        ForestSurrogate(kind=forest)  # validates the kind now rather than at the first model proposal
+        self.bootstrap = bootstrap
+        self.variance = variance
+        if categorical not in ("index", "ordered"):
+            raise ValueError(f"categorical must be 'index' or 'ordered', got {categorical!r}")
+        self.categorical = categorical
+        self._make_surrogate()  # validates the settings now rather than at the first model proposal
 
     def _make_surrogate(self) -> ForestSurrogate:
+        encoder = getattr(self, "encoder", None)  # none yet when the settings are validated
+        categories = {}
+        if self.categorical == "ordered" and encoder is not None:
+            categories = {
+                index: int(dim.n_values)  # type: ignore[arg-type]
+                for index, dim in enumerate(encoder.dimensions)
+                if dim.kind == "categorical"
+            }
         return ForestSurrogate(
             n_estimators=self.n_estimators,
             kind=self.forest,
             min_samples_leaf=self.min_samples_leaf,
+            min_samples_split=self.min_samples_split,
             max_features=self.max_features,
+            bootstrap=self.bootstrap,
+            variance=self.variance,
+            categories=categories,
         )

@@ -29,7 +29,7 @@ import numpy as np
 
 from ultraopt.learning.acquisition import LossTransform, expected_improvement, log_expected_improvement
 from ultraopt.learning.encoding import SpaceEncoder
-from ultraopt.learning.local_search import local_search, sample_rows
+from ultraopt.learning.local_search import local_search, sample_rows, sobol_rows
 from ultraopt.learning.surrogates import Surrogate
 from ultraopt.optimizer.base_opt import BaseOptimizer, Proposal
 
@@ -69,6 +69,9 @@ class TreeSMBOOptimizer(BaseOptimizer):
         value (SMAC's choice, which also revisits uncertain regions, e.g. another branch of a conditional space).
     local_search_steps : int
         Moves per local search at most.
+    initial_design : {"random", "sobol"}
+        The first ``n_initial`` configs: uniform random, or the first points of a scrambled Sobol sequence
+        (spread evenly along every column, every top-level choice tried; SMAC3's design).
     """
 
     name = "TreeSMBO"
@@ -85,6 +88,7 @@ class TreeSMBOOptimizer(BaseOptimizer):
         n_local_starts: int = 10,
         local_search_steps: int = 30,
         local_starts_by: Literal["loss", "acquisition"] = "acquisition",
+        initial_design: Literal["random", "sobol"] = "random",
     ):
         super().__init__()
         if n_initial is not None and n_initial < 1:
@@ -108,6 +112,9 @@ class TreeSMBOOptimizer(BaseOptimizer):
         if local_starts_by not in ("loss", "acquisition"):
             raise ValueError(f"local_starts_by must be 'loss' or 'acquisition', got {local_starts_by!r}")
         self.local_starts_by = local_starts_by
+        if initial_design not in ("random", "sobol"):
+            raise ValueError(f"initial_design must be 'random' or 'sobol', got {initial_design!r}")
+        self.initial_design = initial_design
 
     @abstractmethod
     def _make_surrogate(self) -> Surrogate:
@@ -122,6 +129,9 @@ class TreeSMBOOptimizer(BaseOptimizer):
         self._matrix_cache: dict[float, np.ndarray] = {}
         self._fit_cache: tuple[tuple[float, int], Surrogate, LossTransform] | None = None
         self._n_model_phase = 0
+        self._design: list[dict[str, Any]] = []
+        if self.initial_design == "sobol":
+            self._design = [self.encoder.decode(row) for row in sobol_rows(self.encoder, self.n_initial_, self.rng)]
 
     def _observe(self, config: dict[str, Any], loss: float, budget: float) -> None:
         self._rows.setdefault(budget, []).append(self.encoder.encode(config))
@@ -129,6 +139,10 @@ class TreeSMBOOptimizer(BaseOptimizer):
     def _propose(self, budget: float) -> Proposal:
         model_budget = self._model_budget()
         if model_budget is None:
+            while self._design:
+                config = self._design.pop(0)
+                if self.is_new(config):
+                    return config, {"origin": "initial design"}
             return self.sample_random(1)[0], {"origin": "initial design"}
         phase = self._n_model_phase
         self._n_model_phase += 1
