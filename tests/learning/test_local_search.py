@@ -13,7 +13,8 @@ from ConfigSpace import (
 
 from ultraopt.hdl.configs import check_config
 from ultraopt.learning import SpaceEncoder
-from ultraopt.learning.local_search import local_search, one_exchange_neighbours, sample_rows, sobol_rows
+from ultraopt.learning.design import sobol_rows
+from ultraopt.learning.local_search import local_search, one_exchange_neighbours, sample_rows
 
 
 @pytest.fixture

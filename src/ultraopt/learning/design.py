@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import qmc
 
+from ultraopt.learning.encoding import SpaceEncoder
 from ultraopt.learning.kernel_space import KernelSpace
 
-__all__ = ["initial_design"]
+__all__ = ["initial_design", "sobol_rows"]
 
 
 def initial_design(space: KernelSpace, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -24,3 +26,24 @@ def initial_design(space: KernelSpace, n: int, rng: np.random.Generator) -> tupl
         column = np.concatenate([rng.permutation(int(n_choices)) for _ in range(cycles)])[:n]
         cat[:, j] = rng.permutation(column) if n >= n_choices else column
     return num, cat
+
+
+def sobol_rows(encoder: SpaceEncoder, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The legal rows of the first ``n`` points of a scrambled Sobol sequence over every column (SMAC3's design).
+
+    A categorical or ordinal column with ``k`` values takes value ``floor(k * u)`` of its coordinate ``u``, so
+    its values are spread as evenly as the points are: for ``n`` a power of two, one point falls in each
+    interval of width ``1 / n``, so every value appears about ``n / k`` times (at least once when
+    ``n >= 2 k``). Children of a conditional take the values of their own coordinate when active. Forbidden
+    rows are dropped.
+    """
+    if n <= 0:
+        return np.empty((0, encoder.n_dims))
+    sampler = qmc.Sobol(max(encoder.n_dims, 1), scramble=True, seed=int(rng.integers(2**31 - 1)))
+    points = sampler.random_base2(max(int(np.ceil(np.log2(n))), 0))[:n, : encoder.n_dims]
+    for index, dim in enumerate(encoder.dimensions):
+        if dim.kind in ("categorical", "ordinal"):
+            n_values = int(dim.n_values)  # type: ignore[arg-type]
+            points[:, index] = np.minimum(np.floor(points[:, index] * n_values), n_values - 1)
+    legal, allowed = encoder.legalize(points)
+    return legal[allowed]

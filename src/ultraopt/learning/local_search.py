@@ -1,4 +1,4 @@
-"""Candidate rows for an acquisition function: uniform samples, a Sobol design and one-exchange local search.
+"""Candidate rows for an acquisition function: uniform samples and one-exchange local search.
 
 Everything works on encoded rows (:class:`ultraopt.learning.encoding.SpaceEncoder`) and returns *legal* rows:
 snapped to their grids, with the hyperparameters of unmet conditions inactive (``nan``), newly activated
@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import qmc
 
 from ultraopt.learning.encoding import SpaceEncoder
 
-__all__ = ["local_search", "one_exchange_neighbours", "sample_rows", "sobol_rows"]
+__all__ = ["local_search", "one_exchange_neighbours", "sample_rows"]
 
 #: ``score(matrix) -> values``, higher is better (an acquisition function over encoded rows).
 ScoreFunction = Callable[[np.ndarray], np.ndarray]
@@ -44,27 +43,6 @@ def sample_rows(encoder: SpaceEncoder, n: int, rng: np.random.Generator) -> np.n
     if n <= 0:
         return np.empty((0, encoder.n_dims))
     legal, allowed = encoder.legalize(_random_values(encoder, n, rng))
-    return legal[allowed]
-
-
-def sobol_rows(encoder: SpaceEncoder, n: int, rng: np.random.Generator) -> np.ndarray:
-    """The legal rows of the first ``n`` points of a scrambled Sobol sequence over every column (SMAC3's design).
-
-    A categorical or ordinal column with ``k`` values takes value ``floor(k * u)`` of its coordinate ``u``, so
-    its values are spread as evenly as the points are: for ``n`` a power of two, one point falls in each
-    interval of width ``1 / n``, so every value appears about ``n / k`` times (at least once when
-    ``n >= 2 k``). Children of a conditional take the values of their own coordinate when active. Forbidden
-    rows are dropped.
-    """
-    if n <= 0:
-        return np.empty((0, encoder.n_dims))
-    sampler = qmc.Sobol(max(encoder.n_dims, 1), scramble=True, seed=int(rng.integers(2**31 - 1)))
-    points = sampler.random_base2(max(int(np.ceil(np.log2(n))), 0))[:n, : encoder.n_dims]
-    for index, dim in enumerate(encoder.dimensions):
-        if dim.kind in ("categorical", "ordinal"):
-            n_values = int(dim.n_values)  # type: ignore[arg-type]
-            points[:, index] = np.minimum(np.floor(points[:, index] * n_values), n_values - 1)
-    legal, allowed = encoder.legalize(points)
     return legal[allowed]
 
 

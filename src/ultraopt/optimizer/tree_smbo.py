@@ -28,8 +28,9 @@ from typing import Any, Literal
 import numpy as np
 
 from ultraopt.learning.acquisition import LossTransform, expected_improvement, log_expected_improvement
+from ultraopt.learning.design import sobol_rows
 from ultraopt.learning.encoding import SpaceEncoder
-from ultraopt.learning.local_search import local_search, sample_rows, sobol_rows
+from ultraopt.learning.local_search import local_search, sample_rows
 from ultraopt.learning.surrogates import Surrogate
 from ultraopt.optimizer.base_opt import BaseOptimizer, Proposal
 
