@@ -122,3 +122,18 @@ def test_sobol_rows_try_every_choice_of_a_many_choice_categorical(seed):
     encoder = SpaceEncoder(cs)
     counts = np.bincount(sobol_rows(encoder, 64, np.random.default_rng(seed))[:, 0].astype(int), minlength=20)
     assert counts.min() >= 2 and counts.max() <= 4  # 3.2 of the 64 strata per choice
+
+
+def test_min_step_adds_small_numerical_moves():
+    space = ConfigurationSpace()
+    space.add([UniformFloatHyperparameter("x", 0.0, 1.0), UniformFloatHyperparameter("y", 0.0, 1.0)])
+    encoder = SpaceEncoder(space)
+    rows = np.full((200, 2), 0.5)
+
+    def share_of_small_moves(min_step):
+        neighbours, origin = one_exchange_neighbours(encoder, rows, np.random.default_rng(0), min_step=min_step)
+        moves = np.abs(neighbours - rows[origin]).max(axis=1)
+        return np.mean(moves < 0.01)
+
+    assert share_of_small_moves(None) < 0.08  # N(0, 0.2^2) steps: about 4% below 0.01
+    assert share_of_small_moves(0.001) > 0.15  # half the moves have scales log-uniform down to 0.001

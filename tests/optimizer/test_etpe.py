@@ -175,3 +175,51 @@ def test_fmin_uses_etpe_by_default(quadratic_space):
                   show_progressbar=False, random_state=0)
     assert result.meta["optimizer"] == "ETPE"
     assert min(trial.loss for trial in result.trials) < 0.05
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
+def test_a_share_of_model_proposals_comes_from_the_independent_tpe(fraction):
+    space = ConfigurationSpace()
+    space.add([UniformFloatHyperparameter(f"x{i}", -1, 1) for i in range(3)])
+    opt = ETPEOptimizer(independent_fraction=fraction, random_fraction=0.0)
+    opt.initialize(space, random_state=0)
+    models = []
+    for _ in range(70):
+        config, info = opt.ask()
+        opt.tell(config, sum(value**2 for value in config.values()))
+        if info["origin"] == "model":
+            models.append(info["model"])
+    share = models.count("independent") / len(models)
+    assert len(models) == 60 and set(models) <= {"joint", "independent"}
+    assert abs(share - fraction) <= 0.2
+
+
+def test_independent_fraction_outside_the_unit_interval_is_refused():
+    with pytest.raises(ValueError, match="independent_fraction"):
+        ETPEOptimizer(independent_fraction=1.5)
+
+
+def test_tpe_proposals_say_they_come_from_the_independent_model(quadratic_space):
+    opt = TPEOptimizer(n_startup_trials=3)
+    opt.initialize(quadratic_space, random_state=0)
+    infos = []
+    for _ in range(8):
+        config, info = opt.ask()
+        opt.tell(config, (config["x"] - 1) ** 2)
+        infos.append(info)
+    assert {info.get("model") for info in infos if info["origin"] == "model"} == {"independent"}
+
+
+def test_adaptive_share_follows_the_model_whose_proposals_turn_out_good():
+    space = ConfigurationSpace()
+    space.add([UniformFloatHyperparameter(f"x{i}", -1, 1) for i in range(3)])
+    shares = {}
+    for favoured in ("independent", "joint"):
+        opt = ETPEOptimizer(random_fraction=0.0)
+        opt.initialize(space, random_state=0)
+        for step in range(80):
+            config, info = opt.ask()
+            # the favoured model's proposals get the best losses seen so far, the other's the worst
+            opt.tell(config, -step if info.get("model") == favoured else 1000 + step)
+        shares[favoured] = opt._independent_share()
+    assert shares["independent"] >= 0.8 and shares["joint"] <= 0.2

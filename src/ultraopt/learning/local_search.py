@@ -59,6 +59,7 @@ def one_exchange_neighbours(
     n_numerical: int = 4,
     step: float = 0.2,
     max_categorical: int = 16,
+    min_step: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The legal neighbours of legal ``rows`` that differ from their row in one active hyperparameter.
 
@@ -76,6 +77,10 @@ def one_exchange_neighbours(
         Standard deviation of a numerical step (SMAC uses 0.2).
     max_categorical : int
         At most this many other choices of a categorical (a random subset when it has more).
+    min_step : float or None
+        If given, every other numerical neighbour's step has its own standard deviation, log-uniform in
+        ``[min_step, step]``: small steps let a walk refine around a good row, the others still leave its basin.
+        ``None``: always ``step``.
 
     Returns
     -------
@@ -92,7 +97,11 @@ def one_exchange_neighbours(
             continue
         current = rows[active, index]
         if dim.is_numerical:
-            new = _reflect(current[:, None] + step * rng.standard_normal((active.size, n_numerical)))
+            shape = (active.size, n_numerical)
+            scale = np.full(shape, step)
+            if min_step is not None:
+                scale[:, 1::2] = np.exp(rng.uniform(np.log(min_step), np.log(step), scale[:, 1::2].shape))
+            new = _reflect(current[:, None] + scale * rng.standard_normal(shape))
         elif dim.kind == "ordinal":
             new = current[:, None] + np.array([-1.0, 1.0])
             new[(new < 0) | (new > dim.n_values - 1)] = np.nan  # type: ignore[operator]
@@ -134,6 +143,7 @@ def local_search(
     max_steps: int = 30,
     n_numerical: int = 4,
     step: float = 0.2,
+    min_step: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best-improvement hill climbing from each of ``starts`` over the one-exchange neighbourhood.
 
@@ -153,7 +163,7 @@ def local_search(
         Source of the neighbourhood's random steps.
     max_steps : int
         Moves per walk at most.
-    n_numerical, step : int, float
+    n_numerical, step, min_step : int, float, float or None
         See :func:`one_exchange_neighbours`.
 
     Returns
@@ -171,7 +181,9 @@ def local_search(
     for _ in range(max_steps):
         if walking.size == 0:
             break
-        neighbours, origin = one_exchange_neighbours(encoder, current[walking], rng, n_numerical, step)
+        neighbours, origin = one_exchange_neighbours(
+            encoder, current[walking], rng, n_numerical, step, min_step=min_step
+        )
         if len(neighbours) == 0:
             break
         values = np.asarray(score(neighbours), dtype=float)

@@ -11,7 +11,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from ultraopt.learning.kernel_space import KernelSpace
 from ultraopt.learning.parzen import ParzenEstimator
 from ultraopt.optimizer.base_opt import BaseOptimizer, Proposal
 
-__all__ = ["ETPEOptimizer", "default_gamma", "ramp_weights"]
+__all__ = ["CLASSIC_TPE", "CLASSIC_TPE_CANDIDATES", "ETPEOptimizer", "default_gamma", "ramp_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,22 @@ _GROUP_PRIOR_SAMPLES = 2048
 _CANDIDATES_CHECKED = 8
 # Times the bandwidths are doubled when every checked candidate repeats a known config.
 _WIDENINGS = 4
+
+#: Settings of the classic independent TPE (Bergstra et al., 2011): one density per hyperparameter with one
+#: Scott-like bandwidth each, no embedding. :class:`~ultraopt.optimizer.tpe.TPEOptimizer` and ETPE's
+#: independent proposals (``independent_fraction``) use them.
+CLASSIC_TPE: dict[str, Any] = {
+    "multivariate": False,
+    "bandwidth": "scott",
+    "bandwidth_factor": 1.0,
+    "min_bandwidth": 0.01,
+    "embedding_min_choices": None,
+}
+#: Candidates per proposal of the classic TPE.
+CLASSIC_TPE_CANDIDATES = 24
+# ``independent_fraction="adaptive"``: the share of independent proposals stays within these bounds, so that
+# neither model stops learning what the other cannot see.
+_ADAPTIVE_SHARE_BOUNDS = (0.15, 0.85)
 
 
 def default_gamma(n: int) -> int:
@@ -59,7 +75,8 @@ class ETPEOptimizer(BaseOptimizer):
     component. ``n_candidates`` candidates are drawn from the good density ``l`` and the one with the highest
     ``l(x) / g(x)`` not proposed before is proposed. Pending proposals join the bad observations (constant liar),
     so parallel asks spread out. With several budgets, the model of the largest budget with at least
-    ``min_points_in_model`` successful observations proposes (BOHB).
+    ``min_points_in_model`` successful observations proposes (BOHB). By default half of the model proposals come
+    from the classic independent TPE of the same observations instead (``independent_fraction``).
 
     Parameters
     ----------
@@ -115,6 +132,14 @@ class ETPEOptimizer(BaseOptimizer):
         Count pending proposals as bad observations.
     multivariate : bool
         Joint kernels; ``False`` gives the independent TPE (:class:`~ultraopt.optimizer.tpe.TPEOptimizer`).
+    independent_fraction : float or "adaptive"
+        Share of the model proposals made by the classic independent TPE (:data:`CLASSIC_TPE`) from the same
+        observations, chosen at random per proposal. The two models err differently: joint kernels follow
+        correlated valleys (Rosenbrock, Hartmann), independent ones recombine good values of nearly separable
+        dimensions and spread over the choices of a many-choice categorical; taking turns, each learns from the
+        other's results. ``"adaptive"`` (the default): the share follows how often each model's proposals
+        turned out good (a loss among the best ``gamma`` of its budget when told), between 0.15 and 0.85.
+        ``0``: joint kernels only.
 
     Examples
     --------
@@ -154,8 +179,13 @@ class ETPEOptimizer(BaseOptimizer):
         min_points_in_model: int | None = None,
         constant_liar: bool = True,
         multivariate: bool = True,
+        independent_fraction: float | Literal["adaptive"] = "adaptive",
     ) -> None:
         super().__init__()
+        if independent_fraction != "adaptive" and not (
+            isinstance(independent_fraction, (int, float)) and 0.0 <= independent_fraction <= 1.0
+        ):
+            raise ValueError(f"independent_fraction must be in [0, 1] or 'adaptive', got {independent_fraction!r}")
         self.n_startup_trials = n_startup_trials
         self.n_candidates = n_candidates
         self.gamma = gamma
@@ -178,6 +208,7 @@ class ETPEOptimizer(BaseOptimizer):
         self.min_points_in_model = min_points_in_model
         self.constant_liar = constant_liar
         self.multivariate = multivariate
+        self.independent_fraction = independent_fraction
 
     # ------------------------------------------------------------------ set-up
     def _on_initialize(self) -> None:
@@ -187,6 +218,8 @@ class ETPEOptimizer(BaseOptimizer):
         self._n_successes: dict[float, int] = {}
         self._rows: dict[Any, tuple[np.ndarray, np.ndarray]] = {}  # config key -> model rows of our proposals
         self._bandwidth_scale = 1.0
+        self._proposed_by: dict[Any, str] = {}  # config key -> model ("joint", "independent") of a model proposal
+        self._model_record = {"joint": [1.0, 2.0], "independent": [1.0, 2.0]}  # good results, results (+ prior)
         self._group_log_prior = self._estimate_group_prior()
         self._design = deque(self._make_design())
 
@@ -230,6 +263,9 @@ class ETPEOptimizer(BaseOptimizer):
                 }
             )
             self._n_successes[budget] = 0
+        model = self._proposed_by.pop(config_key(config), None)
+        if model is not None:
+            self._score_model(model, loss, budget)
         group = self.kernel_space.groups(rows[0][None, :], rows[1][None, :])[0]
         self._history[budget].append(num=rows[0], cat=rows[1], group=group, loss=loss)
         self._n_successes[budget] += math.isfinite(loss)
@@ -246,14 +282,34 @@ class ETPEOptimizer(BaseOptimizer):
         return proposal if proposal is not None else self._random_proposal()
 
     # ------------------------------------------------------------------ model
+    def _score_model(self, model: str, loss: float, budget: float) -> None:
+        """Count whether a model proposal's result is good: among the best ``gamma`` results of its budget."""
+        losses = self._history[budget]["loss"]
+        finite = np.sort(losses[np.isfinite(losses)])
+        good = math.isfinite(loss) and (
+            len(finite) == 0 or loss <= finite[min(self.gamma(len(finite)), len(finite)) - 1]
+        )
+        record = self._model_record[model]
+        record[0] += good
+        record[1] += 1
+
+    def _independent_share(self) -> float:
+        """Probability that the next model proposal comes from the classic independent TPE."""
+        if self.independent_fraction != "adaptive":
+            return float(self.independent_fraction)
+        rates = {model: wins / total for model, (wins, total) in self._model_record.items()}
+        low, high = _ADAPTIVE_SHARE_BOUNDS
+        return float(np.clip(rates["independent"] / (rates["independent"] + rates["joint"]), low, high))
+
     def _model_budget(self) -> float | None:
         """The largest budget with enough successful observations, or ``None``."""
         needed = self.min_points_in_model if self.min_points_in_model is not None else self.n_startup_trials
         ready = [b for b, count in self._n_successes.items() if count >= max(needed, 2)]
         return max(ready) if ready else None
 
-    def _fit(self, budget: float) -> tuple[ParzenEstimator, ParzenEstimator]:
-        """The good and bad densities of ``budget`` (pending proposals join the bad ones)."""
+    def _fit(self, budget: float, classic: bool = False) -> tuple[ParzenEstimator, ParzenEstimator]:
+        """The good and bad densities of ``budget`` (pending proposals join the bad ones); ``classic``: with the
+        settings of the classic independent TPE instead of the optimizer's own."""
         history = self._history[budget]
         num, cat, group, loss = history["num"], history["cat"], history["group"], history["loss"]
         n_good = min(self.gamma(self._n_successes[budget]), self._n_successes[budget])
@@ -288,14 +344,22 @@ class ETPEOptimizer(BaseOptimizer):
             embeddings=self._embeddings(cat, loss, n_good),
             group_log_prior=self._group_log_prior,
         )
+        if classic:
+            settings.update(
+                multivariate=False,
+                bandwidth=CLASSIC_TPE["bandwidth"],
+                bandwidth_factor=CLASSIC_TPE["bandwidth_factor"] * self._bandwidth_scale,
+                min_bandwidth=CLASSIC_TPE["min_bandwidth"] * self._bandwidth_scale,
+                embeddings={},
+            )
         good_density = ParzenEstimator(
             self.kernel_space, num[good], cat[good], group[good], np.ones(len(good)), **settings
         )
         settings["bandwidth_factor"] = settings["bandwidth_factor"] * self.bad_bandwidth_factor
-        settings["bandwidth"] = self.bad_bandwidth or self.bandwidth
+        settings["bandwidth"] = settings["bandwidth"] if classic else (self.bad_bandwidth or self.bandwidth)
         bad_density = ParzenEstimator(
             self.kernel_space, bad_num, bad_cat, bad_group, bad_weights,
-            adaptive=self.adaptive_bandwidth if self.multivariate else 0.0, **settings,
+            adaptive=self.adaptive_bandwidth if settings["multivariate"] else 0.0, **settings,
         )
         return good_density, bad_density
 
@@ -321,9 +385,13 @@ class ETPEOptimizer(BaseOptimizer):
 
     def _model_proposal(self, budget: float) -> Proposal | None:
         space = self.kernel_space
+        # The classic TPE takes a turn (no draw when its share is 0, so that such runs keep their random stream).
+        share = self._independent_share() if self.multivariate else 0.0
+        classic = share > 0.0 and self.rng.random() < share
+        n_candidates = CLASSIC_TPE_CANDIDATES if classic else self.n_candidates
         for _ in range(_WIDENINGS):
-            good_density, bad_density = self._fit(budget)
-            num, cat = good_density.sample(self.n_candidates, self.rng)
+            good_density, bad_density = self._fit(budget, classic)
+            num, cat = good_density.sample(n_candidates, self.rng)
             num, cat, allowed = space.legalize(num, cat, self.rng)
             num, cat = num[allowed], cat[allowed]
             groups = space.groups(num, cat)
@@ -337,7 +405,10 @@ class ETPEOptimizer(BaseOptimizer):
                 config = self._remember(num[i], cat[i])
                 if self.is_new(config):
                     self._bandwidth_scale = max(1.0, self._bandwidth_scale / 2)
-                    return config, {"origin": "model", "model_budget": budget}
+                    model = "joint" if self.multivariate and not classic else "independent"
+                    if self.multivariate:
+                        self._proposed_by[config_key(config)] = model
+                    return config, {"origin": "model", "model_budget": budget, "model": model}
                 if len(checked) >= _CANDIDATES_CHECKED:
                     break
             self._bandwidth_scale *= 2

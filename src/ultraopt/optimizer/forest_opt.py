@@ -25,7 +25,8 @@ class ForestOptimizer(TreeSMBOOptimizer):
     forest : {"random_forest", "extra_trees"}
         Bootstrapped best-split trees or randomised-split trees.
     min_samples_leaf : int
-        Minimum rows per leaf.
+        Minimum rows per leaf (1, as SMAC: a leaf can isolate the incumbent, so that the model resolves the
+        region around it).
     min_samples_split : int
         Minimum rows in a node for it to be split.
     max_features : float
@@ -41,6 +42,10 @@ class ForestOptimizer(TreeSMBOOptimizer):
     initial_design : {"sobol", "random"}
         The first configs: a scrambled Sobol design whose categoricals take each choice equally often (the
         default here), or uniform random; see :class:`~ultraopt.optimizer.tree_smbo.TreeSMBOOptimizer`.
+    local_search_min_step : float or None
+        Every other numerical move of the local search has a step of random scale down to this (on the unit
+        scale), so that late proposals refine around the incumbent; see
+        :func:`~ultraopt.learning.local_search.one_exchange_neighbours`.
     **kwargs
         Parameters of :class:`~ultraopt.optimizer.tree_smbo.TreeSMBOOptimizer`.
     """
@@ -51,16 +56,17 @@ class ForestOptimizer(TreeSMBOOptimizer):
         self,
         n_estimators: int = 32,
         forest: Literal["random_forest", "extra_trees"] = "random_forest",
-        min_samples_leaf: int = 2,
+        min_samples_leaf: int = 1,
         min_samples_split: int = 2,
         max_features: float = 0.8,
         bootstrap: bool | None = None,
         variance: Literal["total", "between"] = "total",
         categorical: Literal["index", "ordered"] = "ordered",
         initial_design: Literal["random", "sobol"] = "sobol",
+        local_search_min_step: float | None = 0.002,
         **kwargs: Any,
     ):
-        super().__init__(initial_design=initial_design, **kwargs)
+        super().__init__(initial_design=initial_design, local_search_min_step=local_search_min_step, **kwargs)
         self.n_estimators = n_estimators
         self.forest = forest
         self.min_samples_leaf = min_samples_leaf

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ultraopt.optimizer.etpe import ETPEOptimizer, default_gamma
+from ultraopt.optimizer.etpe import CLASSIC_TPE, CLASSIC_TPE_CANDIDATES, ETPEOptimizer, default_gamma
 
 __all__ = ["TPEOptimizer"]
 
@@ -38,17 +38,14 @@ class TPEOptimizer(ETPEOptimizer):
     def __init__(
         self,
         n_startup_trials: int = 10,
-        n_candidates: int = 24,
+        n_candidates: int = CLASSIC_TPE_CANDIDATES,
         gamma: Callable[[int], int] = default_gamma,
         prior_weight: float = 1.0,
         random_fraction: float = 0.0,
         **kwargs: object,
     ) -> None:
-        # one Scott-like bandwidth per hyperparameter, as in the classic TPE
-        for key, value in (("bandwidth", "scott"), ("bandwidth_factor", 1.0), ("min_bandwidth", 0.01)):
+        for key, value in CLASSIC_TPE.items():
             kwargs.setdefault(key, value)
-        kwargs.setdefault("embedding_min_choices", None)
-        kwargs.setdefault("multivariate", False)
         super().__init__(
             n_startup_trials=n_startup_trials,
             n_candidates=n_candidates,

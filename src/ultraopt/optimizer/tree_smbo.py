@@ -73,6 +73,9 @@ class TreeSMBOOptimizer(BaseOptimizer):
     initial_design : {"random", "sobol"}
         The first ``n_initial`` configs: uniform random, or the first points of a scrambled Sobol sequence
         (spread evenly along every column, every top-level choice tried; SMAC3's design).
+    local_search_min_step : float or None
+        Smallest scale of the local search's numerical steps (every other move draws its scale log-uniformly
+        between this and 0.2); ``None``: every step has scale 0.2, as SMAC.
     """
 
     name = "TreeSMBO"
@@ -90,6 +93,7 @@ class TreeSMBOOptimizer(BaseOptimizer):
         local_search_steps: int = 30,
         local_starts_by: Literal["loss", "acquisition"] = "acquisition",
         initial_design: Literal["random", "sobol"] = "random",
+        local_search_min_step: float | None = None,
     ):
         super().__init__()
         if n_initial is not None and n_initial < 1:
@@ -116,6 +120,7 @@ class TreeSMBOOptimizer(BaseOptimizer):
         if initial_design not in ("random", "sobol"):
             raise ValueError(f"initial_design must be 'random' or 'sobol', got {initial_design!r}")
         self.initial_design = initial_design
+        self.local_search_min_step = local_search_min_step
 
     @abstractmethod
     def _make_surrogate(self) -> Surrogate:
@@ -222,7 +227,8 @@ class TreeSMBOOptimizer(BaseOptimizer):
         best_random = random_rows[np.argsort(-random_scores, kind="stable")[: self.n_local_starts - n_from_best]]
         starts = np.vstack([best_observed, best_random])
         local_rows, local_scores = local_search(
-            self.encoder, starts, score, self.rng, max_steps=self.local_search_steps
+            self.encoder, starts, score, self.rng, max_steps=self.local_search_steps,
+            min_step=self.local_search_min_step,
         )
         rows = np.vstack([local_rows, random_rows])
         scores = np.concatenate([local_scores, random_scores])
