@@ -41,12 +41,15 @@ class Report:
         Optimizers asked for that UltraOpt does not have yet.
     peers_skipped : bool
         Whether the peers were left out (no ``--peers-python``).
+    n_peer_seeds : int or None
+        Seeds the peers ran (the first ones of ``n_seeds``); the comparison with HpBandSter uses only those.
     """
 
     def __init__(self, functions: list[str], workers: list[int], n_brackets: int, n_seeds: int,
-                 missing: list[str], peers_skipped: bool):
+                 missing: list[str], peers_skipped: bool, n_peer_seeds: int | None = None):
         self.functions, self.workers = functions, workers
         self.n_brackets, self.n_seeds = n_brackets, n_seeds
+        self.n_peer_seeds = n_seeds if n_peer_seeds is None else n_peer_seeds
         self.missing, self.peers_skipped = missing, peers_skipped
         self.labels: list[str] = []
         self.trajectories: dict[tuple[str, str, int], list[Trajectory]] = defaultdict(list)
@@ -72,9 +75,12 @@ class Report:
     def _labels(self, n_workers: int) -> list[str]:
         return [label for label in self.labels if self.trajectories.get((label, self.functions[0], n_workers))]
 
-    def regret_at_budget(self, label: str, function: str, n_workers: int, fraction: float) -> float:
+    def regret_at_budget(self, label: str, function: str, n_workers: int, fraction: float,
+                         n_seeds: int | None = None) -> float:
+        """Median regret after spending ``fraction`` of B, over the first ``n_seeds`` seeds (default: all)."""
         spent = fraction * self.total_budget[function]
-        return median([t.at_budget(spent) for t in self.trajectories[(label, function, n_workers)]])
+        runs = self.trajectories[(label, function, n_workers)][:n_seeds]
+        return median([t.at_budget(spent) for t in runs])
 
     def time_to_stay_below(self, label: str, function: str, n_workers: int, regret: float) -> float:
         """The time from which the median regret curve stays at or below ``regret`` (``inf`` if it ends above).
@@ -133,14 +139,17 @@ class Report:
         for label in self._labels(1):
             if "+HB" not in label:
                 continue
+            # on the seeds the peer ran, so that both medians are over the same replicates
+            n = self.n_peer_seeds
             wins = [f for f in self.functions
-                    if self.regret_at_budget(label, f, 1, 1) < self.regret_at_budget(peer, f, 1, 1)]
+                    if self.regret_at_budget(label, f, 1, 1, n) < self.regret_at_budget(peer, f, 1, 1, n)]
             share = len(wins) / len(self.functions)
             rows.append([label, f"{len(wins)}/{len(self.functions)} ({share:.0%})", ", ".join(wins) or "-"])
             if label.startswith("ETPE+HB sync"):
                 verdicts.append(f"ETPE+HB (BOHB) beats HpBandSter's BOHB on {share:.0%} of the functions: "
                                 + ("holds (>= 80%)" if share >= 0.8 else "does NOT hold (< 80%)"))
-        text = table(["method", "lower median regret than HpBandSter BOHB at B", "functions"], rows)
+        text = table(["method", f"lower median regret than HpBandSter BOHB at B (seeds 0-{self.n_peer_seeds - 1})",
+                      "functions"], rows)
         return text, verdicts
 
     def async_check(self, n_workers: int) -> tuple[str, list[str]]:
@@ -183,7 +192,8 @@ class Report:
             f"Functions: {', '.join(self.functions)} (`ultraopt.benchmarks`, budgets 1/27 to 1, noisy losses, cost = "
             f"budget x (0.5 + slowness)). Hyperband with eta = {ETA}: {self.n_brackets} brackets per run "
             f"(B = {fmt(self.total_budget[self.functions[0]])} max-budget units). Seeds 0-{self.n_seeds - 1} "
-            "(optimizer seed and noise replicate). Regret: noise-free loss at the largest budget of the incumbent (the "
+            f"(optimizer seed and noise replicate; the peers: seeds 0-{self.n_peer_seeds - 1}, as each of their runs "
+            "takes minutes). Regret: noise-free loss at the largest budget of the incumbent (the "
             "best observed loss on the largest budget reached) minus the optimum; medians over seeds. UltraOpt runs on "
             "`SimulatedExecutor` virtual workers whose trials last the reported cost; the peers run with one worker "
             f"(their time is the sum of costs). Python {platform.python_version()}.",

@@ -6,8 +6,9 @@ Re-run (from the repository root; UltraOpt's runs take a few minutes, HpBandSter
         --peers-python /work/venv-peers/bin/python
 
 It runs every multi-fidelity function of :mod:`ultraopt.benchmarks` (budgets 1/27 to 1, eta = 3) for
-``--n-brackets`` Hyperband brackets with every seed, on 1 and 8 virtual workers (:class:`SimulatedExecutor`: a
-trial lasts the cost the function reports), prints the tables and writes ``benchmarks/results/multi_fidelity.md``.
+``--n-brackets`` Hyperband brackets with every seed (``--seeds`` for UltraOpt, ``--peer-seeds`` for the peers),
+on 1 and 8 virtual workers (:class:`SimulatedExecutor`: a trial lasts the cost the function reports), prints the
+tables and writes ``benchmarks/results/multi_fidelity.md``.
 UltraOpt's methods are ``<optimizer>+HB`` with synchronous and asynchronous promotion, for every optimizer of
 ``--optimizers`` that ``ultraopt.facade.registry.OPTIMIZERS`` knows (``ETPE+HB sync`` is BOHB). The peers
 (HpBandSter's BOHB, DEHB) run in their own environment (``pip install '.[peers]'``, numpy < 2) through
@@ -95,7 +96,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--functions", nargs="+", default=list_benchmarks(multi_fidelity=True))
-    parser.add_argument("--seeds", type=int, default=5, help="replicates 0 .. seeds-1 (optimizer and noise)")
+    parser.add_argument("--seeds", type=int, default=20, help="replicates 0 .. seeds-1 (optimizer and noise)")
+    parser.add_argument("--peer-seeds", type=int, default=5,
+                        help="replicates of the peers, 0 .. peer-seeds-1 (their runs take minutes each)")
     parser.add_argument("--n-brackets", type=int, default=32, help="Hyperband brackets per run (4 per cycle)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--optimizers", nargs="+", default=["Random", "ETPE"])
@@ -109,12 +112,13 @@ def main() -> None:
     methods, missing = our_methods(args.optimizers)
     peers = [Method(label, peer=key) for key, label in PEERS.items()] if args.peers_python else []
     args.cache_dir.mkdir(parents=True, exist_ok=True)
+    peer_seeds = min(args.peer_seeds, args.seeds)
     report = Report(args.functions, args.workers, args.n_brackets, args.seeds, missing,
-                    peers_skipped=not args.peers_python)
+                    peers_skipped=not args.peers_python, n_peer_seeds=peer_seeds)
     for function in args.functions:
         for n_workers in args.workers:
             for method in methods + (peers if n_workers == 1 else []):
-                for seed in range(args.seeds):
+                for seed in range(peer_seeds if method.peer else args.seeds):
                     path = args.cache_dir / f"{method.key}-{function}-w{n_workers}-s{seed}-b{args.n_brackets}.json"
                     if args.force or not path.exists():
                         started = time.perf_counter()
