@@ -47,8 +47,8 @@ CLASSIC_TPE: dict[str, Any] = {
 }
 #: Candidates per proposal of the classic TPE.
 CLASSIC_TPE_CANDIDATES = 24
-# ``independent_fraction="adaptive"``: the share of independent proposals stays within these bounds, so that
-# neither model stops learning what the other cannot see.
+# ``independent_fraction="adaptive"``: the share of independent proposals is one of these, so that neither model
+# stops proposing (and its success rate stays known).
 _ADAPTIVE_SHARE_BOUNDS = (0.15, 0.85)
 
 
@@ -137,9 +137,9 @@ class ETPEOptimizer(BaseOptimizer):
         observations, chosen at random per proposal. The two models err differently: joint kernels follow
         correlated valleys (Rosenbrock, Hartmann), independent ones recombine good values of nearly separable
         dimensions and spread over the choices of a many-choice categorical; taking turns, each learns from the
-        other's results. ``"adaptive"`` (the default): the share follows how often each model's proposals
-        turned out good (a loss among the best ``gamma`` of its budget when told), between 0.15 and 0.85.
-        ``0``: joint kernels only.
+        other's results. ``"adaptive"`` (the default): Thompson sampling on how often each model's proposals
+        turned out good (a loss among the best ``gamma`` of its budget when told); the model that wins the draw
+        proposes with probability 0.85, so the other keeps a share of 0.15 at least. ``0``: joint kernels only.
 
     Examples
     --------
@@ -219,7 +219,8 @@ class ETPEOptimizer(BaseOptimizer):
         self._rows: dict[Any, tuple[np.ndarray, np.ndarray]] = {}  # config key -> model rows of our proposals
         self._bandwidth_scale = 1.0
         self._proposed_by: dict[Any, str] = {}  # config key -> model ("joint", "independent") of a model proposal
-        self._model_record = {"joint": [1.0, 2.0], "independent": [1.0, 2.0]}  # good results, results (+ prior)
+        # good results and results of each model's proposals, with a uniform Beta(1, 1) prior
+        self._model_record = {"joint": [1.0, 2.0], "independent": [1.0, 2.0]}
         self._group_log_prior = self._estimate_group_prior()
         self._design = deque(self._make_design())
 
@@ -294,12 +295,16 @@ class ETPEOptimizer(BaseOptimizer):
         record[1] += 1
 
     def _independent_share(self) -> float:
-        """Probability that the next model proposal comes from the classic independent TPE."""
+        """Probability that the next model proposal comes from the classic independent TPE.
+
+        ``"adaptive"``: Thompson sampling between the two models, each with a Beta posterior of the rate at which
+        its proposals turn out good; the model that wins the draw proposes with probability 0.85.
+        """
         if self.independent_fraction != "adaptive":
             return float(self.independent_fraction)
-        rates = {model: wins / total for model, (wins, total) in self._model_record.items()}
+        draws = {model: self.rng.beta(wins, total - wins) for model, (wins, total) in self._model_record.items()}
         low, high = _ADAPTIVE_SHARE_BOUNDS
-        return float(np.clip(rates["independent"] / (rates["independent"] + rates["joint"]), low, high))
+        return high if draws["independent"] > draws["joint"] else low
 
     def _model_budget(self) -> float | None:
         """The largest budget with enough successful observations, or ``None``."""
