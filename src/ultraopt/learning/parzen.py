@@ -73,18 +73,29 @@ def neighbor_bandwidths(num: np.ndarray, clip_kernels: float = 100.0) -> np.ndar
     centres (Optuna's "magic clip", with ``clip_kernels`` 100; the prior counts as one more kernel), nor above 1.
     """
     out = np.full(num.shape, np.nan)
-    for j in range(num.shape[1]):
+    complete = ~np.isnan(num).any(axis=0)
+    if num.shape[0] and complete.any():  # columns active in every kernel: all at once
+        columns = np.flatnonzero(complete)
+        out[:, columns] = _gap_bandwidths(num[:, columns], clip_kernels)
+    for j in np.flatnonzero(~complete):
         rows = np.flatnonzero(~np.isnan(num[:, j]))
-        if len(rows) == 0:
-            continue
-        order = np.argsort(num[rows, j], kind="stable")
-        edges = np.concatenate([[0.0], num[rows[order], j], [1.0]])
-        gaps = np.diff(edges)
-        sigma = np.maximum(gaps[:-1], gaps[1:])
-        if len(rows) >= 2:
-            sigma[0], sigma[-1] = gaps[1], gaps[-2]
-        low = 1.0 / min(clip_kernels, len(rows) + 2.0)
-        out[rows[order], j] = np.clip(sigma, low, 1.0)
+        if len(rows):
+            out[rows, j] = _gap_bandwidths(num[rows, j : j + 1], clip_kernels)[:, 0]
+    return out
+
+
+def _gap_bandwidths(values: np.ndarray, clip_kernels: float) -> np.ndarray:
+    """:func:`neighbor_bandwidths` of the columns of ``values``, which has no ``nan``."""
+    n, n_columns = values.shape
+    order = np.argsort(values, axis=0, kind="stable")
+    edges = np.vstack([np.zeros(n_columns), np.take_along_axis(values, order, axis=0), np.ones(n_columns)])
+    gaps = np.diff(edges, axis=0)
+    sigma = np.maximum(gaps[:-1], gaps[1:])
+    if n >= 2:
+        sigma[0], sigma[-1] = gaps[1], gaps[-2]
+    sigma = np.clip(sigma, 1.0 / min(clip_kernels, n + 2.0), 1.0)
+    out = np.empty_like(sigma)
+    np.put_along_axis(out, order, sigma, axis=0)
     return out
 
 
@@ -337,23 +348,34 @@ class ParzenEstimator:
 
     def _log_pdf_independent(self, num: np.ndarray, cat: np.ndarray) -> np.ndarray:
         out = np.zeros(len(num))
-        for j in range(self.space.n_num):
+        # columns active in every kernel and candidate: all at once; the others one by one
+        complete = ~(np.isnan(self.num).any(axis=0) | np.isnan(num).any(axis=0))
+        if complete.any():
+            columns = np.flatnonzero(complete)
+            out += self._log_mixture_1d(num[:, columns], self.num[:, columns], self.weights,
+                                        self.kernel_bandwidths[:, columns]).sum(axis=1)
+        for j in np.flatnonzero(~complete):
             rows = np.flatnonzero(~np.isnan(num[:, j]))
             kernels = ~np.isnan(self.num[:, j])
-            mu, w = self.num[kernels, j], self.weights[kernels]
-            h = self.kernel_bandwidths[kernels, j]
-            total = w.sum() + self.prior_weight
-            x = num[rows, j][:, None]
-            with np.errstate(divide="ignore"):
-                log_k = -0.5 * ((x - mu[None, :]) / h[None, :]) ** 2 + (
-                    np.log(w / total) - np.log(h) - _LOG_SQRT_2PI - _log_mass(mu, h)
-                )[None, :]
-                prior = np.full((len(rows), 1), math.log(self.prior_weight / total) if self.prior_weight else -np.inf)
-            out[rows] += _logsumexp_rows(np.hstack([log_k, prior]))
+            out[rows] += self._log_mixture_1d(num[rows, j : j + 1], self.num[kernels, j : j + 1],
+                                              self.weights[kernels], self.kernel_bandwidths[kernels, j : j + 1])[:, 0]
         for j in range(self.space.n_cat):
             rows = np.flatnonzero(cat[:, j] >= 0)
             out[rows] += np.log(self._marginal(j))[cat[rows, j]]
         return out
+
+    def _log_mixture_1d(self, x: np.ndarray, mu: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """log-density ``(m, c)`` of each of ``c`` columns of ``x`` under its own one-dimensional mixture: the
+        kernels ``mu``, ``h`` (``(n, c)``) with weights ``w`` and the uniform prior."""
+        total = w.sum() + self.prior_weight
+        with np.errstate(divide="ignore"):
+            const = np.log(w / total)[:, None] - np.log(h) - _LOG_SQRT_2PI - _log_mass(mu, h)
+            log_prior = math.log(self.prior_weight / total) if self.prior_weight else -np.inf
+        log_k = -0.5 * ((x[:, None, :] - mu[None, :, :]) / h[None, :, :]) ** 2 + const[None, :, :]
+        top = np.maximum(log_k.max(axis=1, initial=-np.inf), log_prior)
+        top = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(under="ignore"):
+            return top + np.log(np.exp(log_k - top[:, None, :]).sum(axis=1) + np.exp(log_prior - top))
 
     def _marginal(self, j: int) -> np.ndarray:
         """The one-dimensional mixture of categorical column ``j`` (independent estimator)."""

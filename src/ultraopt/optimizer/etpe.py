@@ -65,6 +65,14 @@ def ramp_weights(n: int, n_recent: int = 25) -> np.ndarray:
     return np.concatenate([np.linspace(1.0 / n, 1.0, num=n - n_recent), np.ones(n_recent)])
 
 
+def _weighted_subsample(weights: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` distinct indices drawn with probabilities proportional to ``weights`` (positive), without
+    replacement: the ``k`` largest keys ``log(u) / w`` (Efraimidis and Spirakis, 2006), linear in
+    ``len(weights)`` where ``Generator.choice(replace=False, p=...)`` loops."""
+    keys = np.log(rng.random(len(weights))) / weights
+    return np.argpartition(keys, -k)[-k:]
+
+
 class ETPEOptimizer(BaseOptimizer):
     """Embedding Tree Parzen Estimator: multivariate TPE over mixed and conditional spaces (``fmin``'s default).
 
@@ -332,9 +340,7 @@ class ETPEOptimizer(BaseOptimizer):
             bad_group = np.concatenate([bad_group, self.kernel_space.groups(pending_num, pending_cat)])
             bad_weights = np.concatenate([bad_weights, np.ones(len(pending))])
         if len(bad_weights) > self.max_kernels:
-            keep = np.sort(
-                self.rng.choice(len(bad_weights), self.max_kernels, replace=False, p=bad_weights / bad_weights.sum())
-            )
+            keep = np.sort(_weighted_subsample(bad_weights, self.max_kernels, self.rng))
             bad_num, bad_cat, bad_group = bad_num[keep], bad_cat[keep], bad_group[keep]
             bad_weights = np.ones(self.max_kernels)
         settings: dict[str, Any] = dict(
