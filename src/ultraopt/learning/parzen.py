@@ -354,11 +354,12 @@ class ParzenEstimator:
             columns = np.flatnonzero(complete)
             out += self._log_mixture_1d(num[:, columns], self.num[:, columns], self.weights,
                                         self.kernel_bandwidths[:, columns]).sum(axis=1)
-        for j in np.flatnonzero(~complete):
-            rows = np.flatnonzero(~np.isnan(num[:, j]))
-            kernels = ~np.isnan(self.num[:, j])
-            out[rows] += self._log_mixture_1d(num[rows, j : j + 1], self.num[kernels, j : j + 1],
-                                              self.weights[kernels], self.kernel_bandwidths[kernels, j : j + 1])[:, 0]
+        for column in np.flatnonzero(~complete):
+            rows = np.flatnonzero(~np.isnan(num[:, column]))
+            kernels = ~np.isnan(self.num[:, column])
+            one = slice(column, column + 1)
+            out[rows] += self._log_mixture_1d(num[rows, one], self.num[kernels, one], self.weights[kernels],
+                                              self.kernel_bandwidths[kernels, one])[:, 0]
         for j in range(self.space.n_cat):
             rows = np.flatnonzero(cat[:, j] >= 0)
             out[rows] += np.log(self._marginal(j))[cat[rows, j]]
