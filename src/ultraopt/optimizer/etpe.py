@@ -83,8 +83,9 @@ class ETPEOptimizer(BaseOptimizer):
     component. ``n_candidates`` candidates are drawn from the good density ``l`` and the one with the highest
     ``l(x) / g(x)`` not proposed before is proposed. Pending proposals join the bad observations (constant liar),
     so parallel asks spread out. With several budgets, the model of the largest budget with at least
-    ``min_points_in_model`` successful observations proposes (BOHB). By default half of the model proposals come
-    from the classic independent TPE of the same observations instead (``independent_fraction``).
+    ``min_points_in_model`` successful observations proposes (BOHB). Some model proposals come from the classic
+    independent TPE of the same observations instead; by default Thompson sampling on each model's record decides
+    which (``independent_fraction``).
 
     Parameters
     ----------
@@ -294,10 +295,14 @@ class ETPEOptimizer(BaseOptimizer):
     def _score_model(self, model: str, loss: float, budget: float) -> None:
         """Count whether a model proposal's result is good: among the best ``gamma`` results of its budget."""
         losses = self._history[budget]["loss"]
-        finite = np.sort(losses[np.isfinite(losses)])
-        good = math.isfinite(loss) and (
-            len(finite) == 0 or loss <= finite[min(self.gamma(len(finite)), len(finite)) - 1]
-        )
+        finite = losses[np.isfinite(losses)]
+        if not math.isfinite(loss):
+            good = False
+        elif len(finite) == 0:
+            good = True
+        else:  # the gamma-th smallest loss, without sorting the whole history on every tell
+            k = min(self.gamma(len(finite)), len(finite)) - 1
+            good = loss <= np.partition(finite, k)[k]
         record = self._model_record[model]
         record[0] += good
         record[1] += 1
@@ -352,7 +357,7 @@ class ETPEOptimizer(BaseOptimizer):
             min_bandwidth_steps=self.min_bandwidth_steps,
             bandwidth_prior=self.bandwidth_prior,
             multivariate=self.multivariate,
-            embeddings=self._embeddings(cat, loss, n_good),
+            embeddings={} if classic else self._embeddings(cat, loss, n_good),
             group_log_prior=self._group_log_prior,
         )
         if classic:
@@ -361,7 +366,6 @@ class ETPEOptimizer(BaseOptimizer):
                 bandwidth=CLASSIC_TPE["bandwidth"],
                 bandwidth_factor=CLASSIC_TPE["bandwidth_factor"] * self._bandwidth_scale,
                 min_bandwidth=CLASSIC_TPE["min_bandwidth"] * self._bandwidth_scale,
-                embeddings={},
             )
         good_density = ParzenEstimator(
             self.kernel_space, num[good], cat[good], group[good], np.ones(len(good)), **settings
