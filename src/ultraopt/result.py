@@ -181,8 +181,8 @@ class FMinResult:
         return f"FMinResult(n_trials={len(self.trials)}, best_loss={self.best_loss}, budgets={self.budgets_reached})"
 
     def to_dataframe(self) -> pd.DataFrame:
-        """One row per trial: ids, budget, status, loss, times, worker, origin, error and a ``config:<name>``
-        column per hyperparameter (missing where inactive)."""
+        """One row per trial: ids, budget, status, loss (NaN without one), times, worker, origin, error and a
+        ``config:<name>`` column per hyperparameter (missing where inactive)."""
         records = []
         for trial in self.trials:
             record: dict[str, Any] = {
@@ -191,7 +191,7 @@ class FMinResult:
                 "config_id": trial.config_id,
                 "budget": trial.budget,
                 "status": trial.status.value,
-                "loss": trial.loss,
+                "loss": math.nan if trial.loss is None else trial.loss,  # a float column even if none succeeded
                 "origin": trial.config_info.get("origin"),
                 "start_time": trial.start_time,
                 "end_time": trial.end_time,

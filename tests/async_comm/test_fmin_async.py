@@ -43,6 +43,16 @@ def test_cpu_bound_trials_run_at_the_same_time_in_separate_processes(space):
     assert concurrency > 1.6, concurrency
 
 
+def test_trials_cancelled_at_the_time_limit_stay_cancelled_when_their_results_come_late(space):
+    # the workers finish their trials while fmin shuts them down, after the Master has cancelled them
+    result = fmin(lambda config: time.sleep(1.5) or config["x"], space, optimizer="Random", n_iterations=10,
+                  n_jobs=2, parallel_strategy="AsyncComm", time_limit=0.5, show_progressbar=False)
+    assert result.meta["stop_reason"] == "time limit"
+    cancelled = result.trials_with_status(TrialStatus.CANCELLED)
+    assert cancelled and cancelled == result.trials and all(t.loss is None for t in cancelled)
+    assert result.best_loss is None and result.to_dataframe()["loss"].isna().all()
+
+
 @pytest.mark.slow
 def test_two_processes_take_well_under_the_wall_time_of_one(space):
     """Needs two idle cores: on a machine loaded by other work no executor can show a speed-up."""

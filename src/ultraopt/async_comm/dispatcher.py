@@ -352,6 +352,9 @@ class Dispatcher:
             for worker in ([reporter] if reporter is not None else []) + list(self._workers.values()):
                 if worker.jobs.pop(trial_id, None) is not None:
                     break
+        if trial.status.is_finished:  # the master gave up on it (a limit, Ctrl-C): its record stands
+            logger.debug("ignored a late result for trial %d from %s: it is %s", trial_id, worker_name, trial.status)
+            return None
         try:
             Evaluation.from_dict(result["evaluation"]).apply_to(trial, worker=worker_name)
         except (AssertionError, KeyError, TypeError, ValueError) as exc:
