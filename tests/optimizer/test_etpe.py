@@ -122,6 +122,27 @@ def test_initial_design_covers_every_choice_of_top_level_categoricals():
     assert {info["origin"] for _, info in design} == {"initial design"}
 
 
+@pytest.mark.parametrize("cls", OPTIMIZERS)
+@pytest.mark.parametrize(("n_earlier", "n_design_left"), [(10, 0), (30, 0), (6, 4)])
+def test_results_told_before_the_first_ask_replace_the_initial_design(cls, n_earlier, n_design_left):
+    # a warm start or a resumed run: earlier results take the design's place, as many as there are
+    space = ConfigurationSpace()
+    space.add([UniformFloatHyperparameter("x", -5, 5), CategoricalHyperparameter("c", ["a", "b", "c"])])
+    opt = cls(n_startup_trials=10)
+    opt.initialize(space, random_state=0)
+    earlier = RandomOptimizer()
+    earlier.initialize(space, random_state=1)
+    for config in earlier.sample_random(n_earlier):
+        opt.tell(config, (config["x"] - 1) ** 2)
+    origins = []
+    for _ in range(8):
+        config, info = opt.ask()
+        opt.tell(config, (config["x"] - 1) ** 2)
+        origins.append(info["origin"])
+    assert origins[:n_design_left] == ["initial design"] * n_design_left
+    assert "initial design" not in origins[n_design_left:]
+
+
 def test_many_choice_categorical_is_embedded_into_fewer_dimensions():
     space = ConfigurationSpace()
     space.add([CategoricalHyperparameter("c", [f"v{i}" for i in range(20)]), UniformFloatHyperparameter("x", 0, 1)])
