@@ -3,6 +3,7 @@ import pytest
 
 from tests.conftest import quadratic
 from ultraopt import FMinResult, fmin
+from ultraopt.executors.serial import SerialExecutor
 from ultraopt.facade.checks import InvalidArgumentError
 from ultraopt.multi_fidelity import CustomIterGenerator
 from ultraopt.optimizer import RandomOptimizer
@@ -119,3 +120,19 @@ def test_a_run_on_a_configspace_space_saves_as_json(quadratic_space, tmp_path):
 
 def test_result_records_the_strategy_that_ran(quadratic_space):
     assert run(quadratic_space, n_iterations=2).meta["parallel_strategy"] == "Serial"
+
+
+class _InterruptedWhileStarting(SerialExecutor):
+    """Ctrl-C pressed while the executor starts its workers."""
+
+    def start(self, objective):
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_the_executor_starts_returns_the_result_so_far(quadratic_space, tmp_path):
+    checkpoint = str(tmp_path / "run.db")
+    run(quadratic_space, n_iterations=5, checkpoint_file=checkpoint)
+    result = run(quadratic_space, n_iterations=10, checkpoint_file=checkpoint,
+                 parallel_strategy=_InterruptedWhileStarting())
+    assert result.meta["stop_reason"] == "interrupted"
+    assert len(result.trials_with_status(TrialStatus.SUCCESS)) == 5

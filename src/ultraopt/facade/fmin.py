@@ -262,7 +262,11 @@ def fmin(
         progress.catch_up(result, len(result.trials) - (len(warm_start) if header.keep_warm_start else 0))
         master.callbacks.insert(0, progress)
         with executor:
-            executor.start(objective)
+            try:
+                executor.start(objective)
+            except KeyboardInterrupt:  # Ctrl-C while the workers start: the result so far, as during the run
+                master.stop_reason = "interrupted"
+                logger.warning("interrupted while the executor started")
             master.run(n_iterations)
     finally:
         if progress is not None:
