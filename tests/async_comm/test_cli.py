@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from tests.async_comm.conftest import REPO, child_env
 from tests.async_comm.helpers import make_master
 
@@ -61,3 +63,42 @@ def test_a_worker_with_an_idle_timeout_exits_by_itself(nameserver):
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def test_a_worker_refused_by_the_name_server_says_why(nameserver):
+    credentials = nameserver.credentials
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ultraopt", "worker", "--objective", "tests.async_comm.objectives:square",
+         "--run-id", credentials.run_id, "--nameserver", credentials.host,
+         "--nameserver-port", str(credentials.port), "--timeout", "8"],
+        env=child_env(ULTRAOPT_SECRET="not-the-run-secret"), cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        _, error = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    assert "WARNING" in error and "cannot reach the name server" in error and "secret" in error, error
+
+
+def test_the_nameserver_command_cannot_bind_a_taken_port(capsys):
+    import socket
+
+    from ultraopt.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["nameserver", "--run-id", "r", "--port", str(taken.getsockname()[1])]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "ultraopt nameserver: error: cannot serve on 127.0.0.1:" in error
+
+
+@pytest.mark.parametrize("argv", [["nameserver", "--run-id", "r", "--port", "70000"],
+                                  ["worker", "--run-id", "r", "--objective", "math:sqrt", "--nameserver-port", "-3"]])
+def test_ports_out_of_range_are_refused(argv, capsys):
+    from ultraopt.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2 and "a port is in 0..65535" in capsys.readouterr().err

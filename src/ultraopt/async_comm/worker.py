@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 _worker_numbers = itertools.count()
 #: How often the compute thread tries to deliver a result before giving it up.
 _REPORT_TRIES = 20
+# Failed calls in a row to the name server or dispatcher before a worker warns, and between warnings.
+_FAILURES_BEFORE_WARNING = 5
+_FAILURES_PER_WARNING = 60
 
 
 class _WorkerService:
@@ -386,6 +389,7 @@ class Worker:
         runtime = self._runtime
         assert runtime is not None
         registered, dispatcher_uri = False, None
+        failures = 0  # calls in a row that could not reach the name server or the dispatcher
         while not runtime.stop.is_set():
             if self._idle_too_long(runtime):
                 logger.info("worker %s idle for %.1f s: shutting down", runtime.name, self.timeout)
@@ -402,8 +406,13 @@ class Worker:
                 elif not self._dispatcher(runtime, dispatcher_uri).call("heartbeat", runtime.name):
                     registered = False  # the dispatcher took us for dead: register again
                     continue
+                failures = 0
             except errors.CommunicationError as exc:
-                logger.debug("worker %s: %s; will retry", runtime.name, exc)
+                failures += 1
+                # a wrong address or secret looks like a server not up yet: say so once it lasts, then now and then
+                log = logger.warning if failures % _FAILURES_PER_WARNING == _FAILURES_BEFORE_WARNING else logger.debug
+                log("worker %s cannot reach the name server or the dispatcher (%d tries): %s; will retry (check "
+                    "the name server's host and port and the run's secret)", runtime.name, failures, exc)
                 dispatcher_uri = None
             except Exception:  # keep the heartbeat alive whatever a server answered
                 logger.exception("worker %s: unexpected error talking to the name server or dispatcher", runtime.name)

@@ -8,9 +8,20 @@ import signal
 import threading
 from typing import Any
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "port_number", "run"]
 
 NAME = "nameserver"
+
+
+def port_number(text: str) -> int:
+    """A TCP port from the command line: an integer in 0..65535 (0: any free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a port is an integer, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is in 0..65535, got {port}")
+    return port
 
 
 def add_parser(subparsers: Any) -> None:
@@ -26,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
                              "workers and masters on a shared filesystem")
     parser.add_argument("--host", help="address to bind to (default 127.0.0.1: this machine only)")
     parser.add_argument("--nic-name", help="bind to this network interface's address, e.g. eth0")
-    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--port", type=port_number, default=0, help="port (default: a free one)")
     parser.add_argument("--secret", help="the run's secret (default: $ULTRAOPT_SECRET, else a new random one)")
     parser.set_defaults(run=run)
 
@@ -40,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
     nameserver = NameServer(args.run_id, args.working_directory, args.host, args.port, args.nic_name, secret=secret)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    host, port = nameserver.start()
+    try:
+        host, port = nameserver.start()
+    except OSError as exc:  # address in use, or not one of this machine's
+        from ultraopt.cli import CommandError
+
+        raise CommandError(f"cannot serve on {args.host or args.nic_name or '127.0.0.1'}:{args.port}: {exc}") from exc
     try:
         print(f"name server of run {args.run_id!r} on {host}:{port}", flush=True)
         if args.working_directory:

@@ -9,6 +9,8 @@ import signal
 import sys
 from typing import Any
 
+from ultraopt.cli.nameserver import port_number
+
 __all__ = ["add_parser", "load_objective", "run"]
 
 NAME = "worker"
@@ -29,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--wait", type=float, default=60.0,
                         help="seconds to wait for the credentials file to appear (default 60)")
     parser.add_argument("--nameserver", help="host of the name server (instead of --working-directory)")
-    parser.add_argument("--nameserver-port", type=int, help="port of the name server")
+    parser.add_argument("--nameserver-port", type=port_number, help="port of the name server")
     parser.add_argument("--secret", help="the run's secret (default: $ULTRAOPT_SECRET)")
     parser.add_argument("--host", help="address this worker binds to, reachable from the master (default 127.0.0.1)")
     parser.add_argument("--nic-name", help="bind to this network interface's address, e.g. eth0")
