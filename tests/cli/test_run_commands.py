@@ -85,6 +85,7 @@ def test_report_writes_the_page_next_to_the_run_by_default(tmp_path, capsys):
         (["show", "{run}", "--top", "2", "--budget", "0.5"], "budget 1/2 is not a budget of this run"),
         (["report", "{run}", "-o", "{tmp}/nowhere/r.html"], "no such directory"),
         (["report", "{run}", "-o", "{run}"], "would overwrite the run file"),
+        (["demo", "--output", "{tmp}/nowhere/r.json"], "no such directory"),  # said before the run, not after
     ],
 )
 def test_errors_are_one_line_and_exit_code_2(saved, tmp_path, capsys, argv, message):

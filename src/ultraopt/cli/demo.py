@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,10 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print the optimum table."""
     from ultraopt import fmin
+    from ultraopt.cli import CommandError
 
+    if args.output and not Path(args.output).resolve().parent.is_dir():  # before the run, not after it
+        raise CommandError(f"cannot write {args.output}: no such directory {Path(args.output).parent}")
     result = fmin(
         evaluate_random_forest,
         DIGITS_RF_HDL,
