@@ -82,6 +82,13 @@ def test_exact_bracket_sizes_with_eta_3():
     assert generator.num_all_configs(4) == 40 + 13 + 8 + 4
 
 
+def test_an_iteration_made_without_a_sampler_shows_its_stages_but_cannot_run():
+    iteration = HyperBandIterGenerator(1 / 16, 1, 4).get_next_iteration(1)
+    assert iteration.num_configs == [4, 1] and iteration.budgets == [1 / 4, 1]
+    with pytest.raises(RuntimeError, match="no config_sampler"):
+        iteration.get_next_run()
+
+
 def test_promotion_selects_the_iteration_class():
     sampler = lambda budget: ({"x": 0}, {})  # noqa: E731
     for generator_class, args in [(HyperBandIterGenerator, (1 / 9, 1, 3)), (CustomIterGenerator, ([3, 1], [1, 3]))]:

@@ -38,8 +38,9 @@ class BaseIteration(ABC):
         How many configs each stage holds (at most).
     budgets : sequence of float
         The budget of each stage, increasing.
-    config_sampler : callable
-        ``config_sampler(budget) -> (config, config_info)``, called when the iteration needs a new config.
+    config_sampler : callable or None
+        ``config_sampler(budget) -> (config, config_info)``, called when the iteration needs a new config;
+        ``None`` makes an iteration to look at (its stages), which cannot run.
     """
 
     def __init__(
@@ -47,7 +48,7 @@ class BaseIteration(ABC):
         iteration: int,
         num_configs: Sequence[int],
         budgets: Sequence[float],
-        config_sampler: ConfigSampler,
+        config_sampler: ConfigSampler | None = None,
     ):
         if len(num_configs) != len(budgets) or not budgets:
             raise ValueError(
@@ -67,6 +68,11 @@ class BaseIteration(ABC):
 
     def _sample(self, stage: int) -> RunRequest:
         """A new config from the sampler, to run on the budget of ``stage``."""
+        if self.config_sampler is None:
+            raise RuntimeError(
+                f"iteration {self.iteration} has no config_sampler to draw new configs from: make it with "
+                "get_next_iteration(iteration, config_sampler) to run it"
+            )
         config, config_info = self.config_sampler(self.budgets[stage])
         config_id = (self.iteration, stage, self._n_sampled)
         self._n_sampled += 1

@@ -72,8 +72,9 @@ class SuccessiveHalvingIteration(BaseIteration):
         How many configs each rung takes at most (non-increasing).
     budgets : sequence of float
         The budget of each rung, increasing.
-    config_sampler : callable
-        ``config_sampler(budget) -> (config, config_info)`` for the new configs of rung 0.
+    config_sampler : callable or None
+        ``config_sampler(budget) -> (config, config_info)`` for the new configs of rung 0 (``None``: an
+        iteration to look at, which cannot run).
     """
 
     def __init__(
@@ -81,7 +82,7 @@ class SuccessiveHalvingIteration(BaseIteration):
         iteration: int,
         num_configs: Sequence[int],
         budgets: Sequence[float],
-        config_sampler: ConfigSampler,
+        config_sampler: ConfigSampler | None = None,
     ):
         super().__init__(iteration, num_configs, budgets, config_sampler)
         self.rungs = [Rung(budget, n) for budget, n in zip(self.budgets, self.num_configs)]

@@ -68,9 +68,12 @@ class BaseIterGenerator(ABC):
         return sorted({budget for i in range(self.n_brackets) for budget in self.get_bracket(i)[1]})
 
     def get_next_iteration(
-        self, iteration: int, config_sampler: ConfigSampler, **iteration_kwargs: Any
+        self, iteration: int, config_sampler: ConfigSampler | None = None, **iteration_kwargs: Any
     ) -> BaseIteration:
-        """Make iteration ``iteration``, drawing new configs from ``config_sampler(budget)``."""
+        """Make iteration ``iteration``, drawing new configs from ``config_sampler(budget)``.
+
+        Without a ``config_sampler`` the iteration shows its stages (``num_configs``, ``budgets``) but cannot run.
+        """
         num_configs, budgets = self.get_bracket(iteration)
         kwargs = {**self.iter_kwargs, **iteration_kwargs}
         return self.iter_klass(iteration, num_configs, budgets, config_sampler, **kwargs)
