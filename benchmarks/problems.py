@@ -117,7 +117,11 @@ EXTRA_PROBLEMS: dict[str, Problem] = {
 
 
 def get_problems() -> dict[str, Problem]:
-    """Every problem by name: the quality set first (in table order), then :data:`EXTRA_PROBLEMS`."""
+    """Every problem by name: the quality set first (in table order), then :data:`EXTRA_PROBLEMS` and the
+    held-out set (:mod:`benchmarks.heldout`)."""
+    from benchmarks.heldout import heldout_problems  # it builds on this module's Problem
+
     problems = {name: library_problem(name, note) for name, note in QUALITY_SET.items()}
     problems.update(EXTRA_PROBLEMS)
+    problems.update(heldout_problems())
     return problems
