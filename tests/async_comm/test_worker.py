@@ -187,3 +187,19 @@ def test_a_worker_in_its_own_process_runs_a_lambda(nameserver, dispatcher, worke
 def test_unknown_concurrent_type_is_an_error(nameserver):
     with pytest.raises(ValueError, match="concurrent_type"):
         Worker(nameserver.run_id).run(background=True, concurrent_type="fiber")
+
+
+
+def test_a_result_for_a_dispatcher_that_is_gone_is_given_up_once_the_run_has_another(nameserver, dispatcher, workers):
+    # a master killed in a job, then restarted: retrying the dead dispatcher (~30 s) would hold up the new one's jobs
+    worker = Worker(nameserver.run_id).initialize(lambda config: 0.0)
+    worker.run(background=True)
+    workers.append(worker)
+    assert dispatcher.wait_for_workers(1, timeout=10)
+    deadline = time.monotonic() + 10
+    while worker._runtime.dispatcher_uri != dispatcher.uri and time.monotonic() < deadline:
+        time.sleep(0.05)
+    gone = f"PYRO:ultraopt.dispatcher.{nameserver.run_id}@127.0.0.1:1"  # nothing listens on port 1
+    start = time.monotonic()
+    worker._report(worker._runtime, gone, [[0, {"worker": "w", "evaluation": {}}]])
+    assert time.monotonic() - start < 5

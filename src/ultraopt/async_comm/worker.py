@@ -83,6 +83,7 @@ class _Runtime:
         self.n_jobs = 0  # received and not reported yet
         self.last_active = time.monotonic()
         self.dispatchers: dict[str, SharedProxy] = {}  # by URI: one kept-open connection each
+        self.dispatcher_uri: str | None = None  # the run's dispatcher, as the name server last said
         self.daemon: SecureDaemon | None = None
         self.uri: str | None = None
         self.objective: Objective | None = None
@@ -367,6 +368,10 @@ class Worker:
                 self._dispatcher(runtime, callback).call("register_results", results)
                 return
             except errors.CommunicationError as exc:
+                if runtime.dispatcher_uri not in (None, callback):  # a restarted master runs these jobs again
+                    logger.info("worker %s: jobs %s belong to a dispatcher that is gone (%s); the run's dispatcher "
+                                "is now %s", runtime.name, jobs, exc, runtime.dispatcher_uri)
+                    return
                 logger.debug("worker %s: reporting jobs %s failed (%s), retrying", runtime.name, jobs, exc)
                 if runtime.stop.wait(min(0.05 * 2**attempt, 2.0)):
                     break
@@ -402,6 +407,7 @@ class Worker:
                 if dispatcher_uri is None:
                     dispatcher_uri = self._lookup_dispatcher(runtime)
                     if dispatcher_uri is not None:
+                        runtime.dispatcher_uri = dispatcher_uri
                         self._dispatcher(runtime, dispatcher_uri).call("trigger_discover_worker")
                 elif not self._dispatcher(runtime, dispatcher_uri).call("heartbeat", runtime.name):
                     registered = False  # the dispatcher took us for dead: register again
