@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ultraopt.async_comm.dispatcher import Dispatcher
-from ultraopt.async_comm.nameserver import NameServer, nameserver_proxy, worker_prefix
+from ultraopt.async_comm.nameserver import NameServer, dispatcher_name, nameserver_proxy, worker_prefix
 from ultraopt.async_comm.worker import Worker
 from ultraopt.trial import TrialStatus
 
@@ -203,3 +203,27 @@ def test_a_result_for_a_dispatcher_that_is_gone_is_given_up_once_the_run_has_ano
     start = time.monotonic()
     worker._report(worker._runtime, gone, [[0, {"worker": "w", "evaluation": {}}]])
     assert time.monotonic() - start < 5
+
+
+def test_a_second_dispatcher_of_a_run_that_has_a_live_one_is_refused(nameserver, dispatcher):
+    with pytest.raises(RuntimeError, match="already has a dispatcher that answers"):
+        Dispatcher(Collector(), nameserver.run_id).start()
+    ns = nameserver_proxy(nameserver.credentials)
+    try:  # the live one is still the run's dispatcher
+        assert str(ns.call("lookup", dispatcher_name(nameserver.run_id))) == dispatcher.uri
+    finally:
+        ns.close()
+
+
+def test_a_dispatcher_replaces_the_registration_of_one_that_died(nameserver):
+    ns = nameserver_proxy(nameserver.credentials)
+    try:  # what a killed master leaves behind
+        ns.call("register", dispatcher_name(nameserver.run_id), "PYRO:dead@127.0.0.1:1")
+        restarted = Dispatcher(Collector(), nameserver.run_id)
+        restarted.start()
+        try:
+            assert str(ns.call("lookup", dispatcher_name(nameserver.run_id))) == restarted.uri
+        finally:
+            restarted.shutdown()
+    finally:
+        ns.close()

@@ -50,6 +50,8 @@ from ultraopt.trial import Trial, TrialStatus
 __all__ = ["Dispatcher", "Worker"]
 
 logger = logging.getLogger(__name__)
+# Seconds a starting dispatcher waits for the run's registered dispatcher to answer before taking it for dead.
+_LIVENESS_TIMEOUT = 3.0
 
 #: Seconds between two heartbeat checks of the monitor thread.
 MONITOR_PERIOD = 0.5
@@ -208,6 +210,12 @@ class Dispatcher:
         self._daemon = SecureDaemon(self.host or LOOPBACK, credentials.secret, on_disconnect=self._on_disconnect)
         self.uri = str(self._daemon.register(self, objectId=f"ultraopt.dispatcher.{self.run_id}"))
         try:
+            if (other := self._live_dispatcher()) is not None:
+                raise RuntimeError(
+                    f"run {self.run_id!r} already has a dispatcher that answers, at {other}: another master is "
+                    "running it (two would share and shut down each other's workers); stop it, or give this "
+                    "run another run_id"
+                )
             self._ns.call("register", dispatcher_name(self.run_id), self.uri)
         except BaseException:
             self._daemon.close()
@@ -219,6 +227,22 @@ class Dispatcher:
             thread.start()
             self._threads.append(thread)
         logger.info("dispatcher of run %r serving on %s", self.run_id, self.uri)
+
+    def _live_dispatcher(self) -> str | None:
+        """The URI of the run's dispatcher in the name server if it answers (a killed master's does not)."""
+        assert self._ns is not None and self._credentials is not None
+        try:
+            uri = str(self._ns.call("lookup", dispatcher_name(self.run_id)))
+        except errors.NamingError:
+            return None
+        other = SharedProxy(uri, self._credentials.secret, timeout=_LIVENESS_TIMEOUT)
+        try:
+            other.connect()
+        except errors.CommunicationError:
+            return None
+        finally:
+            other.close()
+        return uri
 
     def run(self) -> None:
         """Serve until :meth:`shutdown` is called (from another thread)."""
