@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -227,3 +228,23 @@ def test_a_dispatcher_replaces_the_registration_of_one_that_died(nameserver):
             restarted.shutdown()
     finally:
         ns.close()
+
+
+def test_a_dispatcher_registers_again_in_a_name_server_that_lost_it(nameserver, monkeypatch):
+    import ultraopt.async_comm.dispatcher as dispatcher_module
+
+    monkeypatch.setattr(dispatcher_module, "_REGISTRATION_CHECK_PERIOD", 0.2)
+    dispatcher = Dispatcher(Collector(), nameserver.run_id)
+    dispatcher.start()
+    ns = nameserver_proxy(nameserver.credentials)
+    try:
+        ns.call("remove", dispatcher_name(nameserver.run_id))  # as a restarted name server would have it
+        deadline, found = time.monotonic() + 10, None
+        while found is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with contextlib.suppress(Exception):
+                found = str(ns.call("lookup", dispatcher_name(nameserver.run_id)))
+        assert found == dispatcher.uri
+    finally:
+        ns.close()
+        dispatcher.shutdown()

@@ -52,6 +52,8 @@ __all__ = ["Dispatcher", "Worker"]
 logger = logging.getLogger(__name__)
 # Seconds a starting dispatcher waits for the run's registered dispatcher to answer before taking it for dead.
 _LIVENESS_TIMEOUT = 3.0
+# Seconds between two checks that the name server still holds the dispatcher's registration.
+_REGISTRATION_CHECK_PERIOD = 5.0
 
 #: Seconds between two heartbeat checks of the monitor thread.
 MONITOR_PERIOD = 0.5
@@ -447,7 +449,11 @@ class Dispatcher:
 
     def _monitor(self) -> None:
         next_discovery = 0.0
+        next_registration_check = time.monotonic() + _REGISTRATION_CHECK_PERIOD
         while not self._stop.is_set():
+            if time.monotonic() >= next_registration_check:
+                next_registration_check = time.monotonic() + _REGISTRATION_CHECK_PERIOD
+                self._check_registration()
             if self._discover_now.is_set() or time.monotonic() >= next_discovery:
                 self._discover_now.clear()
                 next_discovery = time.monotonic() + self.ping_interval
@@ -466,6 +472,20 @@ class Dispatcher:
             for name in dead:
                 self._remove_from_nameserver(worker_prefix(self.run_id) + name, only_if=dead[name])
             self._discover_now.wait(MONITOR_PERIOD)
+
+    def _check_registration(self) -> None:
+        """Register again in a name server that lost the registration (it was restarted), so that new workers
+        find this dispatcher at once rather than at the next discovery."""
+        assert self._ns is not None
+        try:
+            self._ns.call("lookup", dispatcher_name(self.run_id))
+        except errors.NamingError:
+            self._ns.call("register", dispatcher_name(self.run_id), self.uri)
+            logger.info("dispatcher of run %r registered again in the name server", self.run_id)
+        except errors.CommunicationError as exc:
+            logger.debug("cannot check the registration in the name server: %s", exc)
+        except Exception:  # keep watching the workers whatever the name server answered
+            logger.exception("checking the registration of run %r in the name server failed", self.run_id)
 
     def _on_disconnect(self, worker_name: str) -> None:
         if not self._stop.is_set():
