@@ -248,3 +248,29 @@ def test_a_dispatcher_registers_again_in_a_name_server_that_lost_it(nameserver, 
     finally:
         ns.close()
         dispatcher.shutdown()
+
+
+def test_a_worker_follows_its_credentials_file_to_a_restarted_name_server(tmp_path, workers):
+    # the README's layout: the master hosts the name server; killed and restarted, it has a new port and secret
+    first = NameServer("moved-run", working_directory=tmp_path)
+    first.start()
+    worker = Worker("moved-run").initialize(lambda config: config["x"])
+    worker.load_nameserver_credentials(tmp_path, num_tries=1)
+    worker.run(background=True)
+    workers.append(worker)
+    time.sleep(1.0)  # registered with the first one
+    first.shutdown()
+    second = NameServer("moved-run", working_directory=tmp_path)
+    second.start()
+    assert second.secret != first.secret
+    collector = Collector()
+    dispatcher = Dispatcher(collector, "moved-run", nameserver=second.credentials.host,
+                            nameserver_port=second.credentials.port, secret=second.secret)
+    dispatcher.start()
+    try:
+        assert dispatcher.wait_for_workers(1, timeout=30)
+        submit(dispatcher, 0, 3.0)
+        assert collector.wait_for(1)[0].loss == 3.0
+    finally:
+        dispatcher.shutdown()
+        second.shutdown()

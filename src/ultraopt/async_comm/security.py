@@ -128,6 +128,13 @@ class SecureDaemonMixin:
         self._identities: dict[Any, str] = {}
         self._on_disconnect = on_disconnect
 
+    def use_secret(self, secret: str) -> None:
+        """Serve the clients of ``secret`` from now on (the run's name server came back with a new one); open
+        connections stay."""
+        if not secret:
+            raise ValueError("a daemon of a run needs the run's secret")
+        self._secret = secret
+
     def _handshake(self, conn: Any, denied_reason: str | None = None) -> bool:
         if denied_reason is None:
             serializer_id = _peek_serializer_id(conn.sock)

@@ -39,6 +39,8 @@ _worker_numbers = itertools.count()
 _REPORT_TRIES = 20
 # Failed calls in a row to the name server or dispatcher before a worker warns, and between warnings.
 _FAILURES_BEFORE_WARNING = 5
+# ... and before it reads its credentials file again (a restarted name server may have written a new one).
+_FAILURES_BEFORE_REREAD = 3
 _FAILURES_PER_WARNING = 60
 
 
@@ -150,6 +152,7 @@ class Worker:
         self.process: Any = None  # a subprocess.Popen with concurrent_type="process"
         self._runtime: _Runtime | None = None
         self._stop_requested = False
+        self._credentials_directory: str | None = None  # read again when the name server cannot be reached
 
     # ------------------------------------------------------------------ what users override or call
     def compute(
@@ -194,6 +197,7 @@ class Worker:
         """
         credentials = read_credentials(working_directory, self.run_id, num_tries, interval)
         self.nameserver, self.nameserver_port, self.secret = credentials.host, credentials.port, credentials.secret
+        self._credentials_directory = os.fspath(working_directory)
 
     def run(self, background: bool = False, concurrent_type: str = "thread") -> None:
         """Serve until :meth:`shutdown` (or the idle ``timeout``).
@@ -420,10 +424,35 @@ class Worker:
                 log("worker %s cannot reach the name server or the dispatcher (%d tries): %s; will retry (check "
                     "the name server's host and port and the run's secret)", runtime.name, failures, exc)
                 dispatcher_uri = None
+                if failures >= _FAILURES_BEFORE_REREAD and self._reread_credentials(runtime):
+                    registered, failures = False, 0
             except Exception:  # keep the heartbeat alive whatever a server answered
                 logger.exception("worker %s: unexpected error talking to the name server or dispatcher", runtime.name)
                 registered, dispatcher_uri = False, None
             runtime.stop.wait(self.heartbeat_interval)
+
+    def _reread_credentials(self, runtime: _Runtime) -> bool:
+        """Take the credentials file's name server if it changed (a restarted master or name server writes a new
+        one); ``True`` when it did."""
+        if self._credentials_directory is None:
+            return False
+        try:
+            credentials = read_credentials(self._credentials_directory, self.run_id)
+        except (OSError, ValueError):
+            return False  # not written (yet): keep trying the old one
+        if credentials == runtime.credentials:
+            return False
+        assert runtime.daemon is not None
+        runtime.daemon.use_secret(credentials.secret)
+        with runtime.lock:
+            runtime.credentials, proxies, runtime.dispatchers = credentials, runtime.dispatchers, {}
+            runtime.dispatcher_uri = None
+        for proxy in proxies.values():
+            proxy.close()
+        self.nameserver, self.nameserver_port, self.secret = credentials.host, credentials.port, credentials.secret
+        logger.info("worker %s: the run's name server is now %s:%d (credentials file)", runtime.name,
+                    credentials.host, credentials.port)
+        return True
 
     def _idle_too_long(self, runtime: _Runtime) -> bool:
         with runtime.lock:
