@@ -9,6 +9,10 @@ Terminal 2 (as many as you like, on any machine that sees the working directory)
     cd examples && ultraopt worker --objective cluster_objective:evaluate --run-id digits \\
         --working-directory /tmp/ultraopt-digits --n-workers 2
 
+With ``--checkpoint-file run.db``, run the same command again after the master died (even by SIGKILL): the
+finished trials are kept, those that were running run again, and the workers, still running, follow the
+credentials file to the new name server by themselves.
+
 Everything binds to 127.0.0.1 unless ``--host``/``--nic-name`` (here) and ``--host``/``--nic-name`` (on the
 workers) name an interface the other machines reach. The credentials file in the working directory (readable by
 you only) carries the run's secret; without it nobody can register a worker, report a result or stop anything.
@@ -33,6 +37,7 @@ def main() -> None:
     parser.add_argument("--nic-name", help="bind to this network interface, e.g. eth0")
     parser.add_argument("--n-iterations", type=int, default=4)
     parser.add_argument("--min-workers", type=int, default=1)
+    parser.add_argument("--checkpoint-file", help="SQLite file that makes the run resumable (see above)")
     args = parser.parse_args()
 
     # Successive halving by hand: 9 configs on a third of the data, the best 3 on all of it.
@@ -45,7 +50,8 @@ def main() -> None:
     print(f"name server on {host}:{port}; waiting for {args.min_workers} worker(s)", flush=True)
     progress = ProgressBar(generator.num_all_configs(args.n_iterations), show_budget=True)
     master = Master(args.run_id, optimizer, generator, progress_callback=progress,
-                    working_directory=args.working_directory, host=nameserver.credentials.host)
+                    working_directory=args.working_directory, host=nameserver.credentials.host,
+                    checkpoint_file=args.checkpoint_file)
     try:
         result = master.run(n_iterations=args.n_iterations, min_n_workers=args.min_workers)
     finally:
