@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from ultraopt.hdl.configs import config_key
@@ -81,3 +82,50 @@ def test_proposals_respect_conditions(conditional_space):
             assert 1e-3 <= config["C"] <= 1e3 and isinstance(config["C"], float)
         else:
             assert isinstance(config["depth"], int)
+
+
+ALL_OPTIMIZERS = ["ETPEOptimizer", "TPEOptimizer", "ForestOptimizer", "GBRTOptimizer", "RandomOptimizer"]
+
+
+def make_optimizer(name, space, seed=0):
+    import ultraopt.optimizer as optimizers
+
+    opt = getattr(optimizers, name)()
+    opt.initialize(space, random_state=seed)
+    return opt
+
+
+@pytest.mark.parametrize("name", ALL_OPTIMIZERS)
+def test_a_rejected_tell_changes_nothing(name, quadratic_space):
+    opt = make_optimizer(name, quadratic_space)
+    with pytest.raises(ValueError, match="'x'"):
+        opt.tell({"x": 99.0, "c": "a"}, 0.1)  # outside the domain
+    with pytest.raises(ValueError, match="unknown"):
+        opt.tell({"x": 0.5, "c": "a", "nope": 1}, 0.1)
+    assert all(len(observations) == 0 for observations in opt.observations.values())
+    for _ in range(12):  # the models still fit: no row without its loss
+        config, _ = opt.ask()
+        opt.tell(config, (config["x"] - 1.0) ** 2)
+    assert len(opt.observations[1.0]) == 12
+
+
+@pytest.mark.parametrize("name", ALL_OPTIMIZERS)
+def test_a_config_told_with_numpy_values_is_the_proposal_it_came_from(name, small_discrete_space):
+    opt = make_optimizer(name, small_discrete_space)
+    batch = opt.ask(n_points=np.int64(6))
+    for config, _ in batch:
+        opt.tell({"a": np.str_(config["a"]), "b": np.int64(config["b"])}, 1.0)
+    assert opt.pending_configs == []
+    told = {config_key(config) for config, _ in batch}
+    assert all(config_key(config) not in told for config, _ in opt.ask(n_points=6))
+
+
+@pytest.mark.parametrize("budget", [-1.0, 0.0, float("nan"), float("inf"), "1", True])
+def test_budgets_are_positive_numbers(budget, quadratic_space):
+    opt = make_optimizer("RandomOptimizer", quadratic_space)
+    with pytest.raises(ValueError, match="budget"):
+        opt.ask(budget=budget)
+    with pytest.raises(ValueError, match="budget"):
+        opt.tell({"x": 0.0, "c": "a"}, 1.0, budget=budget)
+    with pytest.raises(ValueError, match="n_points"):
+        opt.ask(n_points=True)

@@ -153,9 +153,11 @@ class BaseOptimizer(ABC):
             told so far, until the space is exhausted (then ``info["duplicate"]`` is ``True``).
         """
         self._check_initialized()
-        if n_points is not None and (not isinstance(n_points, int) or n_points < 1):
+        if n_points is not None and (
+            isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 1
+        ):
             raise ValueError(f"n_points must be a positive int or None, got {n_points!r}")
-        budget = self.budgets[-1] if budget is None else float(budget)
+        budget = self._budget(budget)
         proposals = [self._ask_one(budget) for _ in range(1 if n_points is None else n_points)]
         return proposals[0] if n_points is None else proposals
 
@@ -173,8 +175,10 @@ class BaseOptimizer(ABC):
             added (results of a warm start may come from other budgets).
         """
         self._check_initialized()
-        config = dict(config)
-        budget = self.budgets[-1] if budget is None else float(budget)
+        # checked before anything changes: a config the models cannot take must not half-update them, and numpy
+        # or int values must find the proposal they came from
+        config = check_config(self.config_space, config, what="tell: config")
+        budget = self._budget(budget)
         value = math.inf if loss is None or not math.isfinite(loss) else float(loss)
         key = config_key(config)
         self._pending.pop(key, None)
@@ -189,15 +193,19 @@ class BaseOptimizer(ABC):
         pending until told, and an initial point equal to one of them is not proposed again.
         """
         self._check_initialized()
-        config = dict(config)
+        config = check_config(self.config_space, config, what="mark_pending: config")
         key = config_key(config)
         if self._initial_points:
             self._initial_points = deque(point for point in self._initial_points if config_key(point) != key)
         self._seen.add(key)
-        self._pending[key] = (config, self.budgets[-1] if budget is None else float(budget))
+        self._pending[key] = (config, self._budget(budget))
 
     def forget(self, config: Mapping[str, Any]) -> None:
         """Drop ``config`` from the pending proposals without a result (its trial was cancelled)."""
+        try:
+            config = check_config(self.config_space, config, what="forget: config")
+        except ValueError:
+            return  # not a config of the space, so not one of ours
         self._pending.pop(config_key(config), None)
 
     # ------------------------------------------------------------------ for subclasses
@@ -261,6 +269,16 @@ class BaseOptimizer(ABC):
         if not unseen:
             return None
         return unseen[int(self.rng.integers(len(unseen)))]
+
+    def _budget(self, budget: float | None) -> float:
+        """``budget`` as a float, the largest one for ``None``; a budget is a positive finite number."""
+        if budget is None:
+            return self.budgets[-1]
+        if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)):
+            raise ValueError(f"budget must be a positive number, got {budget!r}")
+        if not (math.isfinite(budget) and budget > 0):
+            raise ValueError(f"budget must be a positive finite number, got {budget!r}")
+        return float(budget)
 
     def _check_initialized(self) -> None:
         if not self._initialized:
