@@ -62,6 +62,13 @@ class TestMapReduceExecutor(ExecutorContract):
         batch = executor.wait(timeout=30)
         assert sorted(t.trial_id for t in batch) == [0, 1] and executor.n_running == 0
 
+    def test_a_batch_comes_back_in_submission_order_whatever_finished_first(self, executor):
+        # the optimizer is told in this order: arrival order would make seeded runs differ
+        executor.start(Objective(sleep_x))
+        for i, x in enumerate([0.6, 0.05]):
+            executor.submit(make_trial(i, x))
+        assert [t.trial_id for t in executor.wait(timeout=30)] == [0, 1]
+
     def test_the_pool_stays_warm_across_batches(self, executor):
         executor.start(Objective(sleep_x))
         workers = set()

@@ -62,7 +62,8 @@ class BatchExecutor(Executor):
             if deadline is not None and time.monotonic() >= deadline and len(self._returned) < self._n_in_flight:
                 return []
         batch, self._returned, self._n_in_flight = self._returned, [], 0
-        return batch
+        # told in submission order, not arrival order: the same seed gives the same proposals
+        return sorted(batch, key=lambda trial: trial.trial_id)
 
     @property
     def n_slots(self) -> int:
