@@ -1,3 +1,4 @@
+import functools
 import math
 
 import numpy as np
@@ -20,6 +21,25 @@ def test_budget_is_passed_when_the_function_takes_it():
             return budget
 
     assert Objective(Callable())({}, 0.5).loss == 0.5
+
+
+def test_a_budget_parameter_is_passed_by_name_where_it_must_be():
+    def keyword_only(config, *, budget):
+        return budget
+
+    def after_other_defaults(config, seed=0, budget=1.0):
+        return budget + seed
+
+    assert Objective(keyword_only)({}, 0.5).loss == 0.5
+    assert Objective(after_other_defaults)({}, 0.25).loss == 0.25
+    assert Objective(functools.partial(after_other_defaults, seed=2))({}, 0.5).loss == 2.5
+    assert Objective(functools.partial(keyword_only, budget=7.0))({}, 0.5).loss == 0.5  # the run's budget wins
+
+
+def test_zero_dimensional_arrays_are_losses():
+    assert Objective(lambda config: np.array(0.5))({}, 1.0).loss == 0.5
+    loss, info = parse_return_value({"loss": np.array(0.25), "acc": np.array(0.9)})
+    assert loss == 0.25 and info == {"acc": 0.9} and type(info["acc"]) is float
 
 
 def test_dict_return_keeps_extra_entries_as_plain_info():

@@ -17,10 +17,10 @@ __all__ = ["to_jsonable", "plain_scalar"]
 def plain_scalar(value: Any) -> Any:
     """Return ``value`` as a Python ``bool``, ``int``, ``float``, ``str`` or ``None`` when it is a scalar.
 
-    numpy scalars (``np.bool_``, ``np.int64``, ``np.float32``, ...) become their Python counterparts; other
-    values are returned unchanged.
+    numpy scalars (``np.bool_``, ``np.int64``, ``np.float32``, ...) and 0-d arrays (what many reductions and
+    ``tensor.numpy()`` give) become their Python counterparts; other values are returned unchanged.
     """
-    if isinstance(value, np.generic):
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
         return value.item()
     return value
 

@@ -44,6 +44,12 @@ def accepts_budget(func: Callable[..., Any]) -> bool:
     return len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
 
 
+def _has_budget_keyword(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` takes ``budget=`` by name (keyword-only, bound by a partial, or after other defaults)."""
+    parameter = inspect.signature(func).parameters.get("budget")
+    return parameter is not None and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY
+
+
 @dataclass
 class Evaluation:
     """What one call of the objective produced, as plain data."""
@@ -124,12 +130,16 @@ class Objective:
             raise TypeError(f"eval_func must be callable, got {type(func).__name__}")
         self.func = func
         self.passes_budget = accepts_budget(func)
+        self._budget_by_name = self.passes_budget and _has_budget_keyword(func)
 
     def __call__(self, config: dict[str, Any], budget: float) -> Evaluation:
         """Evaluate ``config`` on ``budget``; never raises for what the user's function does."""
         start = time.time()
         try:
-            value = self.func(config, budget) if self.passes_budget else self.func(config)
+            if self._budget_by_name:
+                value = self.func(config, budget=budget)
+            else:
+                value = self.func(config, budget) if self.passes_budget else self.func(config)
             loss, info = parse_return_value(value)
         except MemoryError as exc:  # out of memory (at a per-trial memory limit, or of the machine's)
             return Evaluation(TrialStatus.MEMOUT, error=f"MemoryError: {exc}", start_time=start, end_time=time.time())
