@@ -136,3 +136,12 @@ def test_ctrl_c_while_the_executor_starts_returns_the_result_so_far(quadratic_sp
                  parallel_strategy=_InterruptedWhileStarting())
     assert result.meta["stop_reason"] == "interrupted"
     assert len(result.trials_with_status(TrialStatus.SUCCESS)) == 5
+
+
+def test_initial_points_and_callbacks_may_be_generators(quadratic_space):
+    seen = []
+    result = run(quadratic_space, n_iterations=3,
+                 initial_points=(point for point in [{"x": 0.125, "c": "a"}]),
+                 callbacks=(callback for callback in [lambda result, trial: seen.append(trial.trial_id)]))
+    assert result.trials[0].config == {"c": "a", "x": 0.125} and result.trials[0].config_info["origin"] == "user"
+    assert seen == [0, 1, 2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ConfigSpace import ConfigurationSpace
@@ -209,6 +209,11 @@ def fmin(
     >>> len(result.trials)
     20
     """
+    # both are read more than once below: a generator would be empty after the first time
+    if isinstance(initial_points, Iterator):
+        initial_points = list(initial_points)
+    if isinstance(callbacks, Iterator):
+        callbacks = list(callbacks)
     check_arguments(locals(), _CONSTRAINTS, "fmin")
     objective: Objective = Objective(eval_func)
     if trial_time_limit is not None or trial_memory_limit is not None:
