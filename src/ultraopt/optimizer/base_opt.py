@@ -175,12 +175,15 @@ class BaseOptimizer(ABC):
             added (results of a warm start may come from other budgets).
         """
         self._check_initialized()
-        # checked before anything changes: a config the models cannot take must not half-update them, and numpy
-        # or int values must find the proposal they came from
-        config = check_config(self.config_space, config, what="tell: config")
         budget = self._budget(budget)
-        value = math.inf if loss is None or not math.isfinite(loss) else float(loss)
+        config = dict(config)
         key = config_key(config)
+        if key not in self._pending:  # one of our proposals is legal already; anything else is checked first
+            # before anything changes: a config the models cannot take must not half-update them, and numpy or
+            # int values must find the proposal they came from
+            config = check_config(self.config_space, config, what="tell: config")
+            key = config_key(config)
+        value = math.inf if loss is None or not math.isfinite(loss) else float(loss)
         self._pending.pop(key, None)
         self._seen.add(key)
         self.observations.setdefault(budget, Observations()).add(config, value)
