@@ -34,6 +34,9 @@ def test_a_budget_parameter_is_passed_by_name_where_it_must_be():
     assert Objective(after_other_defaults)({}, 0.25).loss == 0.25
     assert Objective(functools.partial(after_other_defaults, seed=2))({}, 0.5).loss == 2.5
     assert Objective(functools.partial(keyword_only, budget=7.0))({}, 0.5).loss == 0.5  # the run's budget wins
+    assert Objective(lambda config, **kwargs: kwargs["budget"])({}, 0.75).loss == 0.75
+    assert Objective(lambda config, *args, **kwargs: args[0])({}, 0.5).loss == 0.5
+    assert Objective(lambda config, seed=1, **kwargs: kwargs["budget"] + seed)({}, 0.5).loss == 1.5
 
 
 def test_zero_dimensional_arrays_are_losses():

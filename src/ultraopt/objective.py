@@ -24,8 +24,9 @@ __all__ = ["Evaluation", "Objective", "accepts_budget"]
 def accepts_budget(func: Callable[..., Any]) -> bool:
     """Whether ``func`` should be called as ``func(config, budget)``.
 
-    That is the case when it has a parameter named ``budget``, or a second positional parameter without a
-    default; a function ``f(config, seed=0)`` is called with the config only.
+    That is the case when it has a parameter named ``budget``, a second positional parameter without a
+    default, ``*args`` or ``**kwargs`` (which gets ``budget=``); a function ``f(config, seed=0)`` is called with
+    the config only.
     """
     try:
         signature = inspect.signature(func)
@@ -41,13 +42,23 @@ def accepts_budget(func: Callable[..., Any]) -> bool:
     ]
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
         return True
-    return len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
+    if len(positional) >= 2 and positional[1].default is inspect.Parameter.empty:
+        return True
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def _has_budget_keyword(func: Callable[..., Any]) -> bool:
-    """Whether ``func`` takes ``budget=`` by name (keyword-only, bound by a partial, or after other defaults)."""
-    parameter = inspect.signature(func).parameters.get("budget")
-    return parameter is not None and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY
+    """Whether ``func`` takes ``budget=`` by name: a ``budget`` parameter that is keyword-only, bound by a partial
+    or after other defaults, or ``**kwargs`` where no positional place takes the budget."""
+    parameters = inspect.signature(func).parameters
+    parameter = parameters.get("budget")
+    if parameter is not None:
+        return parameter.kind is not inspect.Parameter.POSITIONAL_ONLY
+    positional = [p for p in parameters.values() if p.kind in (
+        inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)]
+    takes_positional = len(positional) >= 2 and (
+        positional[1].kind is inspect.Parameter.VAR_POSITIONAL or positional[1].default is inspect.Parameter.empty)
+    return not takes_positional and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 @dataclass
