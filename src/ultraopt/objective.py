@@ -22,43 +22,35 @@ __all__ = ["Evaluation", "Objective", "accepts_budget"]
 
 
 def accepts_budget(func: Callable[..., Any]) -> bool:
-    """Whether ``func`` should be called as ``func(config, budget)``.
+    """Whether ``func`` should be called with the budget, as ``func(config, budget)`` or ``func(config, budget=)``.
 
     That is the case when it has a parameter named ``budget``, a second positional parameter without a
     default, ``*args`` or ``**kwargs`` (which gets ``budget=``); a function ``f(config, seed=0)`` is called with
     the config only.
     """
+    return _budget_passing(func) is not None
+
+
+def _budget_passing(func: Callable[..., Any]) -> str | None:
+    """How ``func`` takes the budget: ``"keyword"`` (a ``budget`` parameter that is not positional-only, or
+    ``**kwargs``), ``"positional"`` (a second positional place) or ``None`` (it does not)."""
     try:
-        signature = inspect.signature(func)
+        parameters = inspect.signature(func).parameters
     except (TypeError, ValueError):  # builtins without a signature: call with the config only
-        return False
-    params = list(signature.parameters.values())
-    if "budget" in signature.parameters:
-        return True
-    positional = [
-        p
-        for p in params
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
-        return True
-    if len(positional) >= 2 and positional[1].default is inspect.Parameter.empty:
-        return True
-    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
-
-
-def _has_budget_keyword(func: Callable[..., Any]) -> bool:
-    """Whether ``func`` takes ``budget=`` by name: a ``budget`` parameter that is keyword-only, bound by a partial
-    or after other defaults, or ``**kwargs`` where no positional place takes the budget."""
-    parameters = inspect.signature(func).parameters
-    parameter = parameters.get("budget")
-    if parameter is not None:
-        return parameter.kind is not inspect.Parameter.POSITIONAL_ONLY
-    positional = [p for p in parameters.values() if p.kind in (
-        inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)]
-    takes_positional = len(positional) >= 2 and (
-        positional[1].kind is inspect.Parameter.VAR_POSITIONAL or positional[1].default is inspect.Parameter.empty)
-    return not takes_positional and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        return None
+    kinds = inspect.Parameter
+    named = parameters.get("budget")
+    if named is not None:  # by name, so that a keyword-only or later parameter gets it too
+        return "positional" if named.kind is kinds.POSITIONAL_ONLY else "keyword"
+    positional = [p for p in parameters.values()
+                  if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD, kinds.VAR_POSITIONAL)]
+    if len(positional) >= 2 and (positional[1].kind is kinds.VAR_POSITIONAL or positional[1].default is kinds.empty):
+        return "positional"
+    if positional and positional[0].kind is kinds.VAR_POSITIONAL:  # f(*args)
+        return "positional"
+    if any(p.kind is kinds.VAR_KEYWORD for p in parameters.values()):
+        return "keyword"
+    return None
 
 
 @dataclass
@@ -140,17 +132,17 @@ class Objective:
         if not callable(func):
             raise TypeError(f"eval_func must be callable, got {type(func).__name__}")
         self.func = func
-        self.passes_budget = accepts_budget(func)
-        self._budget_by_name = self.passes_budget and _has_budget_keyword(func)
+        self._budget_passing = _budget_passing(func)
+        self.passes_budget = self._budget_passing is not None
 
     def __call__(self, config: dict[str, Any], budget: float) -> Evaluation:
         """Evaluate ``config`` on ``budget``; never raises for what the user's function does."""
         start = time.time()
         try:
-            if self._budget_by_name:
+            if self._budget_passing == "keyword":
                 value = self.func(config, budget=budget)
             else:
-                value = self.func(config, budget) if self.passes_budget else self.func(config)
+                value = self.func(config, budget) if self._budget_passing else self.func(config)
             loss, info = parse_return_value(value)
         except MemoryError as exc:  # out of memory (at a per-trial memory limit, or of the machine's)
             return Evaluation(TrialStatus.MEMOUT, error=f"MemoryError: {exc}", start_time=start, end_time=time.time())

@@ -51,13 +51,17 @@ def test_a_bad_objective_is_a_one_line_error():
         assert process.returncode == 2 and message in error, error
 
 
-def test_a_worker_with_an_idle_timeout_exits_by_itself(nameserver):
-    credentials = nameserver.credentials
-    worker = subprocess.Popen(
+def worker_of(credentials, timeout: float, secret: str, **kwargs) -> subprocess.Popen:
+    """An ``ultraopt worker`` process that finds the name server by address, with ``secret`` as the run's."""
+    return subprocess.Popen(
         [sys.executable, "-m", "ultraopt", "worker", "--objective", "tests.async_comm.objectives:square",
          "--run-id", credentials.run_id, "--nameserver", credentials.host,
-         "--nameserver-port", str(credentials.port), "--timeout", "1"],
-        env=child_env(ULTRAOPT_SECRET=credentials.secret), cwd=REPO)
+         "--nameserver-port", str(credentials.port), "--timeout", str(timeout)],
+        env=child_env(ULTRAOPT_SECRET=secret), cwd=REPO, **kwargs)
+
+
+def test_a_worker_with_an_idle_timeout_exits_by_itself(nameserver):
+    worker = worker_of(nameserver.credentials, 1, nameserver.credentials.secret)
     try:
         assert worker.wait(60) == 0
     finally:
@@ -66,12 +70,7 @@ def test_a_worker_with_an_idle_timeout_exits_by_itself(nameserver):
 
 
 def test_a_worker_refused_by_the_name_server_says_why(nameserver):
-    credentials = nameserver.credentials
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "ultraopt", "worker", "--objective", "tests.async_comm.objectives:square",
-         "--run-id", credentials.run_id, "--nameserver", credentials.host,
-         "--nameserver-port", str(credentials.port), "--timeout", "8"],
-        env=child_env(ULTRAOPT_SECRET="not-the-run-secret"), cwd=REPO, stderr=subprocess.PIPE, text=True)
+    worker = worker_of(nameserver.credentials, 8, "not-the-run-secret", stderr=subprocess.PIPE, text=True)
     try:
         _, error = worker.communicate(timeout=60)
     finally:

@@ -39,9 +39,9 @@ _worker_numbers = itertools.count()
 _REPORT_TRIES = 20
 # Failed calls in a row to the name server or dispatcher before a worker warns, and between warnings.
 _FAILURES_BEFORE_WARNING = 5
+_FAILURES_PER_WARNING = 60
 # ... and before it reads its credentials file again (a restarted name server may have written a new one).
 _FAILURES_BEFORE_REREAD = 3
-_FAILURES_PER_WARNING = 60
 
 
 class _WorkerService:

@@ -233,7 +233,6 @@ class ETPEOptimizer(BaseOptimizer):
         self._group_log_prior = self._estimate_group_prior()
         self._design = deque(self._make_design())
         self._design_size = len(self._design)
-        self._n_told = 0  # results told on any budget, this optimizer's proposals or not
 
     def _estimate_group_prior(self) -> np.ndarray | None:
         space = self.kernel_space
@@ -281,11 +280,12 @@ class ETPEOptimizer(BaseOptimizer):
         group = self.kernel_space.groups(rows[0][None, :], rows[1][None, :])[0]
         self._history[budget].append(num=rows[0], cat=rows[1], group=group, loss=loss)
         self._n_successes[budget] += math.isfinite(loss)
-        self._n_told += 1
 
     def _propose(self, budget: float) -> Proposal:
-        # the design stands in for the first results: as many told by a warm start or a resumed run replace it
-        while self._design and self._n_told < self._design_size:
+        # the design stands in for the first results (on any budget, ours or not): as many told by a warm start or
+        # a resumed run replace it
+        n_told = sum(len(history) for history in self._history.values())
+        while self._design and n_told < self._design_size:
             config = self._design.popleft()
             if self.is_new(config):
                 return config, {"origin": "initial design"}
