@@ -145,3 +145,16 @@ def test_initial_points_and_callbacks_may_be_generators(quadratic_space):
                  callbacks=(callback for callback in [lambda result, trial: seen.append(trial.trial_id)]))
     assert result.trials[0].config == {"c": "a", "x": 0.125} and result.trials[0].config_info["origin"] == "user"
     assert seen == [0, 1, 2]
+
+
+@pytest.mark.parametrize("optimizer", ["Random", "ETPE"])
+def test_objective_may_edit_its_config(quadratic_space, optimizer):
+    # a common pattern: take one value out and pass the rest on as **config
+    def objective(config):
+        x = config.pop("x")
+        config["extra"] = 1
+        return x**2
+
+    result = run(quadratic_space, objective, optimizer=optimizer, n_iterations=15)
+    assert len(result.trials) == 15 and all(t.is_success for t in result.trials)
+    assert all(set(t.config) == set(quadratic_space) for t in result.trials)

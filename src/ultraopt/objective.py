@@ -138,6 +138,7 @@ class Objective:
     def __call__(self, config: dict[str, Any], budget: float) -> Evaluation:
         """Evaluate ``config`` on ``budget``; never raises for what the user's function does."""
         start = time.time()
+        config = dict(config)  # the user's function may edit it (``config.pop("lr")``); the trial keeps the original
         try:
             if self._budget_passing == "keyword":
                 value = self.func(config, budget=budget)
