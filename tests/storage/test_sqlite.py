@@ -109,7 +109,42 @@ def test_a_new_file_appears_complete_or_not_at_all(tmp_path, quadratic_space, mo
     def crash(*args):
         raise OSError("disk full")
 
+    monkeypatch.setattr(os, "link", crash)
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         SQLiteStorage(path).open_run(header_for(quadratic_space))
-    assert not path.exists()
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("first_closes", [True, False])
+def test_a_run_that_found_no_file_never_replaces_one_created_since(tmp_path, quadratic_space, first_closes):
+    # two launches of one job a moment apart: both saw no file when they opened it
+    path = tmp_path / "run.db"
+    first, second = SQLiteStorage(path), SQLiteStorage(path)
+    first.open_run(header_for(quadratic_space))
+    trial = created(0, {"x": 0.5, "c": "a"})
+    first.record_created(trial)
+    first.record_finished(finish(trial, 0.25))
+    if first_closes:
+        first.close()
+    with pytest.raises(StorageError, match="created by another run"):
+        second.open_run(header_for(quadratic_space))
+    first.close()
+    assert [t.loss for t in FMinResult.load(path).trials] == [0.25]
+
+
+def test_an_empty_file_takes_a_new_run(tmp_path, quadratic_space):
+    path = tmp_path / "run.db"
+    path.touch()  # as tempfile.mkstemp(suffix=".db") leaves it
+    storage = SQLiteStorage(path)
+    storage.open_run(header_for(quadratic_space))
+    trial = created(0, {"x": 0.5, "c": "a"})
+    storage.record_created(trial)
+    storage.record_finished(finish(trial, 0.25))
+    storage.close()
+    assert [t.loss for t in FMinResult.load(path).trials] == [0.25]
+
+
+def test_a_file_in_a_missing_directory_is_refused_by_name(tmp_path):
+    with pytest.raises(StorageError, match="the directory .*missing does not exist"):
+        SQLiteStorage(tmp_path / "missing" / "run.db")

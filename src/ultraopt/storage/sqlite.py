@@ -158,10 +158,14 @@ class SQLiteStorage(Storage):
         self._lock_fd: int | None = None
         self._header: RunHeader | None = None
         self._n_events = 0
-        if self.path.exists():
+        # an empty file (``touch run.db``, ``tempfile.mkstemp``) is an empty database to SQLite: a new run's place
+        self._placeholder = self.path.is_file() and self.path.stat().st_size == 0
+        if self.path.exists() and not self._placeholder:
             self._header, self._n_events = self._check_existing()
         elif read_only:
-            raise StorageError(f"{self.path} does not exist")
+            raise StorageError(f"{self.path} does not exist" if not self._placeholder else f"{self.path} is empty")
+        elif not self.path.parent.is_dir():
+            raise StorageError(f"cannot create {self.path}: the directory {self.path.parent} does not exist")
 
     # ------------------------------------------------------------------ opening
     def _check_existing(self) -> tuple[RunHeader, int]:
@@ -244,7 +248,7 @@ class SQLiteStorage(Storage):
     def _write_header(self, header: RunHeader) -> None:
         """Create the file under a temporary name and rename it into place, so it never exists half-made."""
         assert not self.read_only, f"{self} was opened read-only"
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{id(self):x}.tmp")
         temporary.unlink(missing_ok=True)
         conn = sqlite3.connect(temporary, isolation_level=None)
         try:
@@ -264,8 +268,32 @@ class SQLiteStorage(Storage):
             conn.execute("COMMIT")
         finally:
             conn.close()  # the last connection closing checkpoints the WAL into the file and removes it
-        os.replace(temporary, self.path)
+        try:
+            self._move_into_place(temporary)
+        finally:
+            temporary.unlink(missing_ok=True)
         self._header = header
+        self._connect()  # the writer's lock, before another run that finds the new file can take it
+
+    def _move_into_place(self, temporary: Path) -> None:
+        """Give the new file its name unless another run created one there since this storage was opened:
+        a hard link fails on an existing name, where a rename would replace the other run's journal."""
+        created_meanwhile = StorageError(
+            f"{self.path} was created by another run after this one opened it (one writer per storage)"
+        )
+        if self._placeholder:  # an empty file the user made: replace it while it is still empty
+            if self.path.exists() and self.path.stat().st_size > 0:
+                raise created_meanwhile
+            os.replace(temporary, self.path)
+            return
+        try:
+            os.link(temporary, self.path)
+        except FileExistsError:
+            raise created_meanwhile from None
+        except OSError:  # a file system without hard links
+            if self.path.exists():
+                raise created_meanwhile from None
+            os.replace(temporary, self.path)
 
     # ------------------------------------------------------------------ writing
     def update_meta(self, meta: dict[str, Any]) -> None:
