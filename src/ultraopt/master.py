@@ -143,8 +143,10 @@ class Master:
                 for trial in self.executor.wait(timeout=self._wait_timeout()):
                     self._record(trial)
                 self._check_time_limit()
+            self._record_held_back()
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
+            self._record_held_back()
             logger.warning("interrupted: cancelling %d running trial(s)", len(self._running))
         finally:
             self._cancel_running()
@@ -286,6 +288,12 @@ class Master:
         if self.stop_reason is None and self.clock() - self._start >= self.time_limit:
             self.stop_reason = "time limit"
             logger.info("time limit of %.1f s reached", self.time_limit)
+
+    def _record_held_back(self) -> None:
+        """Record the trials that finished but that the executor still held back when the run stopped."""
+        for trial in self.executor.collect_finished():
+            if trial.trial_id in self._running:
+                self._record(trial)
 
     def _cancel_running(self) -> None:
         """Record trials still running as cancelled; they tell the optimizer nothing."""

@@ -145,6 +145,15 @@ def test_per_trial_time_limits_hold_on_the_workers(strategy, children_before):
     assert new_processes(children_before) == set()
 
 
+def test_mapreduce_records_what_finished_in_a_batch_cut_by_the_time_limit(children_before):
+    result = run(hangs_on_b, n_iterations=6, n_jobs=2, parallel_strategy="MapReduce", time_limit=3,
+                 random_state=2)
+    outcomes = sorted((t.config["c"], t.status.value) for t in result.trials)
+    # the first batch held one config of each kind: the finished one counts, the hanging one is cancelled
+    assert outcomes == [("a", "success"), ("b", "cancelled")]
+    assert new_processes(children_before) == set()
+
+
 @pytest.mark.parametrize("strategy", ["MapReduce", "Dask"])
 def test_a_broken_objective_raises_and_stops_every_process(strategy, children_before):
     with pytest.raises(ObjectiveError, match="RuntimeError: broken objective"):

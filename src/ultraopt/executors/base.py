@@ -68,6 +68,13 @@ class Executor(ABC):
         """How many more trials :meth:`submit` may take now."""
         return max(self.n_slots - self.n_running, 0)
 
+    def collect_finished(self) -> list[Trial]:
+        """Trials that finished but that :meth:`wait` holds back (a batch waiting for the rest of it).
+
+        A stopping run records them instead of cancelling them; they no longer count as running.
+        """
+        return []
+
     def shutdown(self) -> None:  # noqa: B027 - executors without resources have nothing to stop
         """Stop whatever the executor started."""
 

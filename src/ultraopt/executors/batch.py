@@ -65,6 +65,11 @@ class BatchExecutor(Executor):
         # told in submission order, not arrival order: the same seed gives the same proposals
         return sorted(batch, key=lambda trial: trial.trial_id)
 
+    def collect_finished(self) -> list[Trial]:
+        done, self._returned = sorted(self._returned, key=lambda trial: trial.trial_id), []
+        self._n_in_flight -= len(done)
+        return done
+
     @property
     def n_slots(self) -> int:
         return self.batch_size

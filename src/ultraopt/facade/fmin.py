@@ -174,7 +174,8 @@ def fmin(
         committed to ``checkpoint_file`` as it finishes, not every ``checkpoint_freq`` trials.
     time_limit : float, optional
         Seconds (from the start of this call) after which no new trial starts; running trials are cancelled
-        (with a ``checkpoint_file`` they run again when the run is resumed).
+        (with a ``checkpoint_file`` they run again when the run is resumed). ``"Serial"`` runs the objective in
+        this process, so its running trial ends first; ``trial_time_limit`` bounds that.
     callbacks : list of callable, optional
         ``callback(result, trial)`` after each finished trial; a truthy return value stops the run. Trials
         restored from a ``checkpoint_file`` are not shown to callbacks.
