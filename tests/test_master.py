@@ -73,6 +73,18 @@ def test_broken_objective_stops_early_with_the_error_and_the_partial_result(quad
     assert all(t.status is TrialStatus.FAILED for t in caught.value.result.trials)
 
 
+def test_broken_objective_is_reported_when_a_short_hyperband_run_ends_with_fewer_trials_than_planned(quadratic_space):
+    # 3 configs on budget 1, one promotion to budget 3 planned; the failures are never promoted
+    generator = CustomIterGenerator([3, 1], [1, 3])
+
+    def broken(config, budget):
+        raise KeyError("missing column")
+
+    with pytest.raises(ObjectiveError, match="first 3 trial") as caught:
+        make_master(quadratic_space, broken, generator).run(1)
+    assert len(caught.value.result.trials) == 3
+
+
 def test_callback_sees_each_trial_and_can_stop_the_run(quadratic_space):
     seen = []
 
@@ -90,6 +102,15 @@ def test_early_stopping(quadratic_space):
     master = make_master(quadratic_space, lambda config: next(losses), early_stopping_rounds=4)
     result = master.run(100)
     assert len(result.trials) == 3 + 4 and master.stop_reason == "early stopping"
+
+
+def test_early_stopping_counts_only_trials_on_the_largest_budget(quadratic_space):
+    # brackets of 9 configs on budget 1, the best 3 on budget 3: only the budget-3 trials count the rounds
+    generator = CustomIterGenerator([9, 3], [1, 3])
+    master = make_master(quadratic_space, lambda config, budget: 1.0, generator, early_stopping_rounds=4)
+    result = master.run(100)
+    assert master.stop_reason == "early stopping"
+    assert sum(t.budget == 3 for t in result.trials) == 1 + 4 and len(result.trials) == 2 * 9 + 1 + 4
 
 
 def test_time_limit_on_the_clock(quadratic_space):

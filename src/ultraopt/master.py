@@ -75,7 +75,8 @@ class Master:
     callbacks : iterable of callable
         ``callback(result, trial)`` after each finished trial; a truthy return value stops the run.
     early_stopping_rounds : int, optional
-        Stop when this many trials in a row finished without improving the best loss on the largest budget.
+        Stop when this many trials in a row on the schedule's largest budget finished without improving the
+        best loss there (trials on smaller budgets neither count nor reset the count).
     clock : callable, optional
         Time source; the executor's clock by default.
     storage : Storage, optional
@@ -97,6 +98,7 @@ class Master:
     ):
         self.optimizer = optimizer
         self.iter_generator = iter_generator
+        self._largest_budget = max(iter_generator.get_budgets())
         self.executor = executor
         self.result = result
         self.time_limit = time_limit
@@ -139,6 +141,7 @@ class Master:
                 self._fill_free_slots()
                 if not self._running:
                     self.stop_reason = "finished"
+                    self._check_broken_objective(finished=True)
                     break
                 for trial in self.executor.wait(timeout=self._wait_timeout()):
                     self._record(trial)
@@ -246,26 +249,28 @@ class Master:
             logger.info("trial %d %s: %s", trial.trial_id, trial.status.value,
                         (trial.error or "").strip().splitlines()[-1:])
         self._check_broken_objective()
-        self._check_early_stopping(incumbent_before)
+        self._check_early_stopping(trial, incumbent_before)
         if replaying:
             return
         for callback in self.callbacks:
             if callback(self.result, trial) and self.stop_reason is None:
                 self.stop_reason = "callback"
 
-    def _check_broken_objective(self) -> None:
+    def _check_broken_objective(self, finished: bool = False) -> None:
+        """Raise :class:`ObjectiveError` when the first trials of the run all failed; ``finished``: the run has no
+        more trials to come (promotions planned for a short Hyperband run never happen when everything fails)."""
         trials = self.result.trials
         if len(trials) - self._n_warm_start > BROKEN_OBJECTIVE_TRIALS:  # only the first trials of the run decide
             return
         trials = trials[self._n_warm_start:]
         planned = self.iter_generator.num_all_configs(self._n_iterations)
         first = min(BROKEN_OBJECTIVE_TRIALS, planned)
-        if len(trials) != first or not all(trial.status.is_failure for trial in trials):
+        if not trials or not (len(trials) == first or finished) or not all(t.status.is_failure for t in trials):
             return
         self._cancel_running()
         error = trials[0].error or trials[0].status.value
         raise ObjectiveError(
-            f"the objective failed on each of the first {first} trial(s), so the run stopped; "
+            f"the objective failed on each of the first {len(trials)} trial(s), so the run stopped; "
             f"the first failure was:\n{error}",
             self.result,
         )
@@ -275,8 +280,9 @@ class Master:
         budget = self.result.max_budget_reached
         return (math.inf, math.inf) if budget is None else (-budget, self.result.best_loss)  # type: ignore[return-value]
 
-    def _check_early_stopping(self, incumbent_before: tuple[float, float]) -> None:
-        if self.early_stopping_rounds is None:
+    def _check_early_stopping(self, trial: Trial, incumbent_before: tuple[float, float]) -> None:
+        # a Hyperband run's first stages say nothing about the largest budget, where the optimum is reported
+        if self.early_stopping_rounds is None or trial.budget < self._largest_budget:
             return
         improved = self._incumbent() < incumbent_before
         self._rounds_without_improvement = 0 if improved else self._rounds_without_improvement + 1

@@ -180,7 +180,8 @@ def fmin(
         ``callback(result, trial)`` after each finished trial; a truthy return value stops the run. Trials
         restored from a ``checkpoint_file`` are not shown to callbacks.
     early_stopping_rounds : int, optional
-        Stop when this many trials in a row did not improve the best loss on the largest budget reached.
+        Stop when this many trials in a row on the largest budget (``max_budget`` with Hyperband) did not
+        improve the best loss there; trials on smaller budgets neither count nor reset the count.
     trial_time_limit : float, optional
         Seconds an evaluation may take: each evaluation runs in a child process, killed at the limit and
         recorded as a ``timeout`` trial; the run goes on. Applies in every parallel strategy.
