@@ -16,13 +16,18 @@ Threads and connections
 
 Dead workers
 ------------
-A worker is declared dead — and every job it holds goes back to the front of the queue with ``trial.attempt``
-incremented, or is returned as ``LOST`` once it has been tried ``max_retries + 1`` times — as soon as:
+A worker is declared dead — and every job it holds goes back to the front of the queue, or is returned as ``LOST``
+once it has been tried ``max_retries + 1`` times — as soon as:
 
 - its connection to the dispatcher closes (a killed or crashed process: immediate; a vanished machine: TCP
   keepalive, about 4 s),
 - sending it a job fails, or
 - no heartbeat arrived for ``heartbeat_timeout`` seconds (a frozen process).
+
+Only the job the worker was running counts as a try (``trial.attempt`` is incremented): the oldest one it holds,
+as a worker runs its jobs in the order they were sent. Jobs that were only queued at it (``job_queue_sizes``)
+go out again unchanged, so that a worker dying for reasons of its own never makes a job that it never started
+``LOST``.
 
 A result is accepted once per trial, whoever sends it first (a worker taken for dead that comes back may still
 deliver); any later result for the same trial is ignored.
@@ -499,17 +504,21 @@ class Dispatcher:
             if worker is None:
                 return
             self._dead[name] = worker.uri
+            # A worker runs its jobs in the order they were sent, so only the oldest one it holds was running:
+            # that one used up an attempt; the others were only queued there and simply go out again.
+            running = next(iter(worker.jobs), None)
             for trial_id, trial in reversed(list(worker.jobs.items())):
-                if trial.attempt > self.max_retries:
+                if trial_id == running and trial.attempt > self.max_retries:
                     self._pending.pop(trial_id, None)
                     trial.finish(TrialStatus.LOST, error=f"its worker died on each of {trial.attempt} attempts "
                                                          f"(the last one, {name}: {reason})")
                     trial.worker, trial.end_time = name, time.time()
                     lost.append(trial)
-                else:
+                    continue
+                if trial_id == running:
                     trial.attempt += 1
-                    self._queue[trial_id] = trial
-                    self._queue.move_to_end(trial_id, last=False)
+                self._queue[trial_id] = trial
+                self._queue.move_to_end(trial_id, last=False)
             n_jobs, n_workers = len(worker.jobs), len(self._workers)
             worker.jobs.clear()
             self._cond.notify_all()
