@@ -49,3 +49,13 @@ def test_convergence_plot_draws_the_best_so_far(quadratic_space):
     assert len(y) == 30 and np.all(np.diff(y) <= 0) and y[-1] == pytest.approx(result.best_loss)
     ax_time = result.plot_convergence(over="time")
     assert np.all(np.diff(ax_time.get_lines()[0].get_xdata()) >= 0)
+
+
+def test_best_trial_finds_a_budget_up_to_float_rounding_and_refuses_others(quadratic_space):
+    third = 1 / 3
+    trials = [finished(0, {"x": 1.0, "c": "a"}, third, 0.5), finished(1, {"x": 2.0, "c": "a"}, 1.0, 0.1)]
+    result = FMinResult(quadratic_space, [third, 1], trials)
+    assert result.best_trial(0.33333333333333).trial_id == 0  # as a user copies it from a table
+    assert result.best_trial(1).trial_id == 1
+    with pytest.raises(ValueError, match=r"budget 1/2 is not a budget of this run \(its budgets: 1/3, 1\)"):
+        result.best_trial(0.5)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
-from ultraopt.multi_fidelity.budgets import format_budget
+from ultraopt.multi_fidelity.budgets import format_budget, match_budget
 from ultraopt.text_table import render_table
 from ultraopt.trial import Trial, TrialStatus
 
@@ -104,11 +104,33 @@ class FMinResult:
         """The largest budget with a successful trial, or ``None``."""
         return max(self._best) if self._best else None
 
+    def check_budget(self, budget: float) -> float:
+        """The run's budget that ``budget`` denotes (equal up to float rounding).
+
+        Raises
+        ------
+        ValueError
+            When it is none of the run's budgets (the message lists them).
+        """
+        known = set(self.budgets) | {trial.budget for trial in self.trials}
+        found = match_budget(budget, known)
+        if found is None:
+            listed = ", ".join(format_budget(b) for b in sorted(known)) or "none"
+            raise ValueError(f"budget {format_budget(budget)} is not a budget of this run (its budgets: {listed})")
+        return found
+
     def best_trial(self, budget: float | None = None) -> Trial | None:
-        """The successful trial with the lowest loss on ``budget`` (the largest budget reached by default)."""
+        """The successful trial with the lowest loss on ``budget`` (the largest budget reached by default);
+        ``None`` when that budget has none.
+
+        Raises
+        ------
+        ValueError
+            When ``budget`` is none of the run's budgets.
+        """
         if budget is None:
             budget = self.max_budget_reached
-        return None if budget is None else self._best.get(float(budget))
+        return None if budget is None else self._best.get(self.check_budget(budget))
 
     @property
     def best_config(self) -> dict[str, Any] | None:

@@ -44,6 +44,12 @@ def test_show_lists_the_best_trials_the_importance_and_the_space(saved, capsys):
     assert "search space" in out and "estimator: choice of 2" in out
 
 
+@pytest.mark.parametrize("typed", ["1/3", "0.333", "0.33333333333333"])
+def test_show_takes_a_budget_as_printed_or_as_a_rounded_decimal(saved, capsys, typed):
+    assert main(["show", str(saved[1]), "--top", "1", "--budget", typed]) == 0
+    assert "the 1 best trials on budget 1/3:" in capsys.readouterr().out
+
+
 def test_export_csv_has_a_row_per_trial(saved, capsys):
     run, path = saved
     assert main(["export", str(path), "--format", "csv"]) == 0
@@ -82,7 +88,8 @@ def test_report_writes_the_page_next_to_the_run_by_default(tmp_path, capsys):
         (["export", "{other_json}"], "not an UltraOpt result"),
         (["show", "{tmp}"], "is a directory, not a run file"),
         (["show", "{run}", "--top", "-1"], "--top must be a non-negative number"),
-        (["show", "{run}", "--top", "2", "--budget", "0.5"], "budget 1/2 is not a budget of this run"),
+        (["show", "{run}", "--top", "2", "--budget", "0.5"], "budget 0.5 is not a budget of this run (its budgets:"),
+        (["show", "{run}", "--top", "2", "--budget", "third"], "--budget must be a number or a fraction"),
         (["report", "{run}", "-o", "{tmp}/nowhere/r.html"], "no such directory"),
         (["report", "{run}", "-o", "{run}"], "would overwrite the run file"),
         (["demo", "--output", "{tmp}/nowhere/r.json"], "no such directory"),  # said before the run, not after

@@ -7,7 +7,7 @@ from typing import Any
 
 from ultraopt.cli.runs import add_run_argument, describe, load_run
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "parse_budget", "run"]
 
 NAME = "show"
 
@@ -22,7 +22,8 @@ def add_parser(subparsers: Any) -> None:
     add_run_argument(parser)
     parser.add_argument("--top", type=int, default=0, metavar="N",
                         help="also list the N best trials of the budget (default: none)")
-    parser.add_argument("--budget", type=float, help="the budget of --top (default: the largest reached)")
+    parser.add_argument("--budget", help="the budget of --top, as printed (1/3) or as a decimal (0.333); default: the "
+                                         "largest reached")
     parser.add_argument("--space", action="store_true", help="also draw the search space as a tree")
     parser.add_argument("--importance", action="store_true", help="also print the hyperparameter importance")
     parser.set_defaults(run=run)
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         from ultraopt.viz._common import resolve_budget
         from ultraopt.viz.parallel_coords import best_trials
 
-        budget = resolve_budget(result, args.budget)
+        budget = resolve_budget(result, None if args.budget is None else parse_budget(args.budget, result))
         trials = best_trials(result, budget, args.top) if budget is not None else []
         rows = [[str(t.trial_id), f"{t.loss:.6g}", ", ".join(f"{k}={v!r}" for k, v in t.config.items())]
                 for t in trials]
@@ -61,3 +62,32 @@ def run(args: argparse.Namespace) -> int:
     if args.space:
         print(result.draw_space())
     return 0
+
+
+def parse_budget(text: str, result: Any) -> float:
+    """The run's budget that ``text`` names: a fraction (``1/3``), a number, or a decimal it rounds to (``0.333``).
+
+    Raises
+    ------
+    CommandError
+        When ``text`` is not a number or names none of the run's budgets.
+    """
+    from fractions import Fraction
+
+    from ultraopt.cli import CommandError
+    from ultraopt.multi_fidelity.budgets import format_budget, match_budget
+
+    try:
+        value = float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise CommandError(f"--budget must be a number or a fraction such as 1/3, got {text!r}") from None
+    known = sorted(set(result.budgets) | {trial.budget for trial in result.trials})
+    found = match_budget(value, known)
+    if found is None and "." in text:  # a decimal typed to fewer digits: the budgets it rounds
+        digits = len(text.strip().split(".")[1])
+        rounded = [budget for budget in known if round(budget, digits) == value]
+        found = rounded[0] if len(rounded) == 1 else None
+    if found is None:
+        listed = ", ".join(format_budget(b) for b in known) or "none"
+        raise CommandError(f"--budget {text} is not a budget of this run (its budgets: {listed})")
+    return found

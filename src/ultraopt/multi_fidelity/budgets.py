@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from fractions import Fraction
 
-__all__ = ["as_fraction", "format_budget", "geometric_budgets"]
+__all__ = ["as_fraction", "format_budget", "geometric_budgets", "match_budget"]
 
 # A ratio within this relative distance of a power of eta counts as that power (float rounding, not intent).
 _REL_TOL = Fraction(1, 10**9)
@@ -23,6 +24,13 @@ def format_budget(budget: float) -> str:
     if abs(float(fraction) - budget) <= 1e-9 * abs(budget) and fraction.denominator > 1:
         return f"{fraction.numerator}/{fraction.denominator}"
     return f"{budget:.6g}"
+
+
+def match_budget(value: float, budgets: Iterable[float]) -> float | None:
+    """The budget among ``budgets`` that ``value`` denotes: equal up to float rounding (1e-9 relative, so that
+    ``1/3`` typed as ``0.333333333333`` finds it), or ``None``."""
+    value = float(value)
+    return next((b for b in sorted(budgets) if abs(b - value) <= 1e-9 * max(abs(b), abs(value))), None)
 
 
 def as_fraction(value: float | Fraction) -> Fraction:

@@ -28,11 +28,7 @@ def check_budget(result: FMinResult, budget: float) -> float:
     ValueError
         When it is not (the message lists the run's budgets).
     """
-    known = set(result.budgets) | {trial.budget for trial in result.trials}
-    if float(budget) not in known:
-        listed = ", ".join(format_budget(b) for b in sorted(known)) or "none"
-        raise ValueError(f"budget {format_budget(budget)} is not a budget of this run (its budgets: {listed})")
-    return float(budget)
+    return result.check_budget(budget)
 
 
 def successful_trials(result: FMinResult, budget: float | None) -> list[Trial]:
