@@ -88,6 +88,25 @@ def test_time_left_for_this_task_stops_the_run(nameserver, start_workers, space)
     assert {t.status for t in result.trials} <= {TrialStatus.SUCCESS, TrialStatus.CANCELLED}
 
 
+def test_run_again_after_the_time_limit_runs_more_iterations(nameserver, start_workers, space):
+    """The trials cancelled at the limit free their slots: the next run() has room for its iterations."""
+    start_workers(2, func=lambda config: time.sleep(0.4) or 0.0)
+    master = make_master(nameserver.run_id, space, time_left_for_this_task=1.5)
+    try:
+        first = master.run(n_iterations=10, min_n_workers=2)  # needs 2 s
+        assert master._loop.stop_reason == "time limit"
+        cancelled = len(first.trials_with_status(TrialStatus.CANCELLED))
+        successes = len(first.trials_with_status(TrialStatus.SUCCESS))
+        assert cancelled > 0
+        assert master.executor.n_running == 0 and master.executor.n_free_slots == 2
+        second = master.run(n_iterations=2, min_n_workers=2)
+    finally:
+        master.shutdown()
+    assert master._loop.stop_reason != "time limit"  # the iterations left and the 2 more, in under 1.5 s
+    assert len(second.trials_with_status(TrialStatus.SUCCESS)) >= successes + 2
+    assert len(second.trials_with_status(TrialStatus.CANCELLED)) == cancelled  # never run again nor reported
+
+
 @pytest.mark.parametrize(("sizes", "dynamic", "expected"), [
     ((-1, 0), True, {0: (0, 1), 1: (0, 1), 3: (2, 3)}),
     ((0, 1), True, {0: (0, 1), 3: (3, 4)}),

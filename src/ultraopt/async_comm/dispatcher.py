@@ -346,6 +346,14 @@ class Dispatcher:
         worker.jobs[trial_id] = trial
         return trial, worker
 
+    def cancel(self, trial_ids: list[int]) -> None:
+        """Forget trials the caller gave up on: queued ones are never sent, and a worker's death does not run
+        them again; a result that still comes for one is ignored."""
+        with self._cond:
+            for trial_id in trial_ids:
+                self._pending.pop(trial_id, None)
+                self._queue.pop(trial_id, None)
+
     @expose
     def register_result(self, id: Any = None, result: Any = None) -> None:  # noqa: A002 - the seed's name
         """Take the result of job ``id`` (``[trial_id, attempt]``) from a worker (called through the daemon)."""
@@ -508,6 +516,8 @@ class Dispatcher:
             # that one used up an attempt; the others were only queued there and simply go out again.
             running = next(iter(worker.jobs), None)
             for trial_id, trial in reversed(list(worker.jobs.items())):
+                if trial_id not in self._pending:
+                    continue  # cancelled: nobody waits for it
                 if trial_id == running and trial.attempt > self.max_retries:
                     self._pending.pop(trial_id, None)
                     trial.finish(TrialStatus.LOST, error=f"its worker died on each of {trial.attempt} attempts "

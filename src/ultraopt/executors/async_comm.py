@@ -76,7 +76,7 @@ class AsyncCommExecutor(Executor):
         self.dynamic_queue_size = dynamic_queue_size
         self.shutdown_workers = shutdown_workers
         self._finished: queue.SimpleQueue[Trial] = queue.SimpleQueue()
-        self._n_running = 0
+        self._held: dict[int, Trial] = {}  # submitted and not returned by wait(), by trial id
         self._topping_up = True
         self._next_poll = 0.0
         self.dispatcher = Dispatcher(
@@ -102,8 +102,9 @@ class AsyncCommExecutor(Executor):
         return self.dispatcher.wait_for_workers(min_n_workers, timeout)
 
     def submit(self, trial: Trial) -> None:
-        self._n_running += 1
-        if self._n_running >= self.queue_sizes()[1]:
+        self._forget_cancelled()
+        self._held[trial.trial_id] = trial
+        if len(self._held) >= self.queue_sizes()[1]:
             self._topping_up = False
         self.dispatcher.submit(trial, dispatch=False)  # sent by wait(): all trials of a fill in one message each
 
@@ -124,9 +125,20 @@ class AsyncCommExecutor(Executor):
                     return []
         while not self._finished.empty():
             finished.append(self._finished.get_nowait())
-        self._n_running -= len(finished)
+        for trial in finished:
+            self._held.pop(trial.trial_id, None)
         self._on_finished(finished)
         return finished
+
+    def _forget_cancelled(self) -> None:
+        """Stop holding the trials the Master cancelled (a run stopped by its time limit or Ctrl-C): they no longer
+        take a slot, so that a later ``run()`` has room, and the dispatcher drops them rather than sending them
+        out or running them again."""
+        cancelled = [trial_id for trial_id, trial in self._held.items() if trial.status is TrialStatus.CANCELLED]
+        for trial_id in cancelled:
+            del self._held[trial_id]
+        if cancelled:
+            self.dispatcher.cancel(cancelled)
 
     def _poll(self) -> None:
         """Called while :meth:`wait` waits (local executors look after their processes here)."""
@@ -149,16 +161,18 @@ class AsyncCommExecutor(Executor):
 
     @property
     def n_running(self) -> int:
-        return self._n_running
+        self._forget_cancelled()
+        return len(self._held)
 
     @property
     def n_free_slots(self) -> int:
         """Once the trials held fall to ``low``, room up to ``high`` (HpBandSter's semantics), then none until
         they fall to ``low`` again."""
         low, high = self.queue_sizes()
-        if self._n_running <= low:
+        n_running = self.n_running
+        if n_running <= low:
             self._topping_up = True
-        return high - self._n_running if self._topping_up and self._n_running < high else 0
+        return high - n_running if self._topping_up and n_running < high else 0
 
     def shutdown(self) -> None:
         self.dispatcher.shutdown(shutdown_workers=self.shutdown_workers)
