@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import difflib
 import math
+import warnings
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from ConfigSpace.hyperparameters import (
     CategoricalHyperparameter,
     Constant,
@@ -40,6 +42,8 @@ __all__ = [
 
 #: The keys a hyperparameter definition may hold.
 FIELDS = ("_type", "_value", "_default")
+# Integer bounds beyond this are not exact in the float encoding of the models.
+_LARGEST_INTEGER = 2**53
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,7 @@ def _numeric(
         _check_step(low, high, q, hdl_type, path)
         meta = {"q": q}
     cls = UniformIntegerHyperparameter if kind.integer else UniformFloatHyperparameter
-    provisional = cls(name, low, high, log=kind.log, meta=meta)
+    provisional = _encodable(cls, name, low, high, kind.log, meta, hdl_type, path)
     if has_default:
         default = _checked_default(provisional, default, hdl_type, path)
     else:
@@ -215,10 +219,32 @@ def _number(value: Any, what: str, hdl_type: str, integer: bool, path: KeyPath) 
     if not is_number(value):
         raise HDLError(path, f"{what} of '{hdl_type}' must be a finite number, got {_show(value)}")
     if not integer:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond the largest float
+            raise HDLError(path, f"{what} of '{hdl_type}' is too large for a float ({len(str(abs(value)))} "
+                                     "digits)") from None
     if isinstance(value, float) and not value.is_integer():
         raise HDLError(path, f"{what} of '{hdl_type}' must be an integer, got {value!r}")
+    if abs(value) > _LARGEST_INTEGER:
+        raise HDLError(path, f"{what} of '{hdl_type}' must be at most 2**53 in magnitude (integers are encoded as "
+                             f"floats), got {_show(value)}")
     return int(value)
+
+
+def _encodable(
+    cls: type[UniformIntegerHyperparameter | UniformFloatHyperparameter], name: str, low: float, high: float,
+    log: bool, meta: dict[Hashable, Any] | None, hdl_type: str, path: KeyPath,
+) -> UniformIntegerHyperparameter | UniformFloatHyperparameter:
+    """The hyperparameter, unless ConfigSpace's unit-interval encoding cannot map its range back (``[0, 1e300]``
+    overflows inside ConfigSpace, which then fails far from the HDL key)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        hp = cls(name, low, high, log=log, meta=meta)
+        ends = np.asarray(hp.to_value(np.array([0.0, 1.0])), dtype=float)
+    if not np.all(np.isfinite(ends)):
+        raise HDLError(path, f"the range [{low!r}, {high!r}] of '{hdl_type}' is too wide to encode")
+    return hp
 
 
 def _check_step(low: float, high: float, q: float, hdl_type: str, path: KeyPath) -> None:

@@ -29,7 +29,10 @@ def is_number(value: Any) -> bool:
     value = plain_scalar(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
-    return math.isfinite(value)
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the largest float: finite, and a number
+        return True
 
 
 def same_scalar(a: Any, b: Any) -> bool:
