@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -48,3 +49,16 @@ def getpid_after_work(config: dict) -> float:
     """:func:`cpu_bound`, returning the id of the process that did the work."""
     cpu_bound(config)
     return float(os.getpid())
+
+
+def hold_the_gil(config: dict) -> float:
+    """Hold the GIL for 2.5 s without a break, as one long C call does (no other thread of the process runs)."""
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(100.0)  # other threads would otherwise get the GIL every 5 ms
+    try:
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            pass
+    finally:
+        sys.setswitchinterval(switch_interval)
+    return float(config["x"]) ** 2

@@ -22,7 +22,15 @@ once it has been tried ``max_retries + 1`` times — as soon as:
 - its connection to the dispatcher closes (a killed or crashed process: immediate; a vanished machine: TCP
   keepalive, about 4 s),
 - sending it a job fails, or
-- no heartbeat arrived for ``heartbeat_timeout`` seconds (a frozen process).
+- no heartbeat arrived for ``heartbeat_timeout`` seconds (a frozen process) — unless ``is_alive`` says that its
+  process is alive and running.
+
+Silence alone cannot tell a frozen worker (stopped, or a machine gone) from a busy one whose objective holds the
+GIL in one long C call (a regex, a big sort, many C extensions): that starves the worker's heartbeat thread too.
+For a remote worker the dispatcher can only wait, so give such objectives a ``heartbeat_timeout`` longer than their
+longest C call. Whoever started the worker processes can tell the two apart, and says so through ``is_alive``:
+:class:`~ultraopt.executors.async_comm.LocalAsyncCommExecutor` (``fmin(n_jobs>1)``) passes one that reads the
+state of its own processes, so that a busy process is never taken for dead, and a stopped or vanished one is.
 
 Only the job the worker was running counts as a try (``trial.attempt`` is incremented): the oldest one it holds,
 as a worker runs its jobs in the order they were sent. Jobs that were only queued at it (``job_queue_sizes``)
@@ -160,6 +168,10 @@ class Dispatcher:
     prefetch : int, optional
         At most this many jobs queued at a worker beyond the one it computes; ``None`` (default): no limit of its
         own — the master decides how many jobs are out (``job_queue_sizes``) and they are spread evenly.
+    is_alive : callable, optional
+        ``is_alive(worker_name)``, asked (from the monitor thread) about a worker silent for ``heartbeat_timeout``:
+        ``True`` when its process is known to be alive and running (it stays, however long the silence), ``False``
+        when it is known to be gone or stopped, ``None`` when unknown (the heartbeat rule decides).
     """
 
     def __init__(
@@ -177,6 +189,7 @@ class Dispatcher:
         max_retries: int = 3,
         heartbeat_timeout: float = 4.0,
         prefetch: int | None = None,
+        is_alive: Callable[[str], bool | None] | None = None,
     ):
         self.new_result_callback = new_result_callback
         self.run_id = str(run_id)
@@ -190,6 +203,7 @@ class Dispatcher:
         self.max_retries = int(max_retries)
         self.heartbeat_timeout = float(heartbeat_timeout)
         self.prefetch = prefetch
+        self.is_alive = is_alive
         self.uri: str | None = None
         self._credentials: Credentials | None = None
         self._cond = threading.Condition()
@@ -481,10 +495,22 @@ class Dispatcher:
                 silent = [w.name for w in self._workers.values() if now - w.last_seen > self.heartbeat_timeout]
                 dead, self._dead = self._dead, {}
             for name in silent:
-                self._lose_worker(name, f"no heartbeat for {self.heartbeat_timeout:g} s")
+                if not self._known_to_run(name):
+                    self._lose_worker(name, f"no heartbeat for {self.heartbeat_timeout:g} s")
             for name in dead:
                 self._remove_from_nameserver(worker_prefix(self.run_id) + name, only_if=dead[name])
             self._discover_now.wait(MONITOR_PERIOD)
+
+    def _known_to_run(self, name: str) -> bool:
+        """Whether ``is_alive`` says that silent worker ``name`` is alive and running (asked again at every check,
+        so that one stopped later is lost at once)."""
+        if self.is_alive is None:
+            return False
+        try:
+            return self.is_alive(name) is True
+        except Exception:  # keep watching the workers whatever the hook did
+            logger.exception("is_alive(%r) failed", name)
+            return False
 
     def _check_registration(self) -> None:
         """Register again in a name server that lost the registration (it was restarted), so that new workers

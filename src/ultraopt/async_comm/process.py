@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ultraopt.async_comm.worker import Worker
 
-__all__ = ["start_worker_process", "stop_worker_process", "stop_worker_processes"]
+__all__ = ["process_is_running", "start_worker_process", "stop_worker_process", "stop_worker_processes"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,23 @@ def stop_worker_processes(processes: list[subprocess.Popen[bytes]], timeout: flo
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(max(deadline - time.monotonic(), 0.0))
     return [process.poll() for process in processes]
+
+
+def process_is_running(pid: int) -> bool | None:
+    """Whether process ``pid`` of this machine is alive and not stopped, from ``/proc/<pid>/stat``.
+
+    ``False`` when it is gone, a zombie or stopped (SIGSTOP, a debugger); ``None`` where there is no ``/proc``
+    (not Linux), as a live process cannot be told from a stopped one there.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            stat = file.read()
+    except FileNotFoundError:
+        return False if os.path.isdir("/proc/self") else None
+    except OSError:
+        return None
+    state = stat.rpartition(")")[2].split()[0]  # after the command name, which may hold spaces and parentheses
+    return state not in ("T", "t", "Z", "X", "x")
 
 
 def child_main(header: dict[str, Any]) -> None:

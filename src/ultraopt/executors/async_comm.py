@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 
 from ultraopt.async_comm.dispatcher import Dispatcher
 from ultraopt.async_comm.nameserver import NameServer
-from ultraopt.async_comm.process import stop_worker_processes
+from ultraopt.async_comm.process import process_is_running, stop_worker_processes
 from ultraopt.async_comm.worker import Worker
 from ultraopt.executors.base import Executor
 from ultraopt.objective import Objective
@@ -184,6 +185,11 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
     Everything binds to 127.0.0.1 and the run has a fresh secret. A worker process that dies is replaced (its
     trial runs again elsewhere); when processes keep dying without any trial finishing, :meth:`wait` raises.
 
+    The dispatcher asks this executor about a worker whose heartbeats stopped: one of its processes that is alive
+    and running is busy — an objective holding the GIL in a long C call starves the heartbeat thread — and keeps
+    its trial, however long that takes (a per-trial time limit bounds it); one that is stopped or gone is declared
+    dead at once. (Where there is no ``/proc``, the heartbeat timeout decides, as for remote workers.)
+
     Parameters
     ----------
     n_workers : int
@@ -205,6 +211,16 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
         self.workers: list[Worker] = []
         self._eval_func: Any = None
         self._deaths_in_a_row = 0
+        self.dispatcher.is_alive = self._worker_process_is_running
+
+    def _worker_process_is_running(self, worker_name: str) -> bool | None:
+        """Whether ``worker_name`` (``host.pid.number``) is one of this executor's processes, alive and running;
+        ``None`` for a worker it did not start."""
+        host, _, rest = worker_name.rpartition(".")[0].rpartition(".")
+        pids = {worker.process.pid for worker in list(self.workers)}
+        if host != socket.gethostname() or not rest.isdigit() or int(rest) not in pids:
+            return None
+        return process_is_running(int(rest))
 
     def start(self, objective: Objective | None = None) -> None:
         if objective is None:
