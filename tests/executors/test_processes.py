@@ -90,3 +90,45 @@ def test_workers_share_the_cores_of_numerical_thread_pools(monkeypatch):
     finally:
         executor.shutdown()
     assert trial.loss == max(loky.cpu_count() // 2, 1)
+
+
+_KILLED_RUN = """
+import sys, time
+sys.path[:0] = {path!r}
+from ultraopt import fmin
+
+def slow(config):
+    time.sleep(60)
+    return config["x"]
+
+if __name__ == "__main__":
+    fmin(slow, {{"x": {{"_type": "uniform", "_value": [0, 1]}}}}, n_iterations=4, n_jobs=2,
+         parallel_strategy="MapReduce", show_progressbar=False)
+"""
+
+
+def test_workers_end_when_the_run_that_started_them_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    script = tmp_path / "run.py"
+    script.write_text(_KILLED_RUN.format(path=sys.path))
+    run = subprocess.Popen([sys.executable, str(script)])
+    workers: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = [p for p in psutil.Process(run.pid).children() if "LokyProcess" in " ".join(p.cmdline())]
+        time.sleep(1.0)  # the workers run their first trials
+    finally:
+        os.kill(run.pid, signal.SIGKILL)  # as the OOM killer does: no cleanup in the run
+        run.wait()
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        for process in alive:  # the run's workers, by pid, should the test fail
+            process.kill()
+    assert len(workers) == 2, "the run's pool did not start"
+    assert alive == []

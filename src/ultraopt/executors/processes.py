@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 import traceback
 from concurrent.futures import Future
 
@@ -36,6 +38,23 @@ def worker_environment(n_workers: int) -> dict[str, str]:
     return {variable: os.environ.get(variable, threads) for variable in THREAD_VARIABLES}
 
 
+# How often a pool worker looks whether the process that started it is still there.
+_PARENT_CHECK_SECONDS = 1.0
+
+
+def _start_worker(token: str, objective: Objective, parent_pid: int) -> None:
+    """Pool initializer: install the objective, and end this worker once the process that started the pool is gone
+    (an ``fmin`` killed by SIGKILL or the OOM killer must not leave workers computing for nobody)."""
+    install_objective(token, objective)
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), name="ultraopt-parent-watch", daemon=True).start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_CHECK_SECONDS)
+    os._exit(1)
+
+
 class ProcessExecutor(FuturesExecutor):
     """Runs trials asynchronously in ``n_workers`` local processes.
 
@@ -47,7 +66,11 @@ class ProcessExecutor(FuturesExecutor):
     the executor, so MapReduce batches reuse the same warm workers.
 
     A worker that dies (a segfault, the OOM killer) breaks a loky pool: every trial running in it is an
-    infrastructure failure and runs again, up to ``max_retries`` times, in a fresh pool.
+    infrastructure failure and runs again, up to ``max_retries`` times, in a fresh pool. The pool cannot tell
+    which trial killed it, so one that kills its worker on every run can take a trial running beside it down to
+    ``LOST`` too; the workers of ``parallel_strategy="AsyncComm"`` (``fmin``'s default for ``n_jobs > 1``) are
+    separate processes and keep the two apart. The workers end by themselves when the process that started the
+    pool dies.
 
     Parameters
     ----------
@@ -74,8 +97,8 @@ class ProcessExecutor(FuturesExecutor):
     def _new_pool(self) -> loky.ProcessPoolExecutor:
         return loky.ProcessPoolExecutor(
             max_workers=self.n_workers,
-            initializer=install_objective,
-            initargs=(self._token, self._objective),
+            initializer=_start_worker,
+            initargs=(self._token, self._objective, os.getpid()),
             env=worker_environment(self.n_workers),
         )
 
