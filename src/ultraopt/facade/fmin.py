@@ -120,7 +120,9 @@ def fmin(
     initial_points : list of dict, optional
         Configs evaluated first, validated against the space.
     random_state : int, optional
-        Seed: the same seed and the same results give the same proposals.
+        Seed: the same seed and the same results, told in the same order, give the same proposals. Serial and
+        MapReduce runs repeat exactly; AsyncComm tells results as workers finish them, so its runs repeat only
+        with the Random optimizer.
     n_iterations : int
         Iterations of the schedule: without ``multi_fidelity_iter_generator``, the number of evaluations; with
         Hyperband, the number of brackets.
