@@ -86,3 +86,35 @@ def test_no_temporary_file_is_left_next_to_the_credentials(tmp_path):
     with NameServer("atomic-run", working_directory=tmp_path):
         assert [p.name for p in tmp_path.iterdir()] == ["ultraopt_run_atomic-run_credentials.json"]
         assert not any(name.startswith(".credentials-") for name in os.listdir(tmp_path))
+
+
+def test_a_second_name_server_of_a_run_that_answers_is_refused_and_leaves_its_file_alone(tmp_path):
+    with NameServer("busy-run", working_directory=tmp_path) as first:
+        (path,) = tmp_path.iterdir()
+        written = path.read_text()
+        second = NameServer("busy-run", working_directory=tmp_path)
+        with pytest.raises(RuntimeError, match="already has a name server that answers"):
+            second.start()
+        second.shutdown()
+        assert path.read_text() == written
+        assert nameserver_proxy(first.credentials).call("ping") is None  # the first one still serves
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_credentials_file_of_a_dead_name_server_is_replaced(tmp_path):
+    dead = NameServer("restarted-run", working_directory=tmp_path)
+    dead.start()
+    dead._daemon.shutdown()  # as if its process was killed: the file stays, nothing answers
+    dead._daemon = None
+    with NameServer("restarted-run", working_directory=tmp_path) as server:
+        assert read_credentials(tmp_path, "restarted-run") == server.credentials
+
+
+def test_shutdown_removes_the_credentials_file_only_while_it_is_ours(tmp_path):
+    server = NameServer("replaced-run", working_directory=tmp_path)
+    server.start()
+    (path,) = tmp_path.iterdir()
+    other = dict(json.loads(path.read_text()), port=1, secret="another")
+    path.write_text(json.dumps(other))  # another name server of the run wrote its own since
+    server.shutdown()
+    assert json.loads(path.read_text()) == other

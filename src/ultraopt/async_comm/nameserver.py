@@ -12,13 +12,14 @@ import socket
 import threading
 from pathlib import Path
 
-from Pyro5 import core
+from Pyro5 import core, errors
 from Pyro5.nameserver import NameServerDaemon
 
 from ultraopt.async_comm.credentials import (
     Credentials,
     credentials_path,
     publish_local,
+    read_credentials,
     withdraw_local,
     write_credentials,
 )
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 #: Address servers bind to unless told otherwise.
 LOOPBACK = "127.0.0.1"
+# Seconds to wait for the name server of an existing credentials file to answer before taking it for dead.
+_LIVENESS_TIMEOUT = 3.0
 
 
 def worker_prefix(run_id: str) -> str:
@@ -101,7 +104,9 @@ class NameServer:
         Identifies the run; workers and the master of the run use the same one.
     working_directory : str, optional
         Where to write the credentials file (host, port and secret, as JSON readable by the owner only) for workers
-        on a shared filesystem; ``None`` writes none.
+        on a shared filesystem; ``None`` writes none. A file whose name server still answers belongs to a running
+        run (a second master of it): :meth:`start` refuses and leaves it alone; one whose server is gone is
+        replaced.
     host : str, optional
         Address to bind to; ``127.0.0.1`` by default, so that only this machine can connect.
     port : int
@@ -142,9 +147,20 @@ class NameServer:
         """Start serving in a daemon thread; returns ``(host, port)``.
 
         Writes the credentials file when a working directory was given.
+
+        Raises
+        ------
+        RuntimeError
+            When it is running already, or when the credentials file of the run names a name server that answers.
         """
         if self._daemon is not None:
             raise RuntimeError(f"the name server of run {self.run_id!r} is already running")
+        if self.working_directory is not None and (other := self._live_nameserver()) is not None:
+            raise RuntimeError(
+                f"run {self.run_id!r} already has a name server that answers, at {other.host}:{other.port} (see "
+                f"{credentials_path(self.working_directory, self.run_id)}): another master is running it; stop it, "
+                "or give this run another run_id or working directory"
+            )
         host = self.host or (nic_name_to_host(self.nic_name) if self.nic_name else LOOPBACK)
         self._daemon = _SecureNameServerDaemon(host, self.port, self.secret)
         port = int(self._daemon.sock.getsockname()[1])
@@ -160,10 +176,31 @@ class NameServer:
         logger.info("name server of run %r on %s:%d", self.run_id, host, port)
         return host, port
 
+    def _live_nameserver(self) -> Credentials | None:
+        """The credentials in the run's credentials file if their name server answers (a killed master's does not)."""
+        assert self.working_directory is not None
+        try:
+            credentials = read_credentials(self.working_directory, self.run_id)
+        except (OSError, ValueError):
+            return None
+        proxy = nameserver_proxy(credentials, timeout=_LIVENESS_TIMEOUT)
+        try:
+            proxy.call("ping")
+        except errors.PyroError:  # nothing there, or a server that is not the run's
+            return None
+        finally:
+            proxy.close()
+        return credentials
+
     def shutdown(self) -> None:
-        """Stop serving and remove the credentials file; harmless when not running."""
+        """Stop serving and remove the credentials file if it is still ours; harmless when not running."""
         if self._credentials_file is not None:
-            self._credentials_file.unlink(missing_ok=True)
+            try:
+                ours = read_credentials(self._credentials_file.parent, self.run_id) == self.credentials
+            except (OSError, ValueError):
+                ours = False
+            if ours:  # another name server of the run may have replaced it since: that one is not ours to remove
+                self._credentials_file.unlink(missing_ok=True)
             self._credentials_file = None
         if self._daemon is None:
             return
