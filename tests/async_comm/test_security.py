@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import subprocess
 import sys
 import textwrap
@@ -15,6 +17,7 @@ from Pyro5.client import Proxy
 from Pyro5.server import Daemon, expose
 
 from tests.async_comm.conftest import child_env
+from ultraopt.async_comm import security
 from ultraopt.async_comm.dispatcher import Dispatcher
 from ultraopt.async_comm.nameserver import nameserver_proxy, worker_prefix
 from ultraopt.async_comm.security import AuthenticatedProxy, make_proof, new_secret
@@ -161,3 +164,20 @@ def test_a_process_without_the_secret_can_neither_register_nor_report(nameserver
     assert output.stdout.strip() == "2", output.stderr
     assert dispatcher.number_of_workers() == 0 and dispatcher.results == []
     assert nameserver_proxy(nameserver.credentials).call("list", prefix=worker_prefix(nameserver.run_id)) == {}
+
+
+def test_connections_that_send_no_handshake_are_closed_and_cannot_lock_clients_out(nameserver, monkeypatch):
+    monkeypatch.setattr(security, "HANDSHAKE_TIMEOUT", 0.5)
+    address = (nameserver.credentials.host, nameserver.credentials.port)
+    idle = [socket.create_connection(address) for _ in range(90)]  # more than the daemon has threads
+    try:
+        start = time.monotonic()
+        idle[0].settimeout(10)
+        with contextlib.suppress(ConnectionResetError):
+            while idle[0].recv(4096):  # the refusal, then the close
+                pass
+        assert time.monotonic() - start < 3
+        assert nameserver_proxy(nameserver.credentials, timeout=8).call("ping") is None  # a client of the run
+    finally:
+        for sock in idle:
+            sock.close()

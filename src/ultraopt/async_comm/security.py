@@ -55,6 +55,12 @@ _SERIALIZER_BYTE = 7
 _MAX_CLOCK_SKEW = 300.0
 #: Seconds of a call on our proxies before it fails with a TimeoutError.
 DEFAULT_TIMEOUT = 10.0
+#: Seconds a new connection has to complete its handshake before the daemon closes it, so that idle connections
+#: cannot hold the daemon's threads (a client of the run sends its handshake right after connecting).
+HANDSHAKE_TIMEOUT = 5.0
+#: ... and a connection that the daemon refuses anyway (no free thread): it waits that long for the client's
+#: handshake, to answer why, in the thread that accepts connections.
+_DENIAL_TIMEOUT = 0.2
 
 
 def new_secret() -> str:
@@ -136,13 +142,23 @@ class SecureDaemonMixin:
         self._secret = secret
 
     def _handshake(self, conn: Any, denied_reason: str | None = None) -> bool:
-        if denied_reason is None:
-            serializer_id = _peek_serializer_id(conn.sock)
-            if serializer_id is not None and serializer_id not in _ALLOWED_SERIALIZER_IDS:
-                denied_reason = "serializer not allowed"
-                logger.warning("refused a connection from %s: serializer id %d is not allowed",
-                               _peer(conn), serializer_id)
-        return super()._handshake(conn, denied_reason)  # type: ignore[misc]
+        # Without a deadline, a connection that never sends its handshake holds a thread of the daemon for good
+        # (so a few hundred idle connections lock every client out); the timeout is lifted once it is through.
+        timeout = conn.sock.gettimeout()
+        deadline = time.monotonic() + (HANDSHAKE_TIMEOUT if denied_reason is None else _DENIAL_TIMEOUT)
+        conn.sock.settimeout(deadline - time.monotonic())
+        try:
+            if denied_reason is None:
+                serializer_id = _peek_serializer_id(conn.sock, deadline)
+                if serializer_id is not None and serializer_id not in _ALLOWED_SERIALIZER_IDS:
+                    denied_reason = "serializer not allowed"
+                    logger.warning("refused a connection from %s: serializer id %d is not allowed",
+                                   _peer(conn), serializer_id)
+                conn.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            return bool(super()._handshake(conn, denied_reason))  # type: ignore[misc]
+        finally:
+            with contextlib.suppress(OSError):
+                conn.sock.settimeout(timeout)
 
     def validateHandshake(self, conn: Any, data: Any) -> Any:  # noqa: N802 - Pyro5's name
         nonce = self._verified_nonce(data.get("auth") if isinstance(data, dict) else None)
@@ -182,20 +198,22 @@ def _peer(conn: Any) -> str:
         return "an unknown peer"
 
 
-def _peek_serializer_id(sock: socket.socket, timeout: float = 5.0) -> int | None:
-    """The serializer id in the header of the first message waiting on ``sock``, without consuming it."""
-    deadline = time.monotonic() + timeout
+def _peek_serializer_id(sock: socket.socket, deadline: float) -> int | None:
+    """The serializer id in the header of the first message waiting on ``sock``, without consuming it; ``None``
+    when none came by ``deadline`` (a :func:`time.monotonic` time)."""
     flags = socket.MSG_PEEK | getattr(socket, "MSG_WAITALL", 0)
     try:
-        while True:
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)  # a blocking receive would otherwise wait for the header for good
             header = sock.recv(_SERIALIZER_BYTE + 1, flags)
             if len(header) > _SERIALIZER_BYTE:  # not a Pyro message at all (a wake-up): Pyro5 rejects it itself
                 return header[_SERIALIZER_BYTE] if header.startswith(b"PYRO") else None
-            if not header or time.monotonic() > deadline:
-                return None  # closed or too slow: Pyro5's own handshake fails on it
-            time.sleep(0.001)
-    except OSError:
-        return None
+            if not header:
+                return None  # closed: Pyro5's own handshake fails on it
+            time.sleep(0.001)  # part of the header so far
+    except OSError:  # the timeout included
+        pass
+    return None  # too slow: Pyro5's own handshake fails on it
 
 
 class SecureDaemon(SecureDaemonMixin, Daemon):
