@@ -120,6 +120,13 @@ def test_time_limit_on_the_clock(quadratic_space):
     assert master.stop_reason == "time limit" and 3 <= len(result.trials) <= 10
 
 
+def test_time_limit_counts_from_the_given_start(quadratic_space):
+    now = itertools.count(100)  # every reading of the clock is one second later
+    master = make_master(quadratic_space, quadratic, time_limit=10, clock=lambda: float(next(now)))
+    result = master.run(1000, started_at=95.0)  # 5 of the 10 seconds went before the run (workers starting)
+    assert master.stop_reason == "time limit" and len(result.trials) <= 5
+
+
 def test_ctrl_c_returns_the_result_so_far(quadratic_space):
     calls = itertools.count()
 

@@ -123,18 +123,26 @@ class Master:
         self._restored = False
 
     # ------------------------------------------------------------------ the loop
-    def run(self, n_iterations: int) -> FMinResult:
+    def run(self, n_iterations: int, started_at: float | None = None) -> FMinResult:
         """Run until ``n_iterations`` iterations are finished, or a limit or a callback stops the run.
 
         Ctrl-C stops the run like a limit does: running trials are cancelled and the result so far is returned.
         A run whose storage holds an earlier session is first restored (:meth:`restore`): its trials count.
+
+        Parameters
+        ----------
+        n_iterations : int
+            Iterations of the schedule to finish.
+        started_at : float, optional
+            Time on the executor's clock from which ``time_limit`` counts (by default, now): ``fmin`` passes the
+            time of its call, so that starting the workers counts too.
 
         Raises
         ------
         ObjectiveError
             When every one of the first trials failed.
         """
-        self._start = self.clock()
+        self._start = self.clock() if started_at is None else started_at
         try:
             self.restore(n_iterations)
             while self.stop_reason is None:

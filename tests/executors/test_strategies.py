@@ -171,6 +171,16 @@ def test_dask_on_a_created_cluster_leaves_no_process_behind(children_before):
     assert new_processes(children_before) == set()
 
 
+def test_dask_time_limit_counts_the_cluster_start_and_does_not_wait_for_hung_trials(children_before):
+    start = time.monotonic()
+    result = run(hangs_on_b, n_iterations=20, n_jobs=2, parallel_strategy="Dask", time_limit=6, random_state=2)
+    elapsed = time.monotonic() - start
+    assert result.meta["stop_reason"] == "time limit"
+    assert result.trials_with_status(TrialStatus.CANCELLED)  # the hung ones
+    assert elapsed < 6 + 4  # was the cluster's start-up + 6 s + a graceful close waiting on the hung workers
+    assert new_processes(children_before) == set()
+
+
 def test_dask_on_a_created_cluster_survives_a_killed_worker(children_before):
     executor = DaskExecutor(n_workers=2)
     killed = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -86,6 +87,16 @@ def start_local_cluster(n_workers: int) -> tuple[LocalCluster, Client]:
         cluster.close()
         raise
     return cluster, client
+
+
+def _kill_worker_processes(cluster: LocalCluster) -> None:
+    """Kill the worker processes of a cluster this executor created (a graceful close waits seconds per worker
+    for trials that were cancelled but keep running, which would overrun the run's time limit)."""
+    for nanny in list(cluster.workers.values()):
+        process = getattr(getattr(nanny, "process", None), "process", None)  # Nanny -> WorkerProcess -> process
+        if process is not None:
+            with contextlib.suppress(Exception):  # already gone
+                process.kill()
 
 
 async def fetch_outcome(client: Client, future: Future, report: Report) -> None:
@@ -223,6 +234,8 @@ class DaskExecutor(FuturesExecutor):
         finally:
             if cluster is not None:
                 self._cluster = self._client = None
+                if futures:  # a cancelled task still runs in its worker thread: the nanny would wait for it
+                    _kill_worker_processes(cluster)
                 try:
                     client.close()
                 finally:

@@ -230,6 +230,7 @@ def fmin(
     the_optimizer = make_optimizer(optimizer)
     strategy = _choose_strategy(parallel_strategy, n_jobs, auto_identify_serial_strategy, dask_client)
     executor = _make_executor(strategy, n_jobs, dask_client)
+    started_at = executor.clock()  # time_limit counts from the call: starting workers or a cluster takes time too
     meta = {
         "optimizer": the_optimizer.name,
         "random_state": random_state if isinstance(random_state, int) else None,
@@ -276,7 +277,7 @@ def fmin(
             except KeyboardInterrupt:  # Ctrl-C while the workers start: the result so far, as during the run
                 master.stop_reason = "interrupted"
                 logger.warning("interrupted while the executor started")
-            master.run(n_iterations)
+            master.run(n_iterations, started_at=started_at)
     finally:
         if progress is not None:
             progress.close()
