@@ -101,3 +101,35 @@ def test_ports_out_of_range_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as stop:
         main(argv)
     assert stop.value.code == 2 and "a port is in 0..65535" in capsys.readouterr().err
+
+
+def test_the_master_follows_a_name_server_restarted_elsewhere(tmp_path, space, monkeypatch):
+    # `ultraopt nameserver` killed and started again without --port: a new port and secret in the credentials file
+    import ultraopt.async_comm.dispatcher as dispatcher_module
+
+    monkeypatch.setattr(dispatcher_module, "_REGISTRATION_CHECK_PERIOD", 0.2)
+    args = ("nameserver", "--run-id", "moved-run", "--working-directory", str(tmp_path))
+    first = ultraopt(*args, stdout=subprocess.PIPE, text=True)
+    processes = [first]
+    master = None
+    try:
+        assert "name server of run 'moved-run'" in first.stdout.readline()
+        master = make_master("moved-run", space, working_directory=str(tmp_path), nameserver=None)
+        first.kill()  # it leaves its credentials file behind
+        first.wait(10)
+        second = ultraopt(*args, stdout=subprocess.PIPE, text=True)
+        processes.append(second)
+        assert "name server of run 'moved-run'" in second.stdout.readline()
+        worker = ultraopt("worker", "--objective", "tests.async_comm.objectives:square", "--run-id", "moved-run",
+                          "--working-directory", str(tmp_path))
+        processes.append(worker)
+        assert master.executor.wait_for_workers(1, timeout=60), "the master never found the new worker"
+        result = master.run(n_iterations=3, min_n_workers=1)
+        assert len(result.trials) == 3 and all(t.loss == t.config["x"] ** 2 for t in result.trials)
+    finally:
+        if master is not None:
+            master.shutdown(shutdown_workers=True)
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)

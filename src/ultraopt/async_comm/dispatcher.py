@@ -54,7 +54,7 @@ from typing import Any
 from Pyro5 import errors
 from Pyro5.server import expose
 
-from ultraopt.async_comm.credentials import Credentials, resolve_credentials
+from ultraopt.async_comm.credentials import Credentials, read_credentials, resolve_credentials
 from ultraopt.async_comm.nameserver import LOOPBACK, dispatcher_name, nameserver_proxy, worker_prefix
 from ultraopt.async_comm.security import SecureDaemon, SharedProxy, wake
 from ultraopt.objective import Evaluation
@@ -523,8 +523,28 @@ class Dispatcher:
             logger.info("dispatcher of run %r registered again in the name server", self.run_id)
         except errors.CommunicationError as exc:
             logger.debug("cannot check the registration in the name server: %s", exc)
+            self._follow_credentials_file()
         except Exception:  # keep watching the workers whatever the name server answered
             logger.exception("checking the registration of run %r in the name server failed", self.run_id)
+
+    def _follow_credentials_file(self) -> None:
+        """Move to the name server of the run's credentials file when it changed (a name server restarted
+        without ``--port`` and secret gets new ones), if this dispatcher found its name server there."""
+        if self.working_directory is None or (self.nameserver_port is not None and self.secret is not None):
+            return
+        try:
+            credentials = read_credentials(self.working_directory, self.run_id)
+        except (OSError, ValueError):
+            return  # not written (yet)
+        if credentials == self._credentials:
+            return
+        assert self._daemon is not None and self._ns is not None
+        self._daemon.use_secret(credentials.secret)  # the new name server's workers come with its secret
+        old, self._ns, self._credentials = self._ns, nameserver_proxy(credentials), credentials
+        old.close()
+        logger.info("dispatcher of run %r: the run's name server is now %s:%d (credentials file)", self.run_id,
+                    credentials.host, credentials.port)
+        self._check_registration()
 
     def _on_disconnect(self, worker_name: str) -> None:
         if not self._stop.is_set():
