@@ -58,7 +58,7 @@ def contender(name: str) -> Callable[[Runner], Runner]:
 
 
 def run_contender(spec: str, problem: Problem, n_trials: int, seed: int) -> list[float]:
-    """Run the contender ``spec`` — a name, optionally with options: ``"ETPE:n_candidates=128,gamma=0.15"``."""
+    """Run the contender ``spec`` — a name, optionally with options: ``"ETPE:n_candidates=128,random_fraction=0.1"``."""
     name, _, raw = spec.partition(":")
     options = {}
     for item in filter(None, raw.split(",")):

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from ConfigSpace import (
@@ -244,3 +246,24 @@ def test_adaptive_share_follows_the_model_whose_proposals_turn_out_good():
             opt.tell(config, -step if info.get("model") == favoured else 1000 + step)
         shares[favoured] = opt._independent_share()
     assert shares["independent"] >= 0.8 and shares["joint"] <= 0.2
+
+
+@pytest.mark.parametrize("cls", [ETPEOptimizer, TPEOptimizer])
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"gamma": 0.25}, "gamma must be a callable"),  # Hyperopt's float gamma
+        ({"bandwidth": "Scott"}, "bandwidth must be one of"),
+        ({"max_kernels": 0}, "max_kernels must be a positive int"),
+        ({"prior_weight": -1}, "prior_weight must be a non-negative number"),
+        ({"n_candidates": 0}, "n_candidates must be a positive int"),
+        ({"random_fraction": 2.0}, "random_fraction must be a number in [0, 1]"),
+        ({"n_startup_trials": -3}, "n_startup_trials must be a non-negative int"),
+        ({"embedding_dims": 0}, "embedding_dims must be a positive int"),
+        ({"independent_fraction": 1.5}, "independent_fraction must be in [0, 1] or 'adaptive'"),
+    ],
+)
+def test_bad_settings_are_refused_by_the_constructor(cls, setting, message):
+    # not at the first model proposal, after the initial design ran
+    with pytest.raises(ValueError, match=re.escape(message)):
+        cls(**setting)

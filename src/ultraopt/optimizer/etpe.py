@@ -52,6 +52,43 @@ CLASSIC_TPE_CANDIDATES = 24
 _ADAPTIVE_SHARE_BOUNDS = (0.15, 0.85)
 
 
+def _is_int(value: Any, low: int) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= low)
+
+
+def _is_number(value: Any, low: float, high: float = math.inf, low_open: bool = False) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    return bool((low < value if low_open else low <= value) and value <= high and math.isfinite(value))
+
+
+_BANDWIDTH_RULES = ("neighbor", "scott")
+# The constructor's checks: what each numerical setting must be, so that a bad one fails at once rather than at
+# the first model proposal, after the initial design ran.
+_SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "n_startup_trials": (lambda v: _is_int(v, 0), "a non-negative int"),
+    "n_candidates": (lambda v: _is_int(v, 1), "a positive int"),
+    "prior_weight": (lambda v: _is_number(v, 0.0), "a non-negative number"),
+    "neighbor_clip": (lambda v: _is_number(v, 0.0, low_open=True), "a positive number"),
+    "bandwidth_factor": (lambda v: _is_number(v, 0.0, low_open=True), "a positive number"),
+    "min_bandwidth": (lambda v: _is_number(v, 0.0), "a non-negative number"),
+    "min_bandwidth_steps": (lambda v: _is_number(v, 0.0), "a non-negative number"),
+    "bandwidth_prior": (lambda v: _is_number(v, 0.0), "a non-negative number"),
+    "adaptive_bandwidth": (lambda v: _is_number(v, 0.0), "a non-negative number"),
+    "bad_bandwidth_factor": (lambda v: _is_number(v, 0.0, low_open=True), "a positive number"),
+    "random_fraction": (lambda v: _is_number(v, 0.0, 1.0), "a number in [0, 1]"),
+    "n_recent": (lambda v: _is_int(v, 1), "a positive int"),
+    "embedding_min_choices": (lambda v: v is None or _is_int(v, 2), "None or an int of at least 2"),
+    "embedding_dims": (lambda v: _is_int(v, 1), "a positive int"),
+    "embedding_min_trials": (lambda v: v is None or _is_int(v, 1), "None or a positive int"),
+    "max_kernels": (lambda v: _is_int(v, 1), "a positive int"),
+    "min_points_in_model": (lambda v: v is None or _is_int(v, 1), "None or a positive int"),
+    "bandwidth": (lambda v: v in _BANDWIDTH_RULES, f"one of {_BANDWIDTH_RULES}"),
+    "bad_bandwidth": (lambda v: v is None or v in _BANDWIDTH_RULES, f"None or one of {_BANDWIDTH_RULES}"),
+    "independent_fraction": (lambda v: v == "adaptive" or _is_number(v, 0.0, 1.0), "in [0, 1] or 'adaptive'"),
+}
+
+
 def default_gamma(n: int) -> int:
     """Number of good observations among ``n``: ``min(ceil(0.1 n), 25)``, at least 1 (Optuna's rule)."""
     return max(1, min(math.ceil(0.1 * n), 25))
@@ -191,10 +228,13 @@ class ETPEOptimizer(BaseOptimizer):
         independent_fraction: float | Literal["adaptive"] = "adaptive",
     ) -> None:
         super().__init__()
-        if independent_fraction != "adaptive" and not (
-            isinstance(independent_fraction, (int, float)) and 0.0 <= independent_fraction <= 1.0
-        ):
-            raise ValueError(f"independent_fraction must be in [0, 1] or 'adaptive', got {independent_fraction!r}")
+        settings = locals()
+        for name, (valid, what) in _SETTINGS.items():
+            if not valid(settings[name]):
+                raise ValueError(f"{name} must be {what}, got {settings[name]!r}")
+        if not callable(gamma):
+            raise ValueError(f"gamma must be a callable gamma(n_successes) -> n_good such as "
+                             f"lambda n: math.ceil(0.25 * n), got {gamma!r}")
         self.n_startup_trials = n_startup_trials
         self.n_candidates = n_candidates
         self.gamma = gamma
