@@ -10,8 +10,8 @@ space translated into their own language:
 - **Hyperopt**: conditional sub-spaces become nested ``hp.choice`` branches of their categorical parent (only
   ``EqualsCondition``/``InCondition`` on a categorical parent can be expressed); integers are ``hp.quniform``
   (or ``hp.qloguniform``) with step 1 cast to int; ordinals become ``hp.choice``.
-- Forbidden clauses cannot be expressed in either; a forbidden config would count as a failed trial (none of
-  the problems has one).
+- Forbidden clauses cannot be expressed in either; a forbidden config they propose is not evaluated and counts
+  as a failed trial (loss ``inf``, see :func:`peer_loss`; none of the shipped problems has one).
 
 - **SMAC3** (HPO facade) uses ConfigSpace natively: see :mod:`benchmarks.smac3_adapter`.
 
@@ -37,9 +37,9 @@ from ConfigSpace.hyperparameters import (
 
 from benchmarks.problems import Problem
 from benchmarks.smac3_adapter import run_problem as smac3_run_problem
-from ultraopt.hdl.configs import grid_step, plain_config
+from ultraopt.hdl.configs import check_config, grid_step, plain_config
 
-__all__ = ["CONTENDERS", "contender", "run_contender"]
+__all__ = ["CONTENDERS", "contender", "peer_loss", "run_contender"]
 
 Runner = Callable[[Problem, int, int, dict[str, Any]], list[float]]
 
@@ -111,6 +111,16 @@ def _conditions_hold(space: ConfigurationSpace, name: str, values: dict[str, Any
         return False
 
 
+def peer_loss(problem: Problem, space: ConfigurationSpace, config: dict[str, Any]) -> float:
+    """The loss of a peer's config, or ``inf`` (a failed trial) for one the space forbids: the peers cannot
+    express forbidden clauses, and evaluating such a config would let them score where ours may not go."""
+    try:
+        check_config(space, config)
+    except ValueError:
+        return math.inf
+    return float(problem.loss(config))
+
+
 def optuna_suggest(trial: Any, space: ConfigurationSpace) -> dict[str, Any]:
     """Suggest a config of ``space`` through an Optuna trial (see the module docstring for the translation)."""
     values: dict[str, Any] = {}
@@ -138,16 +148,16 @@ def optuna_suggest(trial: Any, space: ConfigurationSpace) -> dict[str, Any]:
 def _optuna(problem: Problem, n_trials: int, seed: int, options: dict[str, Any]) -> list[float]:
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # not a warning per forbidden config (a NaN loss)
     space = problem.space()
     sampler = optuna.samplers.TPESampler(seed=seed, **options)
     study = optuna.create_study(sampler=sampler)
     losses: list[float] = []
 
     def objective(trial: Any) -> float:
-        loss = float(problem.loss(optuna_suggest(trial, space)))
+        loss = peer_loss(problem, space, optuna_suggest(trial, space))
         losses.append(loss)
-        return loss
+        return loss if math.isfinite(loss) else float("nan")  # Optuna records NaN as a failed trial
 
     study.optimize(objective, n_trials=n_trials)
     return losses
@@ -227,9 +237,11 @@ def _hyperopt(problem: Problem, n_trials: int, seed: int, options: dict[str, Any
     space = problem.space()
     losses: list[float] = []
 
-    def objective(sample: dict[str, Any]) -> float:
-        loss = float(problem.loss(hyperopt_config(space, sample)))
+    def objective(sample: dict[str, Any]) -> float | dict[str, Any]:
+        loss = peer_loss(problem, space, hyperopt_config(space, sample))
         losses.append(loss)
+        if not math.isfinite(loss):
+            return {"status": hyperopt.STATUS_FAIL}
         return loss
 
     hyperopt.fmin(
