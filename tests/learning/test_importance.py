@@ -48,6 +48,17 @@ def test_the_choice_that_switches_sub_spaces_is_found(conditional_space):
     assert found["C"] < 0.01
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_in_a_small_space_an_unused_hyperparameter_gets_no_share_and_none_exceeds_one(seed):
+    space = ConfigurationSpace()
+    space.add([UniformFloatHyperparameter("x", -5, 5), CategoricalHyperparameter("kernel", ["a", "b", "c"])])
+    configs = sample_configs(space, 40, np.random.default_rng(seed))
+    found, _ = importances(space, configs, [{"a": 0.0, "b": 1.0, "c": 3.0}[c["kernel"]] for c in configs])
+    assert found["kernel"] > 0.95 and found["x"] < 0.02
+    found, _ = importances(space, configs, [(c["x"] - 1) ** 2 for c in configs])
+    assert 0.9 < found["x"] <= 1.0 and found["kernel"] < 0.02
+
+
 def test_constant_losses_explain_nothing_and_two_trials_are_the_minimum(four_dims):
     configs = sample_configs(four_dims, 20, np.random.default_rng(2))
     found, _ = importances(four_dims, configs, [1.0] * 20)

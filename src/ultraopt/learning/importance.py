@@ -133,7 +133,9 @@ def fanova_importance(
     forest = RandomForestRegressor(
         n_estimators=n_trees,
         min_samples_leaf=2,
-        max_features=0.8,
+        # every split looks at every hyperparameter (the bootstrap decorrelates the trees): with a fraction, a
+        # space of two forces half the splits onto one hyperparameter however little it matters
+        max_features=1.0,
         max_samples=min(max_samples, len(losses)),
         random_state=random_state,
         n_jobs=1,
@@ -159,6 +161,8 @@ def fanova_importance(
         for k, grid in enumerate(grids):
             block = predictions[offset: offset + len(grid) * len(legal)].reshape(len(grid), len(legal))
             offset += block.size
-            per_tree[t, k] = block.mean(axis=1).var() / total if total > 0 else 0.0
+            # the two variances are estimated on different samples: a main effect of nearly all the variance
+            # can come out a little above it
+            per_tree[t, k] = min(block.mean(axis=1).var() / total, 1.0) if total > 0 else 0.0
     importance[columns], spread[columns] = per_tree.mean(axis=0), per_tree.std(axis=0)
     return MarginalImportance(list(encoder.names), importance, spread, len(losses))
