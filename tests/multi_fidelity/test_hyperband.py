@@ -98,3 +98,15 @@ def test_promotion_selects_the_iteration_class():
     with pytest.raises(ValueError, match="promotion must be one of"):
         HyperBandIterGenerator(1 / 9, 1, 3, promotion="eager")
     assert "promotion='async'" in repr(HyperBandIterGenerator(1 / 9, 1, 3, promotion="async"))
+
+
+def test_budgets_are_written_as_people_write_them():
+    written = [format_budget(b) for b in (1 / 3, 2 / 9, 1 / 16, 0.001, 1.024, 2.56, 0.3, 2.5, 4.0)]
+    assert written == ["1/3", "2/9", "1/16", "1/1000", "1.024", "2.56", "0.3", "2.5", "4"]
+
+
+def test_a_non_integer_eta_gives_hpbandsters_bracket_sizes():
+    # HpBandSter: n0 = int(floor(S / (s + 1)) * eta**s), then max(int(n0 * eta**-i), 1)
+    generator = HyperBandIterGenerator(min_budget=1, max_budget=100, eta=2.5)
+    brackets = [generator.get_bracket(i)[0] for i in range(generator.n_brackets)]
+    assert brackets == [[97, 38, 15, 6, 2, 1], [39, 15, 6, 2, 1], [15, 6, 2, 1], [12, 4, 1], [7, 2], [6]]

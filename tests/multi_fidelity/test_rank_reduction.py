@@ -80,10 +80,20 @@ def test_custom_generator_cycles_brackets_and_counts_configs():
         ([1, 3], [1, 3], "must not grow"),
         ([3, 1], [3, 1], "must increase"),
         ([3, 0], [1, 3], "positive ints"),
-        ([3, 1], [0, 3], "positive numbers"),
+        ([3, 1], [0, 3], "positive finite numbers"),
+        ([3, 1], [1, float("nan")], "positive finite numbers"),
+        ([3, 1], [1, float("inf")], "positive finite numbers"),
         ([], [], "non-empty"),
     ],
 )
 def test_custom_generator_rejects_bad_brackets(num_configs, budgets, message):
     with pytest.raises(ValueError, match=message):
         CustomIterGenerator(num_configs, budgets)
+
+
+def test_custom_generator_takes_numpy_counts_and_budgets():
+    import numpy as np
+
+    generator = CustomIterGenerator(np.array([9, 3, 1]), [np.float64(1), np.float64(3), 9])
+    assert generator.get_bracket(0) == ([9, 3, 1], [1.0, 3.0, 9.0])
+    assert CustomIterGenerator([np.array([3, 1]), [2, 1]], [[1, 3], [1, 3]]).num_all_configs(2) == 7

@@ -13,17 +13,28 @@ _REL_TOL = Fraction(1, 10**9)
 
 
 def format_budget(budget: float) -> str:
-    """Write ``budget`` as an integer, a simple fraction (``1/16``, ``1/3``) or a short decimal.
+    """Write ``budget`` as people write it: an integer, a fraction where a decimal would be long or a unit
+    fraction (``1/3``, ``2/9``, ``1/16`` as Hyperband ladders have them), else a short decimal (``0.3``, ``1.024``).
 
-    A fraction is used when one with a denominator of at most 1000 matches the float to 1e-9 relative precision.
+    A fraction is one with a denominator of at most 1000 that matches the float to 1e-9 relative precision.
     """
     budget = float(budget)
     if budget == int(budget) and abs(budget) < 1e15:
         return str(int(budget))
     fraction = Fraction(budget).limit_denominator(1000)
     if abs(float(fraction) - budget) <= 1e-9 * abs(budget) and fraction.denominator > 1:
-        return f"{fraction.numerator}/{fraction.denominator}"
+        if fraction.numerator == 1 or not _terminates(fraction.denominator):
+            return f"{fraction.numerator}/{fraction.denominator}"
+        return f"{float(fraction):.6g}"
     return f"{budget:.6g}"
+
+
+def _terminates(denominator: int) -> bool:
+    """Whether a fraction of this denominator has a finite decimal expansion (its primes are 2 and 5 only)."""
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator == 1
 
 
 def match_budget(value: float, budgets: Iterable[float]) -> float | None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from ultraopt.jsonable import plain_scalar
 from ultraopt.multi_fidelity.iter.base_iter import BaseIteration
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
 
@@ -12,11 +16,13 @@ __all__ = ["CustomIterGenerator"]
 
 
 def _as_brackets(values: Sequence[Any], name: str) -> list[list[Any]]:
+    if isinstance(values, np.ndarray):  # numpy arrays and numpy scalars are lists and numbers here
+        values = values.tolist()
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
         raise ValueError(f"{name} must be a non-empty list (or a list of lists), got {values!r}")
-    if all(isinstance(item, Sequence) and not isinstance(item, str) for item in values):
-        return [list(item) for item in values]
-    return [list(values)]
+    if all(isinstance(item, (Sequence, np.ndarray)) and not isinstance(item, str) for item in values):
+        return [[plain_scalar(value) for value in item] for item in values]
+    return [[plain_scalar(value) for value in values]]
 
 
 class CustomIterGenerator(BaseIterGenerator):
@@ -60,8 +66,8 @@ class CustomIterGenerator(BaseIterGenerator):
                 raise ValueError(f"bracket {index}: num_configs must be positive ints, got {counts}")
             if any(later > earlier for earlier, later in zip(counts, counts[1:])):
                 raise ValueError(f"bracket {index}: num_configs must not grow from stage to stage, got {counts}")
-            if any(not isinstance(b, (int, float)) or isinstance(b, bool) or b <= 0 for b in stage_budgets):
-                raise ValueError(f"bracket {index}: budgets must be positive numbers, got {stage_budgets}")
+            if any(not isinstance(b, (int, float)) or isinstance(b, bool) or not 0 < b < math.inf for b in stage_budgets):
+                raise ValueError(f"bracket {index}: budgets must be positive finite numbers, got {stage_budgets}")
             if any(later <= earlier for earlier, later in zip(stage_budgets, stage_budgets[1:])):
                 raise ValueError(f"bracket {index}: budgets must increase from stage to stage, got {stage_budgets}")
         self._num_configs = num_configs

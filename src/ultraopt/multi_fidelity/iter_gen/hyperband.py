@@ -16,7 +16,7 @@ class HyperBandIterGenerator(BaseIterGenerator):
     """Hyperband (Li et al., 2018) with HpBandSter's bracket sizes; with a Bayesian optimizer, BOHB.
 
     With ``S`` budgets, iteration ``i`` is the bracket ``s = S - 1 - (i mod S)``: it starts
-    ``n_0 = floor(S / (s + 1)) * eta**s`` configs on the budget ``max_budget * eta**-s`` and keeps
+    ``n_0 = floor(floor(S / (s + 1)) * eta**s)`` configs on the budget ``max_budget * eta**-s`` and keeps
     ``n_j = max(floor(n_0 * eta**-j), 1)`` of them on each following budget up to ``max_budget`` (exact arithmetic,
     no float truncation). Brackets go from the most exploratory (``s = S - 1``, every budget) to plain evaluations
     on ``max_budget`` (``s = 0``) and cycle.
@@ -79,7 +79,7 @@ class HyperBandIterGenerator(BaseIterGenerator):
     def _make_bracket(self, s: int) -> tuple[list[int], list[float]]:
         """Bracket ``s``: ``s + 1`` stages ending on ``max_budget``."""
         eta = as_fraction(self.eta)  # exact: 27 * 3**-3 must be 1, not 0.999...
-        n0 = (self.n_stages // (s + 1)) * eta**s
+        n0 = math.floor((self.n_stages // (s + 1)) * eta**s)  # a whole number of configs first, as HpBandSter
         num_configs = [max(math.floor(n0 / eta**j), 1) for j in range(s + 1)]
         return num_configs, self.budgets[self.n_stages - 1 - s :]
 
