@@ -25,6 +25,10 @@ def _as_brackets(values: Sequence[Any], name: str) -> list[list[Any]]:
     return [[plain_scalar(value) for value in values]]
 
 
+def _is_budget(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
+
+
 class CustomIterGenerator(BaseIterGenerator):
     """Brackets given explicitly.
 
@@ -66,7 +70,7 @@ class CustomIterGenerator(BaseIterGenerator):
                 raise ValueError(f"bracket {index}: num_configs must be positive ints, got {counts}")
             if any(later > earlier for earlier, later in zip(counts, counts[1:])):
                 raise ValueError(f"bracket {index}: num_configs must not grow from stage to stage, got {counts}")
-            if any(not isinstance(b, (int, float)) or isinstance(b, bool) or not 0 < b < math.inf for b in stage_budgets):
+            if any(not _is_budget(b) for b in stage_budgets):
                 raise ValueError(f"bracket {index}: budgets must be positive finite numbers, got {stage_budgets}")
             if any(later <= earlier for earlier, later in zip(stage_budgets, stage_budgets[1:])):
                 raise ValueError(f"bracket {index}: budgets must increase from stage to stage, got {stage_budgets}")
