@@ -88,3 +88,23 @@ def test_shutdown_abandons_running_trials():
     executor.wait(timeout=5.0)
     executor.shutdown()
     assert executor.n_running == 0 and executor.n_free_slots == 2 and executor.busy_time == 5.0
+
+
+@pytest.mark.parametrize("cost", [None, -1.0, "n/a", float("nan"), True])
+def test_an_unusable_cost_fails_that_trial_only(cost):
+    def objective(config, budget):
+        return {"loss": config["x"], "cost": cost if config["x"] > 1 else 3.0}
+
+    executor = SimulatedExecutor(n_workers=2)
+    executor.start(Objective(objective))
+    bad, good = run_all(executor, [make_trial(0, 2.0, budget=0.5), make_trial(1, 1.0)])
+    assert bad.status is TrialStatus.FAILED and bad.duration == 0.5 and repr(cost) in bad.error
+    assert good.status is TrialStatus.SUCCESS and good.duration == 3.0
+
+
+def test_a_reused_executor_measures_each_run_on_its_own():
+    executor = SimulatedExecutor(n_workers=2)
+    for run in range(2):
+        executor.start(Objective(with_cost))
+        run_all(executor, [make_trial(2 * run, 1.0), make_trial(2 * run + 1, 0.5)])
+        assert executor.busy_time == 15.0 and executor.utilization() == pytest.approx(15 / 20)

@@ -26,7 +26,7 @@ from typing import Any
 
 from ultraopt.executors.base import Executor
 from ultraopt.objective import Evaluation, Objective
-from ultraopt.trial import Trial
+from ultraopt.trial import Trial, TrialStatus
 
 __all__ = ["SimulatedExecutor", "VirtualClock"]
 
@@ -68,6 +68,17 @@ class _Job:
     trial: Trial = field(compare=False)
     evaluation: Evaluation = field(compare=False)
     worker: int = field(compare=False)
+
+
+def _as_duration(value: Any) -> float | None:
+    """``value`` as a number of seconds, or ``None`` when it is not a finite number >= 0."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 class SimulatedExecutor(Executor):
@@ -120,6 +131,7 @@ class SimulatedExecutor(Executor):
     def start(self, objective: Objective) -> None:
         self._objective = objective
         self.start_time = self.clock()
+        self.busy_time = 0.0  # a reused executor measures each run on its own
 
     def submit(self, trial: Trial) -> None:
         assert self._objective is not None, "start() must be called before submit()"
@@ -180,16 +192,19 @@ class SimulatedExecutor(Executor):
         self._jobs.clear()
 
     def _duration_of(self, trial: Trial, evaluation: Evaluation) -> float:
+        """How long the trial runs; an unusable cost reported by the objective fails the trial (which then takes
+        its budget), a bad ``duration`` function is the caller's error."""
         if self.duration is not None:
-            seconds = self.duration(trial.config, trial.budget)
-        else:
-            seconds = evaluation.info.get(self.cost_key, trial.budget)
-        try:
-            seconds = float(seconds)
-        except (TypeError, ValueError):
-            seconds = math.nan
-        if not (math.isfinite(seconds) and seconds >= 0):
-            raise ValueError(f"the duration of trial {trial.trial_id} must be a finite number >= 0, got {seconds!r}")
+            reported = self.duration(trial.config, trial.budget)
+            if (seconds := _as_duration(reported)) is None:
+                raise ValueError(f"duration(config, budget) of trial {trial.trial_id} must be a finite number >= 0, "
+                                 f"got {reported!r}")
+            return seconds
+        reported = evaluation.info.get(self.cost_key, trial.budget)
+        if (seconds := _as_duration(reported)) is None:
+            evaluation.status, evaluation.loss = TrialStatus.FAILED, None
+            evaluation.error = f"the objective's {self.cost_key!r} entry must be a finite number >= 0, got {reported!r}"
+            return float(trial.budget)
         return seconds
 
     def __repr__(self) -> str:
