@@ -59,3 +59,12 @@ def test_best_trial_finds_a_budget_up_to_float_rounding_and_refuses_others(quadr
     assert result.best_trial(1).trial_id == 1
     with pytest.raises(ValueError, match=r"budget 1/2 is not a budget of this run \(its budgets: 1/3, 1\)"):
         result.best_trial(0.5)
+
+
+def test_cancelled_trials_are_not_counted_as_evaluated_configs(quadratic_space):
+    trials = [finished(0, {"x": 1.0, "c": "a"}, 1.0, 0.5), finished(1, {"x": 2.0, "c": "a"}, 1.0, 0.4),
+              finished(2, {"x": 3.0, "c": "a"}, 1.0, None, TrialStatus.CANCELLED)]
+    result = FMinResult(quadratic_space, [1], trials)
+    rows = {row[0]: row[1:] for row in result.optimum_rows()[1] if row}
+    assert rows["Num Configs"] == ["2"]
+    assert result.summary()["budgets"] == {"1": 2} and result.summary()["status"] == {"success": 2, "cancelled": 1}

@@ -159,14 +159,15 @@ class FMinResult:
         return [trial for trial in self.trials if trial.status in statuses]
 
     def summary(self) -> dict[str, Any]:
-        """Counts of finished trials per status (and of unfinished ones) and per budget, and the best loss."""
+        """Counts of finished trials per status (and of unfinished ones), of evaluations per budget (cancelled
+        trials left out: they never ran to an end), and the best loss."""
         return {
             "n_trials": len(self.trials),
             "status": {
                 **{status.value: n for status in TrialStatus if (n := len(self.trials_with_status(status)))},
                 **({"unfinished": len(self.unfinished)} if self.unfinished else {}),
             },
-            "budgets": {format_budget(b): n for b, n in sorted(Counter(t.budget for t in self.trials).items())},
+            "budgets": {format_budget(b): n for b, n in sorted(self._evaluations_per_budget().items())},
             "best_loss": self.best_loss,
         }
 
@@ -175,7 +176,8 @@ class FMinResult:
         """The cells of the optimum table: a header and rows of text (``None`` is a separator line).
 
         One column per budget with a successful trial: each hyperparameter's value in the best config (``-``
-        where inactive), then the optimal loss and the number of configs evaluated on that budget.
+        where inactive), then the optimal loss and the number of configs evaluated on that budget (cancelled
+        trials left out).
         """
         budgets = self.budgets_reached
         best = [self._best[budget] for budget in budgets]
@@ -185,10 +187,13 @@ class FMinResult:
         ]
         rows.append(None)
         rows.append(["Optimal Loss"] + [f"{trial.loss:.6g}" for trial in best])
-        counts = Counter(trial.budget for trial in self.trials)
+        counts = self._evaluations_per_budget()
         rows.append(["Num Configs"] + [str(counts[budget]) for budget in budgets])
         header = ["HyperParameters"] + [f"budget {format_budget(budget)}" for budget in budgets]
         return header, rows
+
+    def _evaluations_per_budget(self) -> Counter[float]:
+        return Counter(t.budget for t in self.trials if t.status is not TrialStatus.CANCELLED)
 
     def optimum_table(self) -> str:
         """The best config per budget as a text table; inactive hyperparameters show as ``-``."""
