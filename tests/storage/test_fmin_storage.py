@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import quadratic
 from ultraopt import FMinResult, fmin
-from ultraopt.multi_fidelity import CustomIterGenerator
+from ultraopt.multi_fidelity import CustomIterGenerator, HyperBandIterGenerator
 from ultraopt.optimizer import RandomOptimizer
 from ultraopt.trial import TrialStatus
 
@@ -138,7 +138,13 @@ def test_warm_start_from_a_result_a_json_file_or_a_checkpoint(tmp_path, quadrati
     new = result.trials[8:] if strategy == "continue" else result.trials
     assert len(new) == 5 and [t.trial_id for t in new] == list(range(8, 13) if strategy == "continue" else range(5))
     if strategy == "continue":
-        assert [t.to_dict() for t in result.trials[:8]] == [t.to_dict() for t in earlier.trials]
+        def without_id(trial):
+            return {key: value for key, value in trial.to_dict().items() if key != "config_id"}
+
+        assert [without_id(t) for t in result.trials[:8]] == [without_id(t) for t in earlier.trials]
+        # the earlier iterations move below 0: a config id names one config of the combined result
+        assert [t.config_id[0] for t in result.trials[:8]] == [t.config_id[0] - 8 for t in earlier.trials]
+        assert len({t.config_id for t in result.trials}) == len(result.trials)
         assert result.best_loss == min(t.loss for t in result.trials)
     assert [t.to_dict() for t in FMinResult.load(path).trials] == [t.to_dict() for t in result.trials]
     resumed = run(quadratic_space, optimizer=Spy(told), n_iterations=7, previous_result=previous,
@@ -207,3 +213,17 @@ def test_limits_reach_the_workers_of_async_comm(quadratic_space):
     statuses = {t.config["x"]: t.status for t in result.trials}
     assert statuses == {4.0: TrialStatus.TIMEOUT, -4.0: TrialStatus.MEMOUT, 1.0: TrialStatus.SUCCESS,
                         0.0: TrialStatus.SUCCESS}
+
+
+def test_continuing_a_hyperband_run_keeps_one_config_per_config_id(quadratic_space):
+    generator = HyperBandIterGenerator(1 / 9, 1, 3)
+    earlier = run(quadratic_space, lambda c, budget: c["x"] ** 2 / budget, n_iterations=3,
+                  multi_fidelity_iter_generator=generator, random_state=1)
+    result = run(quadratic_space, lambda c, budget: c["x"] ** 2 / budget, n_iterations=3,
+                 multi_fidelity_iter_generator=generator, random_state=2, previous_result=earlier,
+                 warm_start_strategy="continue")
+    configs_of: dict = {}
+    for trial in result.trials:
+        configs_of.setdefault(trial.config_id, set()).add(trial.config["x"])
+    assert all(len(configs) == 1 for configs in configs_of.values())  # promotions share an id, runs do not
+    assert sorted({t.config_id[0] for t in result.trials}) == [-3, -2, -1, 0, 1, 2]

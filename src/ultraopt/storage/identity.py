@@ -112,16 +112,22 @@ def load_previous_result(previous_result: FMinResult | str | os.PathLike[str]) -
 
 
 def warm_start_trials(previous: FMinResult, config_space: ConfigurationSpace) -> list[Trial]:
-    """The finished trials of ``previous`` whose configs are valid in ``config_space`` (others are skipped)."""
+    """The finished trials of ``previous`` whose configs are valid in ``config_space`` (others are skipped).
+
+    Their iterations move below 0 (the last one becomes -1), as the new run numbers its own from 0: kept in its
+    result (``"continue"``), a config id still names one config.
+    """
     kept: list[Trial] = []
     skipped: list[str] = []
+    shift = max((trial.config_id[0] for trial in previous.trials), default=-1) + 1
     for trial in previous.trials:
         try:
             config = check_config(config_space, trial.config, what=f"trial {trial.trial_id}")
         except ValueError as exc:
             skipped.append(str(exc))
             continue
-        kept.append(Trial.from_dict({**trial.to_dict(), "config": config}))
+        config_id = [trial.config_id[0] - shift, *trial.config_id[1:]]
+        kept.append(Trial.from_dict({**trial.to_dict(), "config": config, "config_id": config_id}))
     if skipped:
         logger.warning("warm start: %d of %d earlier trial(s) skipped, their configs are not valid in the new "
                        "space; the first: %s", len(skipped), len(previous.trials), skipped[0])
