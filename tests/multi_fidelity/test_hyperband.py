@@ -60,7 +60,9 @@ def test_geometric_budgets(low, high, eta, expected):
     assert geometric_budgets(low, high, eta) == expected
 
 
-@pytest.mark.parametrize("args", [(0, 1, 3), (2, 1, 3), (0.1, 1, 1), (0.1, 1, 0.5), (0.1, math.inf, 3)])
+@pytest.mark.parametrize(
+    "args", [(0, 1, 3), (2, 1, 3), (0.1, 1, 1), (0.1, 1, 0.5), (0.1, math.inf, 3), (1, 2, 1 + 1e-9)]
+)
 def test_geometric_budgets_rejects_bad_arguments(args):
     with pytest.raises(ValueError):
         geometric_budgets(*args)

@@ -8,6 +8,8 @@ from fractions import Fraction
 
 __all__ = ["as_fraction", "format_budget", "geometric_budgets", "match_budget"]
 
+# More stages than anyone runs: Hyperband's first bracket would hold about eta**stages configs.
+_MAX_STAGES = 1000
 # A ratio within this relative distance of a power of eta counts as that power (float rounding, not intent).
 _REL_TOL = Fraction(1, 10**9)
 
@@ -78,6 +80,9 @@ def geometric_budgets(min_budget: float, max_budget: float, eta: float) -> list[
     low, high, ratio = as_fraction(min_budget), as_fraction(max_budget), as_fraction(eta)
     # How many times eta fits into max/min: the floor of a logarithm, corrected for rounding both ways.
     n_steps = max(int(math.floor(math.log(high / low) / math.log(ratio))), 0)
+    if n_steps > _MAX_STAGES:  # exact powers of an eta this close to 1 would take minutes, for no usable schedule
+        raise ValueError(f"eta={eta} is too close to 1 for budgets from {min_budget} to {max_budget}: they would "
+                         f"make {n_steps + 1} stages (at most {_MAX_STAGES + 1})")
     floor = low * (1 - _REL_TOL)
     while high / ratio ** (n_steps + 1) >= floor:
         n_steps += 1
