@@ -105,6 +105,23 @@ def test_a_job_that_kills_every_worker_is_lost_after_the_retries_and_the_run_goe
         executor.shutdown()
 
 
+def test_configs_that_crash_their_workers_one_after_another_are_each_lost_and_the_run_goes_on():
+    # each one kills a worker on both of its tries: 6 deaths in a row, more than the guard against workers
+    # that cannot run at all allows, yet every death is explained by the trial that ends lost
+    executor = LocalAsyncCommExecutor(1, max_retries=1)
+    try:
+        executor.start(Objective(_kill_own_process_on_positive_x()))
+        for trial_id in range(3):
+            executor.submit(Trial(trial_id, (trial_id, 0, 0), {"x": 1.0}, 1.0, status=TrialStatus.RUNNING, attempt=1))
+            (lost,) = _wait_one(executor)
+            assert lost.status is TrialStatus.LOST
+        executor.submit(Trial(3, (3, 0, 0), {"x": -1.0}, 1.0, status=TrialStatus.RUNNING, attempt=1))
+        (fine,) = _wait_one(executor)
+        assert fine.status is TrialStatus.SUCCESS
+    finally:
+        executor.shutdown()
+
+
 def _kill_own_process_on_positive_x():
     from tests.async_comm.objectives import kill_own_process_on_positive_x
 

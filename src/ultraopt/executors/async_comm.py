@@ -272,7 +272,10 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
             self._start_worker()
 
     def _on_finished(self, trials: list[Trial]) -> None:
-        if any(trial.status is not TrialStatus.LOST for trial in trials):
+        # A lost trial explains the deaths it caused (a config that crashes its worker on every try): they say
+        # nothing about the workers themselves, and an objective that crashes on everything is caught as a
+        # broken objective once the first trials all failed.
+        if trials:
             self._deaths_in_a_row = 0
 
     def shutdown(self) -> None:
