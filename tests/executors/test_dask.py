@@ -126,3 +126,22 @@ def test_mapreduce_runs_on_the_active_dask_client(dask_cluster):
         assert client.status == "running"
     with pytest.raises(ValueError, match="needs a dask_client or an active distributed.Client"):
         MapReduceExecutor(n_jobs=2, backend="dask").start(Objective(square))
+
+
+def test_a_created_cluster_whose_workers_all_went_away_gets_them_back():
+    executor = DaskExecutor(n_workers=1)
+    try:
+        executor.start(Objective(sleep_x))
+        (warm,) = run_all(executor, [make_trial(0, 0.0)])  # the worker is up
+        executor.submit(make_trial(1, 1.0))
+        time.sleep(0.3)
+        executor._cluster.scale(0)  # as when a nanny whose worker kept dying closes: no worker is left
+        deadline = time.monotonic() + 90
+        finished = []
+        while not finished:
+            assert time.monotonic() < deadline, "the running trial waited for a worker that never came"
+            finished = executor.wait(timeout=1.0)
+        (trial,) = finished
+        assert trial.status is TrialStatus.SUCCESS and trial.attempt >= 2
+    finally:
+        executor.shutdown()

@@ -99,6 +99,10 @@ def _kill_worker_processes(cluster: LocalCluster) -> None:
                 process.kill()
 
 
+# How often a wait on a cluster of our own looks whether its workers are still there.
+_CLUSTER_CHECK_SECONDS = 2.0
+
+
 async def fetch_outcome(client: Client, future: Future, report: Report) -> None:
     """Wait for ``future`` on the client's event loop, fetch its result and ``report`` the outcome.
 
@@ -201,6 +205,29 @@ class DaskExecutor(FuturesExecutor):
         assert loop is not None, "the client is closed"
         loop.add_callback(fetch_outcome, self._client, future, report)
         return future
+
+    def wait(self, timeout: float | None = None) -> list[Trial]:
+        if self._cluster is None:
+            return super().wait(timeout)
+        # a cluster of our own is watched while we wait: its workers must not all go away under running trials
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = _CLUSTER_CHECK_SECONDS if deadline is None else max(deadline - time.monotonic(), 0.0)
+            finished = super().wait(min(left, _CLUSTER_CHECK_SECONDS))
+            if finished or not self._running:
+                return finished
+            self._restore_workers()
+            if deadline is not None and time.monotonic() >= deadline:
+                return finished
+
+    def _restore_workers(self) -> None:
+        """Bring the cluster this executor created back to ``n_workers`` workers: a nanny whose worker process died
+        again and again closes, and with every worker gone the running trials would wait for ever."""
+        assert self._cluster is not None
+        if len(self._cluster.workers) < self.n_workers:
+            logger.warning("the local Dask cluster has %d of %d workers left: starting more",
+                           len(self._cluster.workers), self.n_workers)
+            self._cluster.scale(self.n_workers)
 
     @property
     def n_slots(self) -> int:
