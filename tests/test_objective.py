@@ -74,6 +74,19 @@ def test_exception_keeps_its_traceback():
     assert evaluation.end_time >= evaluation.start_time
 
 
+def test_exit_in_the_objective_is_a_failed_trial_and_ctrl_c_still_stops():
+    import sys
+
+    evaluation = Objective(lambda config: sys.exit(3))({}, 1.0)
+    assert evaluation.status is TrialStatus.FAILED and "SystemExit: 3" in evaluation.error
+
+    def interrupted(config):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Objective(interrupted)({}, 1.0)
+
+
 def test_not_callable_is_rejected():
     with pytest.raises(TypeError, match="callable"):
         Objective(42)
