@@ -112,3 +112,8 @@ def test_a_non_integer_eta_gives_hpbandsters_bracket_sizes():
     generator = HyperBandIterGenerator(min_budget=1, max_budget=100, eta=2.5)
     brackets = [generator.get_bracket(i)[0] for i in range(generator.n_brackets)]
     assert brackets == [[97, 38, 15, 6, 2, 1], [39, 15, 6, 2, 1], [15, 6, 2, 1], [12, 4, 1], [7, 2], [6]]
+
+
+def test_an_inexact_eta_does_not_put_the_smallest_budget_below_min_budget():
+    budgets = geometric_budgets(0.1, 10, math.sqrt(10))
+    assert len(budgets) == 5 and budgets[0] == 0.1 and budgets[-1] == 10
