@@ -89,6 +89,6 @@ def geometric_budgets(min_budget: float, max_budget: float, eta: float) -> list[
     while n_steps > 0 and high / ratio**n_steps < floor:
         n_steps -= 1
     budgets = [float(high / ratio**k) for k in range(n_steps, -1, -1)]
-    if abs(budgets[0] - min_budget) <= float(_REL_TOL) * min_budget:  # an eta like sqrt(10) is not exact
+    if budgets[0] < min_budget:  # a hair below it (within the tolerance): an eta like sqrt(10) is not exact
         budgets[0] = float(min_budget)
     return budgets
