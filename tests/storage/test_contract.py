@@ -58,6 +58,16 @@ class TestStorageContract:
         with pytest.raises(ValueError, match=r"hyperparameter 'x' is only in the stored run.*'model' is not in"):
             make_storage().open_run(header_for(conditional_space))
 
+    def test_a_whole_other_space_is_refused_in_a_message_of_a_few_lines(self, make_storage, quadratic_space):
+        from ConfigSpace import ConfigurationSpace, UniformFloatHyperparameter
+
+        wide = ConfigurationSpace()
+        wide.add([UniformFloatHyperparameter(f"h{i}", 0, 1) for i in range(60)])
+        make_storage().open_run(header_for(quadratic_space))
+        with pytest.raises(ValueError, match=r"and \d+ more difference\(s\)") as caught:
+            make_storage().open_run(header_for(wide))
+        assert len(str(caught.value)) < 1000
+
     def test_other_settings_are_refused_naming_each_setting(self, make_storage, quadratic_space):
         make_storage().open_run(header_for(quadratic_space))
         with pytest.raises(ValueError, match=r"setting 'random_state': stored 0, given 1") as caught:

@@ -158,9 +158,12 @@ class Storage(ABC):
             return False
         differences = stored.differences(header)
         if differences:
+            shown = differences[:_DIFFERENCES_SHOWN]
+            if len(differences) > len(shown):  # a whole other space would name every hyperparameter
+                shown.append(f"and {len(differences) - len(shown)} more difference(s)")
             raise ValueError(
                 f"{self} holds a different run, so it is not resumed (it was not modified): "
-                + "; ".join(differences)
+                + "; ".join(shown)
                 + ". Use another checkpoint file to start a new run."
             )
         return True
@@ -200,6 +203,10 @@ class Storage(ABC):
                 unfinished[event.trial.trial_id] = event.trial
         space = ConfigurationSpace.from_serialized_dict(header.space)
         return FMinResult(space, header.budgets, finished, header.meta, [copy.deepcopy(t) for t in unfinished.values()])
+
+
+# Differences named when a storage holds another run; the rest are counted.
+_DIFFERENCES_SHOWN = 5
 
 
 def snapshot(trial: Trial) -> Trial:
