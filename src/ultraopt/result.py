@@ -130,7 +130,10 @@ class FMinResult:
         """
         if budget is None:
             budget = self.max_budget_reached
-        return None if budget is None else self._best.get(self.check_budget(budget))
+            return None if budget is None else self._best[budget]
+        if (best := self._best.get(float(budget))) is not None:  # the Master's and callbacks' way, on every trial
+            return best
+        return self._best.get(self.check_budget(budget))
 
     @property
     def best_config(self) -> dict[str, Any] | None:
