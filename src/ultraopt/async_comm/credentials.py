@@ -16,7 +16,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["Credentials", "credentials_path", "read_credentials", "resolve_credentials", "write_credentials"]
+__all__ = [
+    "Credentials", "changed_credentials", "credentials_path", "read_credentials", "resolve_credentials",
+    "write_credentials",
+]
 
 #: Environment variable holding the run's secret, for workers started by hand or by a cluster scheduler.
 SECRET_ENV = "ULTRAOPT_SECRET"
@@ -98,6 +101,18 @@ def read_credentials(
     if credentials.run_id != run_id:
         raise ValueError(f"{path} holds the credentials of run {credentials.run_id!r}, not {run_id!r}")
     return credentials
+
+
+def changed_credentials(
+    working_directory: str | os.PathLike[str], run_id: str, current: Credentials | None
+) -> Credentials | None:
+    """The credentials file's credentials when they differ from ``current`` (a name server restarted without
+    ``--port`` and secret wrote new ones); ``None`` when they do not, or when no readable file is there (yet)."""
+    try:
+        credentials = read_credentials(working_directory, run_id)
+    except (OSError, ValueError):
+        return None
+    return None if credentials == current else credentials
 
 
 def resolve_credentials(

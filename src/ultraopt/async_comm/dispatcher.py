@@ -54,8 +54,14 @@ from typing import Any
 from Pyro5 import errors
 from Pyro5.server import expose
 
-from ultraopt.async_comm.credentials import Credentials, read_credentials, resolve_credentials
-from ultraopt.async_comm.nameserver import LOOPBACK, dispatcher_name, nameserver_proxy, worker_prefix
+from ultraopt.async_comm.credentials import Credentials, changed_credentials, resolve_credentials
+from ultraopt.async_comm.nameserver import (
+    LIVENESS_TIMEOUT,
+    LOOPBACK,
+    dispatcher_name,
+    nameserver_proxy,
+    worker_prefix,
+)
 from ultraopt.async_comm.security import SecureDaemon, SharedProxy, wake
 from ultraopt.objective import Evaluation
 from ultraopt.trial import Trial, TrialStatus
@@ -63,8 +69,6 @@ from ultraopt.trial import Trial, TrialStatus
 __all__ = ["Dispatcher", "Worker"]
 
 logger = logging.getLogger(__name__)
-# Seconds a starting dispatcher waits for the run's registered dispatcher to answer before taking it for dead.
-_LIVENESS_TIMEOUT = 3.0
 # Seconds between two checks that the name server still holds the dispatcher's registration.
 _REGISTRATION_CHECK_PERIOD = 5.0
 
@@ -256,7 +260,7 @@ class Dispatcher:
             uri = str(self._ns.call("lookup", dispatcher_name(self.run_id)))
         except errors.NamingError:
             return None
-        other = SharedProxy(uri, self._credentials.secret, timeout=_LIVENESS_TIMEOUT)
+        other = SharedProxy(uri, self._credentials.secret, timeout=LIVENESS_TIMEOUT)
         try:
             other.connect()
         except errors.CommunicationError:
@@ -532,11 +536,8 @@ class Dispatcher:
         without ``--port`` and secret gets new ones), if this dispatcher found its name server there."""
         if self.working_directory is None or (self.nameserver_port is not None and self.secret is not None):
             return
-        try:
-            credentials = read_credentials(self.working_directory, self.run_id)
-        except (OSError, ValueError):
-            return  # not written (yet)
-        if credentials == self._credentials:
+        credentials = changed_credentials(self.working_directory, self.run_id, self._credentials)
+        if credentials is None:
             return
         assert self._daemon is not None and self._ns is not None
         self._daemon.use_secret(credentials.secret)  # the new name server's workers come with its secret

@@ -25,14 +25,15 @@ from ultraopt.async_comm.credentials import (
 )
 from ultraopt.async_comm.security import SecureDaemonMixin, SharedProxy, new_secret
 
-__all__ = ["NameServer", "dispatcher_name", "nameserver_proxy", "nic_name_to_host", "worker_prefix"]
+__all__ = ["LIVENESS_TIMEOUT", "NameServer", "dispatcher_name", "nameserver_proxy", "nic_name_to_host", "worker_prefix"]
 
 logger = logging.getLogger(__name__)
 
 #: Address servers bind to unless told otherwise.
 LOOPBACK = "127.0.0.1"
-# Seconds to wait for the name server of an existing credentials file to answer before taking it for dead.
-_LIVENESS_TIMEOUT = 3.0
+#: Seconds to wait for a server of a run found registered (a name server in the credentials file, a dispatcher in
+#: the name server) to answer before taking it for dead.
+LIVENESS_TIMEOUT = 3.0
 
 
 def worker_prefix(run_id: str) -> str:
@@ -183,7 +184,7 @@ class NameServer:
             credentials = read_credentials(self.working_directory, self.run_id)
         except (OSError, ValueError):
             return None
-        proxy = nameserver_proxy(credentials, timeout=_LIVENESS_TIMEOUT)
+        proxy = nameserver_proxy(credentials, timeout=LIVENESS_TIMEOUT)
         try:
             proxy.call("ping")
         except errors.PyroError:  # nothing there, or a server that is not the run's

@@ -24,7 +24,7 @@ from typing import Any
 from Pyro5 import errors
 from Pyro5.server import expose, oneway
 
-from ultraopt.async_comm.credentials import Credentials, read_credentials, resolve_credentials
+from ultraopt.async_comm.credentials import Credentials, changed_credentials, read_credentials, resolve_credentials
 from ultraopt.async_comm.nameserver import LOOPBACK, dispatcher_name, nameserver_proxy, worker_prefix
 from ultraopt.async_comm.security import SecureDaemon, SharedProxy, wake
 from ultraopt.objective import Evaluation, Objective
@@ -436,12 +436,9 @@ class Worker:
         one); ``True`` when it did."""
         if self._credentials_directory is None:
             return False
-        try:
-            credentials = read_credentials(self._credentials_directory, self.run_id)
-        except (OSError, ValueError):
-            return False  # not written (yet): keep trying the old one
-        if credentials == runtime.credentials:
-            return False
+        credentials = changed_credentials(self._credentials_directory, self.run_id, runtime.credentials)
+        if credentials is None:
+            return False  # unchanged, or not written (yet): keep trying the old one
         assert runtime.daemon is not None
         runtime.daemon.use_secret(credentials.secret)
         with runtime.lock:
