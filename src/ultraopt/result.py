@@ -104,6 +104,11 @@ class FMinResult:
         """The largest budget with a successful trial, or ``None``."""
         return max(self._best) if self._best else None
 
+    @property
+    def all_budgets(self) -> list[float]:
+        """The schedule's budgets and any other a trial ran on, smallest first."""
+        return sorted(set(self.budgets) | {trial.budget for trial in self.trials})
+
     def check_budget(self, budget: float) -> float:
         """The run's budget that ``budget`` denotes (equal up to float rounding).
 
@@ -112,10 +117,9 @@ class FMinResult:
         ValueError
             When it is none of the run's budgets (the message lists them).
         """
-        known = set(self.budgets) | {trial.budget for trial in self.trials}
-        found = match_budget(budget, known)
+        found = match_budget(budget, self.all_budgets)
         if found is None:
-            listed = ", ".join(format_budget(b) for b in sorted(known)) or "none"
+            listed = ", ".join(format_budget(b) for b in self.all_budgets) or "none"
             raise ValueError(f"budget {format_budget(budget)} is not a budget of this run (its budgets: {listed})")
         return found
 

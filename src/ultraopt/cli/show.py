@@ -81,7 +81,7 @@ def parse_budget(text: str, result: Any) -> float:
         value = float(Fraction(text.strip()))
     except (ValueError, ZeroDivisionError):
         raise CommandError(f"--budget must be a number or a fraction such as 1/3, got {text!r}") from None
-    known = sorted(set(result.budgets) | {trial.budget for trial in result.trials})
+    known = result.all_budgets
     found = match_budget(value, known)
     if found is None and "." in text:  # a decimal typed to fewer digits: the budgets it rounds
         digits = len(text.strip().split(".")[1])

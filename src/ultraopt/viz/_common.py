@@ -12,23 +12,12 @@ if TYPE_CHECKING:
     from ultraopt.result import FMinResult
     from ultraopt.trial import Trial
 
-__all__ = ["axes_or_new", "budget_title", "check_budget", "resolve_budget", "successful_trials"]
+__all__ = ["axes_or_new", "budget_title", "resolve_budget", "successful_trials"]
 
 
 def resolve_budget(result: FMinResult, budget: float | None) -> float | None:
     """The budget a plot shows: ``budget`` itself (checked), or the largest budget with a successful trial."""
-    return result.max_budget_reached if budget is None else check_budget(result, budget)
-
-
-def check_budget(result: FMinResult, budget: float) -> float:
-    """``budget`` as a float, when it is one of the run's budgets.
-
-    Raises
-    ------
-    ValueError
-        When it is not (the message lists the run's budgets).
-    """
-    return result.check_budget(budget)
+    return result.max_budget_reached if budget is None else result.check_budget(budget)
 
 
 def successful_trials(result: FMinResult, budget: float | None) -> list[Trial]:

@@ -11,7 +11,7 @@ from scipy.stats import spearmanr
 
 from ultraopt.multi_fidelity.budgets import format_budget
 from ultraopt.trial import ConfigId
-from ultraopt.viz._common import axes_or_new, check_budget
+from ultraopt.viz._common import axes_or_new
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -45,7 +45,7 @@ def rank_correlation_across_budgets(
         :data:`MIN_SHARED` configs were evaluated on both budgets (or their losses are all equal); ``n_shared``
         counts the configs evaluated on both.
     """
-    chosen = result.budgets_reached if budgets is None else [check_budget(result, b) for b in budgets]
+    chosen = result.budgets_reached if budgets is None else [result.check_budget(b) for b in budgets]
     losses: dict[float, dict[ConfigId, float]] = {b: {} for b in chosen}
     for trial in result.trials:
         if trial.is_success and trial.budget in losses and trial.loss is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ultraopt.viz._common import check_budget, successful_trials
+from ultraopt.viz._common import successful_trials
 
 if TYPE_CHECKING:
     from ultraopt.result import FMinResult
@@ -38,7 +38,7 @@ def plot_hi(result: FMinResult, budget: float | None = None) -> Any:
     except ImportError as exc:
         raise ImportError("plot_hi needs the hiplot package: pip install hiplot") from exc
     if budget is not None:
-        budget = check_budget(result, budget)
+        budget = result.check_budget(budget)
     rows = [
         {"trial_id": trial.trial_id, "budget": trial.budget, "loss": trial.loss, **trial.config}
         for trial in successful_trials(result, budget)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ultraopt.learning.encoding import SpaceEncoder
 from ultraopt.learning.importance import fanova_importance
-from ultraopt.viz._common import axes_or_new, budget_title, check_budget, successful_trials
+from ultraopt.viz._common import axes_or_new, budget_title, successful_trials
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -64,7 +64,7 @@ def hyperparameter_importance(
     ValueError
         When the budget has fewer than 2 successful trials.
     """
-    budget = importance_budget(result) if budget is None else check_budget(result, budget)
+    budget = importance_budget(result) if budget is None else result.check_budget(budget)
     trials = successful_trials(result, budget) if budget is not None else []
     encoder = SpaceEncoder(result.config_space)
     found = fanova_importance(
