@@ -129,6 +129,26 @@ def test_activate_with_an_integer_parent_and_values_gathered_per_child(rng: np.r
         assert ("units_3" in config) == (config["n_layers"] == 3)
 
 
+def test_a_grid_value_decides_conditions_and_forbiddens_after_snapping(rng: np.random.Generator) -> None:
+    # ConfigSpace samples b from 0..100 and the grid snaps 75..99 to 100: the condition and the forbidden
+    # clause must see the snapped value, or configs with b=100 lack c and break the forbidden clause.
+    hdl = {
+        "a": {"_type": "choice", "_value": ["x", "y"]},
+        "b": {"_type": "int_quniform", "_value": [0, 100, 50]},
+        "c": {"_type": "uniform", "_value": [0, 1]},
+        "__condition": [{"_child": "c", "_parent": "b", "_values": [100]}],
+        "__forbidden": [{"a": "y", "b": 100}],
+    }
+    cs = hdl2cs(hdl)
+    configs = sample_configs(cs, N, rng)
+    for config in configs:
+        check_config(cs, config)
+        assert ("c" in config) == (config["b"] == 100)
+    counts = Counter((config["a"], config["b"]) for config in configs)
+    assert ("y", 100) not in counts
+    assert counts[("x", 100)] > 0.1 * N  # the grid point keeps its share (snapping, not rejection)
+
+
 def test_special_keys_inside_a_sub_space_are_relative_to_it(rng: np.random.Generator) -> None:
     hdl = {
         "pre": {

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from ConfigSpace import Configuration, ConfigurationSpace
+from ConfigSpace.forbidden import ForbiddenConjunction, ForbiddenRelation
 from ConfigSpace.hyperparameters import (
     CategoricalHyperparameter,
     Constant,
@@ -104,8 +105,57 @@ def sample_configs(
     if not isinstance(config_space.random, np.random.RandomState):
         config_space.random = np.random.RandomState()
     config_space.random.seed(int(rng.integers(2**31 - 1)))
+    if _grid_decides(config_space):
+        return _sample_snapped(config_space, n)
     sampled = config_space.sample_configuration(n) if n > 1 else [config_space.sample_configuration()]
     return [plain_config(config_space, configuration) for configuration in sampled]
+
+
+def _grid_decides(config_space: ConfigurationSpace) -> bool:
+    """Whether a q-grid hyperparameter is the parent of a condition or named by a forbidden clause.
+
+    ConfigSpace checks conditions and forbidden clauses on the values it samples, before they are snapped to
+    their grids; that is harmless unless a grid value decides one of them.
+    """
+    on_grid = {name for name, hp in config_space.items() if grid_step(hp) is not None}
+    if not on_grid:
+        return False
+    parents = {parent.name for name in config_space for parent in config_space.parents_of[name]}
+    return bool(on_grid & (parents | _forbidden_names(config_space)))
+
+
+def _forbidden_names(config_space: ConfigurationSpace) -> set[str]:
+    names: set[str] = set()
+    clauses = list(config_space.forbidden_clauses)
+    while clauses:
+        clause = clauses.pop()
+        if isinstance(clause, ForbiddenConjunction):
+            clauses.extend(clause.dlcs)
+        elif isinstance(clause, ForbiddenRelation):
+            names.update((clause.left.name, clause.right.name))
+        else:
+            names.add(clause.hyperparameter.name)
+    return names
+
+
+def _sample_snapped(config_space: ConfigurationSpace, n: int) -> list[dict[str, Any]]:
+    """Sample as ConfigSpace does (every hyperparameter, then conditions, then rejection of forbidden configs),
+    but decide conditions and forbidden clauses on the snapped values."""
+    configs: list[dict[str, Any]] = []
+    while len(configs) < n:
+        missing = n - len(configs)
+        columns = {
+            name: [_plain_value(hp, value) for value in hp.sample_value(missing, seed=config_space.random)]
+            for name, hp in config_space.items()
+        }
+        for row in range(missing):
+            config: dict[str, Any] = {}
+            for name in config_space:  # topological order: parents come first
+                if _conditions_hold(config_space.parent_conditions_of[name], config):
+                    config[name] = columns[name][row]
+            if not _is_forbidden(config_space, config):
+                configs.append(config)
+    return configs
 
 
 def check_config(
