@@ -33,6 +33,16 @@ def test_constant_losses_do_not_divide_by_zero():
     assert np.isfinite(transform.targets).all() and transform.incumbent == transform.targets[0]
 
 
+def test_losses_spanning_more_than_the_float_range_keep_their_order():
+    losses = np.array([1e308, -1e308, 0.0, 5e307])
+    transform = LossTransform("log").fit(losses)
+    assert np.isfinite(transform.targets).all()
+    assert np.all(np.diff(transform.targets[np.argsort(losses)]) > 0)
+    np.testing.assert_allclose(transform.inverse(transform.targets), losses, atol=1e-12 * 1e308)
+    # The same targets as for losses in a smaller unit: the transform is scale-free.
+    np.testing.assert_allclose(LossTransform("log").fit(losses / 1e300).targets, transform.targets, atol=1e-9)
+
+
 def test_ei_matches_its_integral_definition():
     transform = LossTransform("identity").fit(np.array([0.3, 1.0]))
     for mean, std in [(0.5, 0.2), (0.3, 1.0), (-1.0, 0.1), (2.0, 0.5)]:

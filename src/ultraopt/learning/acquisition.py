@@ -70,6 +70,7 @@ class LossTransform:
         self._low = 0.0
         self._range = 1.0
         self._eps = 1.0
+        self._unit = 1.0
         self.targets = np.empty(0)
         self.incumbent = math.nan
 
@@ -80,9 +81,13 @@ class LossTransform:
         if not finite.any():
             raise ValueError("LossTransform.fit needs at least one finite loss")
         low, high = float(losses[finite].min()), float(losses[finite].max())
+        # Losses spanning more than the float range (1e308 and -1e308) are measured in a larger unit; the log
+        # transform does not depend on the unit.
+        self._unit = 1.0 if math.isfinite(high - low) else max(abs(low), abs(high))
+        low, high = low / self._unit, high / self._unit
         self._low = low
         self._range = high - low if high > low else max(abs(low), 1.0)
-        spread = float(np.percentile(losses[finite], self.percentile)) - low
+        spread = float(np.percentile(losses[finite] / self._unit, self.percentile)) - low
         self._eps = max(spread, self.min_margin * self._range)
         targets = np.empty_like(losses)
         targets[finite] = self.transform(losses[finite])
@@ -97,6 +102,7 @@ class LossTransform:
         if self.kind == "identity":
             return losses.copy()
         eps = self._eps
+        losses = losses / self._unit
         # A loss below the fitted minimum (not yet seen when fitting) is clipped just above the pole.
         shifted = np.maximum(losses - self._low + eps, 1e-3 * eps)
         return np.log(shifted / (self._range + eps))
@@ -106,7 +112,7 @@ class LossTransform:
         values = np.asarray(values, dtype=float)
         if self.kind == "identity":
             return values.copy()
-        return np.exp(values) * (self._range + self._eps) + self._low - self._eps
+        return (np.exp(values) * (self._range + self._eps) + self._low - self._eps) * self._unit
 
 
 def _check_scale(best: LossTransform) -> float:
