@@ -285,10 +285,12 @@ def _limit_memory(megabytes: float) -> None:
     with open("/proc/self/statm") as statm:
         size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = size + int(megabytes * 2**20)
+    limit = size + megabytes * 2**20
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    elif limit >= 2**63:  # more than the kernel can count (inf included): no limit
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (int(limit), hard))
 
 
 def _lift_memory_limit() -> None:

@@ -56,6 +56,16 @@ def test_results_and_failures_come_back_as_without_limits(limited):
     assert failed.status is TrialStatus.FAILED and "ValueError: bad config" in failed.error
 
 
+def test_a_memory_limit_beyond_what_the_kernel_counts_is_no_limit():
+    for megabytes in (float("inf"), 1e15):
+        objective = LimitedObjective(Objective(lambda config: misbehaving(config)), memory_limit=megabytes)
+        try:
+            outcome = objective({"mode": "ok", "x": 0.5}, 1.0)
+        finally:
+            objective.close()
+        assert outcome.status is TrialStatus.SUCCESS and outcome.loss == 0.5, outcome.error
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
