@@ -161,6 +161,19 @@ def test_a_broken_objective_raises_and_stops_every_process(strategy, children_be
     assert new_processes(children_before) == set()
 
 
+@pytest.mark.parametrize("strategy", ["MapReduce", "Dask"])
+def test_an_objective_that_cannot_be_pickled_is_named_and_no_process_is_left(strategy, children_before):
+    lock = threading.Lock()
+
+    def locked(config):
+        with lock:
+            return quadratic(config)
+
+    with pytest.raises(TypeError, match="the objective cannot be sent to the worker processes: cannot pickle"):
+        run(locked, n_iterations=4, n_jobs=2, parallel_strategy=strategy)
+    assert new_processes(children_before) == set()
+
+
 # ---------------------------------------------------------------------------------------------- Dask
 def test_dask_on_a_created_cluster_leaves_no_process_behind(children_before):
     result = run(sleepy_quadratic, n_iterations=6, n_jobs=2, parallel_strategy="Dask")

@@ -13,7 +13,13 @@ import dask
 from distributed import CancelledError, Client, KilledWorker, LocalCluster, WorkerPlugin
 
 from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
-from ultraopt.executors.remote import install_objective, new_token, run_installed, uninstall_objective
+from ultraopt.executors.remote import (
+    explain_unpicklable,
+    install_objective,
+    new_token,
+    run_installed,
+    uninstall_objective,
+)
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial
 
@@ -53,7 +59,8 @@ class ObjectivePlugin(WorkerPlugin):
 def install_on_cluster(client: Client, token: str, objective: Objective) -> str:
     """Install ``objective`` under ``token`` on every worker of ``client``'s cluster; return the plugin's name."""
     name = f"ultraopt-objective-{token}"
-    client.register_plugin(ObjectivePlugin(token, objective), name=name)
+    with explain_unpicklable(objective):
+        client.register_plugin(ObjectivePlugin(token, objective), name=name)
     return name
 
 

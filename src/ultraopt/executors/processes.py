@@ -13,7 +13,7 @@ from joblib.externals import loky
 from joblib.externals.loky.process_executor import ShutdownExecutorError
 
 from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
-from ultraopt.executors.remote import install_objective, new_token, run_installed
+from ultraopt.executors.remote import explain_unpicklable, install_objective, new_token, run_installed
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial
 
@@ -105,13 +105,14 @@ class ProcessExecutor(FuturesExecutor):
     def _launch(self, trial: Trial, report: Report) -> Future:
         assert self._pool is not None, "start() must be called before submit()"
         args = (run_installed, self._token, trial.trial_id, trial.config, trial.budget)
-        try:
-            future = self._pool.submit(*args)
-        except loky.BrokenProcessPool:  # a worker died earlier: the trials it broke are being retried
-            logger.info("the process pool broke; starting a new one")
-            self._pool.shutdown(wait=False, kill_workers=True)
-            self._pool = self._new_pool()
-            future = self._pool.submit(*args)
+        with explain_unpicklable(self._objective):  # the pool pickles it when it starts a worker
+            try:
+                future = self._pool.submit(*args)
+            except loky.BrokenProcessPool:  # a worker died earlier: the trials it broke are being retried
+                logger.info("the process pool broke; starting a new one")
+                self._pool.shutdown(wait=False, kill_workers=True)
+                self._pool = self._new_pool()
+                future = self._pool.submit(*args)
         future.add_done_callback(lambda done: report(self._outcome(done)))
         return future
 

@@ -11,17 +11,20 @@ This module is imported by every worker process, so it imports nothing heavy.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import sys
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial, TrialStatus
 
 __all__ = [
+    "explain_unpicklable",
     "install_objective",
     "new_token",
     "retry_or_lose",
@@ -34,6 +37,28 @@ logger = logging.getLogger(__name__)
 
 #: Objectives installed in this process, by run token.
 _INSTALLED: dict[str, Objective] = {}
+
+
+@contextlib.contextmanager
+def explain_unpicklable(objective: Any) -> Iterator[None]:
+    """Say that the objective cannot be pickled when what the block raises comes from that.
+
+    Process pools and Dask pickle the objective deep inside their own code and raise an error that does not name
+    it. The check runs only on the way out of a failure, so the objective is pickled no more than before.
+    """
+    try:
+        yield
+    except Exception as exc:
+        import cloudpickle
+
+        try:
+            cloudpickle.dumps(objective)
+        except Exception as reason:
+            raise TypeError(
+                f"the objective cannot be sent to the worker processes: {reason}. The objective (and whatever it "
+                "refers to) must be picklable with cloudpickle, or run it serially (n_jobs=1)"
+            ) from exc
+        raise
 
 
 def new_token() -> str:
