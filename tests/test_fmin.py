@@ -109,7 +109,12 @@ def test_progress_bar_shows_best_loss(quadratic_space, capsys):
 
 def test_seed_can_be_a_generator(quadratic_space):
     result = run(quadratic_space, n_iterations=2, random_state=np.random.default_rng(0))
-    assert len(result.trials) == 2
+    assert len(result.trials) == 2 and result.meta["random_state"] is None
+
+
+def test_a_numpy_integer_seed_is_recorded_as_the_int_it_is(quadratic_space):
+    result = run(quadratic_space, n_iterations=2, random_state=np.int64(5))
+    assert result.meta["random_state"] == 5 and type(result.meta["random_state"]) is int
 
 
 def test_a_run_on_a_configspace_space_saves_as_json(quadratic_space, tmp_path):

@@ -53,6 +53,8 @@ def test_initial_points_come_first_and_are_validated(conditional_space):
         opt.initialize(conditional_space, initial_points=[points[0], {"model": "tree", "depth": 99}])
     with pytest.raises(ValueError, match="initial_points\\[0\\]"):
         opt.initialize(conditional_space, initial_points=[{"model": "svm", "depth": 3}])
+    with pytest.raises(ValueError, match="initial_points must be a list of configs"):
+        opt.initialize(conditional_space, initial_points=points[0])
 
 
 def test_observations_are_kept_per_budget_and_failures_rank_last(quadratic_space):

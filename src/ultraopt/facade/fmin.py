@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -233,7 +234,7 @@ def fmin(
     started_at = executor.clock()  # time_limit counts from the call: starting workers or a cluster takes time too
     meta = {
         "optimizer": the_optimizer.name,
-        "random_state": random_state if isinstance(random_state, int) else None,
+        "random_state": int(random_state) if isinstance(random_state, numbers.Integral) else None,
         "n_iterations": n_iterations,
         "n_jobs": n_jobs,
         "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,

@@ -78,10 +78,12 @@ def is_hyperparameter_definition(value: Any) -> bool:
     """Whether ``value`` is meant as a hyperparameter definition: a dict with a key like ``_type``.
 
     Any key with a single leading underscore counts, so that a misspelt ``_valeu`` is reported as such rather
-    than read as a sub-space.
+    than read as a sub-space; but not one that holds a dict (``"_lr": {...}``), which is a misnamed sub-space or
+    hyperparameter and is reported as that.
     """
     return isinstance(value, Mapping) and any(
-        isinstance(key, str) and key.startswith("_") and not key.startswith("__") for key in value
+        isinstance(key, str) and key.startswith("_") and not key.startswith("__") and not isinstance(item, Mapping)
+        for key, item in value.items()
     )
 
 
@@ -238,12 +240,15 @@ def _encodable(
 ) -> UniformIntegerHyperparameter | UniformFloatHyperparameter:
     """The hyperparameter, unless ConfigSpace's unit-interval encoding cannot map its range back (``[0, 1e300]``
     overflows inside ConfigSpace, which then fails far from the HDL key)."""
+    too_wide = HDLError(path, f"the range [{low!r}, {high!r}] of '{hdl_type}' is too wide to encode")
+    if not math.isfinite(high - low):  # ConfigSpace would fail on the default it computes (nan)
+        raise too_wide
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         hp = cls(name, low, high, log=log, meta=meta)
         ends = np.asarray(hp.to_value(np.array([0.0, 1.0])), dtype=float)
     if not np.all(np.isfinite(ends)):
-        raise HDLError(path, f"the range [{low!r}, {high!r}] of '{hdl_type}' is too wide to encode")
+        raise too_wide
     return hp
 
 

@@ -114,6 +114,8 @@ class BaseOptimizer(ABC):
         from ultraopt.hdl import as_config_space  # imported here: the HDL compiler imports nothing from us
 
         self.config_space = as_config_space(config_space)
+        if isinstance(initial_points, Mapping):
+            raise ValueError("initial_points must be a list of configs (dicts); got one dict: pass [config]")
         if not budgets:
             raise ValueError("budgets must hold at least one budget")
         self.budgets = tuple(sorted({float(budget) for budget in budgets}))
