@@ -1,3 +1,4 @@
+import matplotlib.colors
 import numpy as np
 import pytest
 
@@ -70,5 +71,14 @@ def test_parallel_coordinates_break_lines_where_inactive(conditional_run):
     assert svm[0] == 0 and svm[1] == pytest.approx(5 / 6) and np.isnan(svm[2]) and svm[3] == 0
     tree = lines["trial 3"]
     assert tree[0] == 1 and np.isnan(tree[1]) and tree[2] == pytest.approx(1.0) and tree[3] == 1
+
+
+def test_parallel_coordinates_mark_every_loss_and_draw_the_best_darkest(conditional_run):
+    ax = conditional_run.plot_parallel_coordinates(params=["model", "depth"])
+    drawn = {line.get_gid(): line for line in ax.get_lines() if (line.get_gid() or "").startswith("trial")}
+    # the svm trials have no depth: their loss stands alone after a gap, so it must be a marker
+    assert all(line.get_marker() == "o" for line in drawn.values())
+    best, worst = drawn["trial 2"], drawn["trial 3"]  # losses 0.1 and 0.9
+    assert sum(matplotlib.colors.to_rgb(best.get_color())) < sum(matplotlib.colors.to_rgb(worst.get_color()))
     with pytest.raises(ValueError, match="top must be"):
         conditional_run.plot_parallel_coordinates(top=0)

@@ -58,8 +58,9 @@ def plot_parallel_coordinates(
 
     Every axis runs from the bottom of the hyperparameter's range (its first option) to the top (its last),
     on the hyperparameter's own scale (log where the space says log). The loss axis runs from the lowest to
-    the highest loss shown. A line breaks where a hyperparameter is inactive. Darker lines have lower losses
-    and are drawn on top.
+    the highest loss shown. A dot marks each value, and a line breaks where a hyperparameter is inactive (the
+    dots still show every loss). Darker lines have lower losses (viridis, from purple to yellow) and are drawn
+    on top.
 
     Parameters
     ----------
@@ -94,10 +95,11 @@ def plot_parallel_coordinates(
     losses = np.array([trial.loss for trial in trials], dtype=float)
     low, high = (losses.min(), losses.max()) if len(losses) else (0.0, 1.0)
     scaled = (losses - low) / (high - low) if high > low else np.zeros_like(losses)
-    colours = plt.get_cmap("viridis_r")(scaled)
+    colours = plt.get_cmap("viridis")(scaled)
     x = np.arange(len(columns) + 1)
     for index in reversed(range(len(trials))):  # worst first, so the best end up on top
-        line, = ax.plot(x, np.append(matrix[index], scaled[index]), color=colours[index], lw=1.2, alpha=0.8)
+        line, = ax.plot(x, np.append(matrix[index], scaled[index]), color=colours[index], lw=1.2, alpha=0.8,
+                        marker="o", markersize=3)
         line.set_gid(f"trial {trials[index].trial_id}")
     for position, column in enumerate(columns):
         ax.axvline(position, color="0.4", lw=0.8)
