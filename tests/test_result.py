@@ -51,6 +51,16 @@ def test_convergence_plot_draws_the_best_so_far(quadratic_space):
     assert np.all(np.diff(ax_time.get_lines()[0].get_xdata()) >= 0)
 
 
+def test_the_convergence_legend_hides_no_trial(quadratic_space):
+    losses = [0.04, 0.045, 0.056, 0.146, 0.584, 0.045]  # a late poor trial, top right
+    trials = [finished(i, {"x": 0.0, "c": "a"}, 1.0, loss) for i, loss in enumerate(losses)]
+    ax = FMinResult(quadratic_space, [1], trials).plot_convergence()
+    ax.figure.canvas.draw()  # the legend finds its place when drawn
+    box = ax.get_legend().get_window_extent(ax.figure.canvas.get_renderer())
+    points = ax.transData.transform(np.column_stack([np.arange(1, 7), losses]))
+    assert not any(box.contains(x, y) for x, y in points)
+
+
 def test_best_trial_finds_a_budget_up_to_float_rounding_and_refuses_others(quadratic_space):
     third = 1 / 3
     trials = [finished(0, {"x": 1.0, "c": "a"}, third, 0.5), finished(1, {"x": 2.0, "c": "a"}, 1.0, 0.1)]

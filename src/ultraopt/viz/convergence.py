@@ -66,5 +66,5 @@ def plot_convergence(
         ax.set_yscale("log")
     ax.set_ylabel("loss")
     ax.set_title(budget_title("convergence", budget))
-    ax.legend(loc="upper right")
+    ax.legend(loc="best")  # where it hides the fewest points: a late poor trial may sit top right
     return ax
