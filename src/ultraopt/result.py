@@ -258,7 +258,7 @@ class FMinResult:
         """Rebuild a result written by :meth:`to_dict`."""
         from ultraopt.hdl import space_from_json
 
-        if data.get("format") != "ultraopt-result":
+        if not isinstance(data, Mapping) or data.get("format") != "ultraopt-result":
             raise ValueError("not an UltraOpt result: the 'format' entry is missing or different")
         if data.get("version") != _FORMAT_VERSION:
             raise ValueError(f"UltraOpt result format version {data.get('version')} is not {_FORMAT_VERSION}")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.report.runs import hyperband_run
-from ultraopt import FMinResult
+from ultraopt import FMinResult, fmin
 from ultraopt.cli import main
 
 
@@ -86,6 +86,7 @@ def test_report_writes_the_page_next_to_the_run_by_default(tmp_path, capsys):
         (["show", "{missing}"], "no such run file: "),
         (["show", "{junk}"], "is not an UltraOpt run"),
         (["export", "{other_json}"], "not an UltraOpt result"),
+        (["show", "{list_json}"], "not an UltraOpt result"),
         (["show", "{tmp}"], "is a directory, not a run file"),
         (["show", "{run}", "--top", "-1"], "--top must be a non-negative number"),
         (["show", "{run}", "--top", "2", "--budget", "0.5"], "budget 0.5 is not a budget of this run (its budgets:"),
@@ -98,11 +99,25 @@ def test_report_writes_the_page_next_to_the_run_by_default(tmp_path, capsys):
 def test_errors_are_one_line_and_exit_code_2(saved, tmp_path, capsys, argv, message):
     (tmp_path / "junk.db").write_bytes(b"\x89\xff\x00garbage")
     (tmp_path / "other.json").write_text('{"hello": 1}')
+    (tmp_path / "list.json").write_text("[1, 2]")
     names = {"missing": tmp_path / "nope.db", "junk": tmp_path / "junk.db", "other_json": tmp_path / "other.json",
-             "tmp": tmp_path, "run": saved[1]}
+             "list_json": tmp_path / "list.json", "tmp": tmp_path, "run": saved[1]}
     assert main([part.format(**names) for part in argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"ultraopt {argv[0]}: error: ") and message in err
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path):
+    run = fmin(lambda config: config["x"] ** 2, {"x": {"_type": "uniform", "_value": [-1, 1]}}, optimizer="Random",
+               n_iterations=400, show_progressbar=False)
+    run.save(tmp_path / "big.json")
+    # as `ultraopt show big.json --top 400 | head -1`: the reader closes the pipe after the first line
+    process = subprocess.Popen([sys.executable, "-m", "ultraopt", "show", str(tmp_path / "big.json"), "--top", "400"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline().startswith(b"run: ")
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0 and "Traceback" not in stderr and "Error" not in stderr, stderr
 
 
 @pytest.mark.parametrize("command", ["show", "export", "report", "demo", "nameserver", "worker"])
