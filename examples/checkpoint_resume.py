@@ -33,5 +33,6 @@ if __name__ == "__main__":
     stored = FMinResult.load(path)  # the same trials, read from the file
     print(f"{path} holds {len(stored.trials)} trials: {stored.summary()['status']}")
     # A new run on the same space that starts from what this one learned:
-    warm = fmin(evaluate, HDL, optimizer="Random", n_iterations=5, previous_result=path, show_progressbar=False)
+    warm = fmin(evaluate, HDL, optimizer="Random", n_iterations=5, previous_result=path, trial_time_limit=5,
+                show_progressbar=False)
     print("warm-started run, best loss:", warm.best_loss)
