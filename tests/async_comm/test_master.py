@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.async_comm.helpers import make_master
+from tests.async_comm.helpers import Background, make_master, wait_until
 from ultraopt.async_comm.master import Master
 from ultraopt.async_comm.worker import Worker
 from ultraopt.multi_fidelity import CustomIterGenerator
@@ -71,6 +71,28 @@ def test_run_adds_iterations_and_the_next_iteration_hook_is_used(nameserver, sta
     finally:
         master.shutdown()
     assert made == [0, 1, 2, 3, 4]
+
+
+def test_a_worker_that_joins_gets_a_trial_without_waiting_for_a_result(nameserver, start_workers, space):
+    starts = []
+
+    def slow(config):
+        starts.append(time.monotonic())
+        time.sleep(4)
+        return 0.0
+
+    start_workers(1, func=slow)
+    master = make_master(nameserver.run_id, space)
+    try:
+        run = Background(lambda: master.run(n_iterations=2, min_n_workers=1))
+        wait_until(lambda: starts, what="the first trial")
+        start_workers(1, func=slow)
+        result = run.result()
+    finally:
+        master.shutdown(shutdown_workers=True)
+    assert len(result.trials_with_status(TrialStatus.SUCCESS)) == 2
+    # the second worker started its trial while the first one still ran (not once it came back, 4 s later)
+    assert starts[1] - starts[0] < 3
 
 
 def test_time_left_for_this_task_stops_the_run(nameserver, start_workers, space):

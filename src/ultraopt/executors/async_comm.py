@@ -112,6 +112,7 @@ class AsyncCommExecutor(Executor):
     def wait(self, timeout: float | None = None) -> list[Trial]:
         self.dispatcher.job_runner()
         deadline = None if timeout is None else time.monotonic() + timeout
+        free_slots = self.n_free_slots
         while True:
             now = time.monotonic()
             if now >= self._next_poll:
@@ -123,6 +124,8 @@ class AsyncCommExecutor(Executor):
                 break
             except queue.Empty:
                 if deadline is not None and time.monotonic() >= deadline:
+                    return []
+                if self.n_free_slots > free_slots:  # a worker joined: give it work now, not after a result
                     return []
         while not self._finished.empty():
             finished.append(self._finished.get_nowait())

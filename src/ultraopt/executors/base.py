@@ -40,6 +40,9 @@ class Executor(ABC):
 
     #: Time source for trial start/end times and the Master's time limit.
     clock: Callable[[], float] = staticmethod(time.time)
+    #: Whether trials run the objective given to :meth:`start` (not one the workers brought themselves), so that
+    #: what wraps it (per-trial limits) applies.
+    runs_given_objective: bool = True
 
     @abstractmethod
     def start(self, objective: Objective) -> None:
@@ -51,7 +54,11 @@ class Executor(ABC):
 
     @abstractmethod
     def wait(self, timeout: float | None = None) -> list[Trial]:
-        """Block until a trial finishes or ``timeout`` seconds pass; return the finished trials."""
+        """Block until a trial finishes or ``timeout`` seconds pass; return the finished trials.
+
+        An executor whose slots grow while it waits (a worker joined) may return early with none, so that the
+        caller fills the new slots at once.
+        """
 
     @property
     @abstractmethod
