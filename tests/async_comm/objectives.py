@@ -30,6 +30,13 @@ def marked_sleep(config: dict, budget: float) -> float:
     return float(config["x"]) ** 2 * budget
 
 
+def hang_on_negative_x(config: dict) -> float:
+    """Never returns when ``x < 0``."""
+    if config["x"] < 0:
+        time.sleep(3600)
+    return float(config["x"]) ** 2
+
+
 def kill_own_process_on_positive_x(config: dict) -> float:
     """Dies like a segfault would (SIGKILL of its own process) when ``x > 0``."""
     if config["x"] > 0:

@@ -41,11 +41,36 @@ def test_nameserver_and_workers_on_a_shared_working_directory(tmp_path, space):
                 process.wait(10)
 
 
+def test_a_worker_with_a_trial_time_limit_records_a_hanging_trial_and_goes_on(tmp_path, space):
+    nameserver = ultraopt("nameserver", "--run-id", "tl-run", "--working-directory", str(tmp_path),
+                          stdout=subprocess.PIPE, text=True)
+    worker = None
+    try:
+        assert "name server of run 'tl-run'" in nameserver.stdout.readline()
+        worker = ultraopt("worker", "--objective", "tests.async_comm.objectives:hang_on_negative_x",
+                          "--run-id", "tl-run", "--working-directory", str(tmp_path), "--trial-time-limit", "2")
+        master = make_master("tl-run", space, working_directory=str(tmp_path), nameserver=None)
+        try:
+            result = master.run(n_iterations=6, min_n_workers=1)
+        finally:
+            master.shutdown(shutdown_workers=True)
+        assert len(result.trials) == 6 and {t.status.value for t in result.trials} == {"success", "timeout"}
+        assert all(t.status.value == "timeout" for t in result.trials if t.config["x"] < 0)
+        assert worker.wait(30) == 0
+    finally:
+        for process in (nameserver, worker):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(10)
+
+
 def test_a_bad_objective_is_a_one_line_error():
     for spec, message in (("no_colon", "package.module:function"),
+                          ("tests.async_comm.objectives:square --trial-time-limit -1",
+                           "--trial-time-limit must be a positive number"),
                           ("tests.async_comm.objectives:missing", "has no attribute 'missing'"),
                           ("no_such_module_xyz:f", "cannot import 'no_such_module_xyz'")):
-        process = ultraopt("worker", "--objective", spec, "--run-id", "r", "--nameserver-port", "1",
+        process = ultraopt("worker", "--objective", *spec.split(), "--run-id", "r", "--nameserver-port", "1",
                            stderr=subprocess.PIPE, text=True)
         _, error = process.communicate(timeout=60)
         assert process.returncode == 2 and message in error, error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -17,7 +18,9 @@ from tests.async_comm.conftest import REPO, child_env
 from tests.async_comm.helpers import wait_until
 from tests.async_comm.objectives import cpu_bound, getpid_after_work
 from ultraopt import fmin
-from ultraopt.executors.async_comm import LocalAsyncCommExecutor
+from ultraopt.executors import async_comm as async_comm_executor
+from ultraopt.executors.async_comm import AsyncCommExecutor, LocalAsyncCommExecutor
+from ultraopt.facade.checks import InvalidArgumentError
 from ultraopt.multi_fidelity import CustomIterGenerator
 from ultraopt.trial import TrialStatus
 
@@ -151,3 +154,20 @@ def test_fmin_takes_a_pipelined_local_executor(space):
     assert sorted(t.trial_id for t in result.trials) == list(range(40))
     assert executor.queue_sizes(2) == (6, 14)
     assert psutil.Process().children(recursive=True) == []
+
+
+def test_per_trial_limits_for_workers_started_elsewhere_are_refused_with_where_to_set_them(space):
+    executor = AsyncCommExecutor("a-run-of-workers-started-elsewhere")
+    with pytest.raises(InvalidArgumentError, match="ultraopt worker --trial-time-limit"):
+        fmin(lambda config: config["x"], space, optimizer="Random", n_iterations=4, parallel_strategy=executor,
+             trial_time_limit=5, show_progressbar=False)
+
+
+def test_a_run_whose_workers_never_come_says_so(space, nameserver, monkeypatch, caplog):
+    monkeypatch.setattr(async_comm_executor, "NO_WORKER_WARNING_AFTER", 0.5)
+    executor = AsyncCommExecutor(nameserver.run_id)
+    with caplog.at_level(logging.WARNING, logger="ultraopt.executors.async_comm"):
+        result = fmin(lambda config: config["x"], space, optimizer="Random", n_iterations=2,
+                      parallel_strategy=executor, time_limit=3, show_progressbar=False)
+    assert result.meta["stop_reason"] == "time limit"
+    assert f"no worker of run {nameserver.run_id!r} is there: 1 trial(s) wait for one" in caplog.text

@@ -38,6 +38,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--worker-id", help="distinguishes workers in their names")
     parser.add_argument("--timeout", type=float, help="stop after this many seconds without a job")
     parser.add_argument("--n-workers", type=int, default=1, help="worker processes to run (default 1)")
+    parser.add_argument("--trial-time-limit", type=float,
+                        help="seconds an evaluation may take: it runs in a child process, killed at the limit and "
+                             "recorded as a timeout trial")
+    parser.add_argument("--trial-memory-limit", type=float,
+                        help="MB an evaluation may allocate (Linux): past it the trial is recorded as memout")
     parser.set_defaults(run=run)
 
 
@@ -74,9 +79,22 @@ def make_worker(args: argparse.Namespace) -> Any:
     host = args.host or (nic_name_to_host(args.nic_name) if args.nic_name else None)
     options = {"nameserver": args.nameserver, "nameserver_port": args.nameserver_port, "host": host,
                "worker_id": args.worker_id, "timeout": args.timeout}
+    limits = {"time_limit": args.trial_time_limit, "memory_limit": args.trial_memory_limit}
+    for option, limit in zip(("--trial-time-limit", "--trial-memory-limit"), limits.values()):
+        if limit is not None and not 0 < limit < float("inf"):
+            raise ValueError(f"{option} must be a positive number, got {limit:g}")
+    limited = any(limit is not None for limit in limits.values())
     if isinstance(objective, type) and issubclass(objective, Worker):
+        if limited:
+            raise ValueError("--trial-time-limit and --trial-memory-limit need a function as --objective, not a "
+                             "Worker subclass (wrap its work in a function, or limit it in compute)")
         worker = objective(args.run_id, **options, secret=args.secret)
     elif callable(objective):
+        if limited:
+            from ultraopt.limits import LimitedObjective
+            from ultraopt.objective import Objective
+
+            objective = LimitedObjective(Objective(objective), **limits)
         worker = Worker(args.run_id, **options, secret=args.secret).initialize(objective)
     else:
         raise ValueError(f"--objective {args.objective!r} is neither a function nor a Worker subclass")

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between two checks of local worker processes while waiting for results.
 _POLL_INTERVAL = 0.5
+#: Seconds without any worker before :meth:`AsyncCommExecutor.wait` says so (then once a minute).
+NO_WORKER_WARNING_AFTER = 10.0
 
 
 class AsyncCommExecutor(Executor):
@@ -80,12 +82,15 @@ class AsyncCommExecutor(Executor):
         self._held: dict[int, Trial] = {}  # submitted and not returned by wait(), by trial id
         self._topping_up = True
         self._next_poll = 0.0
+        self._next_no_worker_warning: float | None = None
         self.dispatcher = Dispatcher(
             self._finished.put, run_id, ping_interval, nameserver, nameserver_port, host, queue_callback,
             secret=secret, working_directory=working_directory, max_retries=max_retries,
             heartbeat_timeout=heartbeat_timeout, prefetch=prefetch,
         )
         self._started = False
+
+    runs_given_objective = False
 
     @property
     def run_id(self) -> str:
@@ -127,12 +132,26 @@ class AsyncCommExecutor(Executor):
                     return []
                 if self.n_free_slots > free_slots:  # a worker joined: give it work now, not after a result
                     return []
+                self._warn_while_no_worker()
         while not self._finished.empty():
             finished.append(self._finished.get_nowait())
         for trial in finished:
             self._held.pop(trial.trial_id, None)
         self._on_finished(finished)
         return finished
+
+    def _warn_while_no_worker(self) -> None:
+        """Say that trials wait for workers when none has been there for a while (workers started elsewhere may
+        never come)."""
+        now = time.monotonic()
+        if self.dispatcher.number_of_workers():
+            self._next_no_worker_warning = None
+        elif self._next_no_worker_warning is None:
+            self._next_no_worker_warning = now + NO_WORKER_WARNING_AFTER
+        elif now >= self._next_no_worker_warning:
+            logger.warning("no worker of run %r is there: %d trial(s) wait for one (start them with `ultraopt worker "
+                           "--run-id %s ...`)", self.run_id, len(self._held), self.run_id)
+            self._next_no_worker_warning = now + 60.0
 
     def _forget_cancelled(self) -> None:
         """Stop holding the trials the Master cancelled (a run stopped by its time limit or Ctrl-C): they no longer
@@ -215,6 +234,8 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
         self._eval_func: Any = None
         self._deaths_in_a_row = 0
         self.dispatcher.is_alive = self._worker_process_is_running
+
+    runs_given_objective = True  # its worker processes get the objective start() was given
 
     def _worker_process_is_running(self, worker_name: str) -> bool | None:
         """Whether ``worker_name`` (``host.pid.number``) is one of this executor's processes, alive and running;

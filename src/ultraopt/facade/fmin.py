@@ -187,7 +187,9 @@ def fmin(
         improve the best loss there; trials on smaller budgets neither count nor reset the count.
     trial_time_limit : float, optional
         Seconds an evaluation may take: each evaluation runs in a child process, killed at the limit and
-        recorded as a ``timeout`` trial; the run goes on. Applies in every parallel strategy.
+        recorded as a ``timeout`` trial; the run goes on. Applies in every parallel strategy whose workers
+        evaluate ``eval_func``; workers started elsewhere (an ``AsyncCommExecutor`` of a run) take their own limits
+        (``ultraopt worker --trial-time-limit``), and giving one here is an error.
     trial_memory_limit : float, optional
         MB an evaluation may allocate (address space, beyond the fresh child process's own; Linux only): an
         evaluation over the limit is stopped and recorded as a ``memout`` trial.
@@ -231,6 +233,12 @@ def fmin(
     the_optimizer = make_optimizer(optimizer)
     strategy = _choose_strategy(parallel_strategy, n_jobs, auto_identify_serial_strategy, dask_client)
     executor = _make_executor(strategy, n_jobs, dask_client)
+    if isinstance(objective, LimitedObjective) and not executor.runs_given_objective:
+        raise InvalidArgumentError(
+            f"fmin: trial_time_limit and trial_memory_limit cannot reach the workers of {type(executor).__name__}: "
+            "they evaluate their own objective. Set the limits where the workers start (`ultraopt worker "
+            "--trial-time-limit S --trial-memory-limit MB`, or Worker(...).initialize(LimitedObjective(...)))"
+        )
     started_at = executor.clock()  # time_limit counts from the call: starting workers or a cluster takes time too
     meta = {
         "optimizer": the_optimizer.name,
