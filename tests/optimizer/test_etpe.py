@@ -125,6 +125,21 @@ def test_initial_design_covers_every_choice_of_top_level_categoricals():
 
 
 @pytest.mark.parametrize("cls", OPTIMIZERS)
+def test_a_categorical_of_many_choices_does_not_make_the_design_huge(cls):
+    space = ConfigurationSpace()
+    space.add([CategoricalHyperparameter("c", [f"v{i}" for i in range(200)]), UniformFloatHyperparameter("x", 0, 1)])
+    opt = cls(n_startup_trials=10)
+    opt.initialize(space, random_state=0)
+    origins = []
+    for _ in range(40):
+        config, info = opt.ask()
+        origins.append(info["origin"])
+        opt.tell(config, config["x"])
+    assert origins.count("initial design") == 30  # 3 * n_startup_trials, not 200
+    assert "model" in origins[30:]
+
+
+@pytest.mark.parametrize("cls", OPTIMIZERS)
 @pytest.mark.parametrize(("n_earlier", "n_design_left"), [(10, 0), (30, 0), (6, 4)])
 def test_results_told_before_the_first_ask_replace_the_initial_design(cls, n_earlier, n_design_left):
     # a warm start or a resumed run: earlier results take the design's place, as many as there are

@@ -128,7 +128,8 @@ class ETPEOptimizer(BaseOptimizer):
     ----------
     n_startup_trials : int
         Size of the initial design (Latin hypercube, every choice of each top-level categorical at least once:
-        the design grows to the largest number of such choices).
+        the design grows to the largest number of such choices, up to ``3 * n_startup_trials``, so that a
+        categorical of 200 choices does not make the first 200 trials random).
     n_candidates : int
         Candidates drawn from ``l`` per proposal.
     gamma : callable
@@ -289,7 +290,7 @@ class ETPEOptimizer(BaseOptimizer):
             for column, n in zip(space.cat_columns, space.n_choices)
             if not self.config_space.parent_conditions_of[self.encoder.names[column]]
         ]
-        n = max(self.n_startup_trials, *top_level, 0)
+        n = max(self.n_startup_trials, *(min(choices, 3 * self.n_startup_trials) for choices in top_level), 0)
         num, cat, allowed = space.legalize(*initial_design(space, n, self.rng), self.rng)
         configs: dict[Any, dict[str, Any]] = {}
         for i in np.flatnonzero(allowed):

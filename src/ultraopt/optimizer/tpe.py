@@ -20,7 +20,8 @@ class TPEOptimizer(ETPEOptimizer):
     Parameters
     ----------
     n_startup_trials : int
-        Size of the initial design.
+        Size of the initial design; as for ETPE, it grows to cover every choice of a top-level categorical, up to
+        ``3 * n_startup_trials``.
     n_candidates : int
         Candidates drawn from ``l`` per proposal.
     gamma : callable
