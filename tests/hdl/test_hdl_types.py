@@ -68,6 +68,17 @@ def test_quniform_is_on_its_grid_and_hits_every_point(rng: np.random.Generator) 
     assert len(set(values)) == 7  # 0.1, 0.25, ..., 1.0: float noise would split points
 
 
+@pytest.mark.parametrize("spec", [{"_type": "quniform", "_value": [0.0, 1.0, 0.25]},
+                                  {"_type": "int_quniform", "_value": [16, 64, 16]}])
+def test_every_point_of_a_linear_grid_is_as_likely(spec: dict[str, Any], rng: np.random.Generator) -> None:
+    # snapping a uniform draw as it is would give the two end points half a share each
+    _, values = _samples(spec, rng)
+    low, high, q = spec["_value"]
+    n_points = round((high - low) / q) + 1
+    shares = np.array([values.count(low + k * q) for k in range(n_points)]) / len(values)
+    np.testing.assert_allclose(shares, 1 / n_points, atol=0.05)
+
+
 def test_qloguniform_is_on_its_grid_on_a_log_scale(rng: np.random.Generator) -> None:
     _, values = _samples({"_type": "qloguniform", "_value": [0.5, 64.5, 0.5]}, rng)
     assert _strict_types(values, float)

@@ -16,6 +16,8 @@ from ConfigSpace import (
 
 from ultraopt.hdl.configs import check_config, sample_configs
 from ultraopt.learning import SpaceEncoder
+from ultraopt.learning.design import initial_design
+from ultraopt.learning.kernel_space import KernelSpace
 
 
 @pytest.fixture
@@ -96,3 +98,14 @@ def test_snap_puts_discrete_columns_on_their_grid(space):
     snapped = encoder.snap(matrix)
     values = space["depth"].to_value(snapped[:, depth])
     assert set(values) <= set(range(1, 65)) and np.allclose(encoder.snap(snapped), snapped)
+
+
+def test_uniform_draws_and_the_design_give_every_grid_point_the_same_share():
+    space = ConfigurationSpace()
+    space.add([UniformIntegerHyperparameter("layers", 1, 3), OrdinalHyperparameter("size", ["s", "m", "l"])])
+    kernel_space = KernelSpace(SpaceEncoder(space))
+    rng = np.random.default_rng(0)
+    for num, _ in (kernel_space.uniform(3000, rng), initial_design(kernel_space, 3000, rng)):
+        legal, _, _ = kernel_space.legalize(num, np.empty((3000, 0), dtype=np.int64), rng)
+        for column in legal.T:  # the end points 0 and 1 got half the share of the middle one
+            np.testing.assert_allclose(np.bincount(np.rint(column * 2).astype(int)) / 3000, 1 / 3, atol=0.03)

@@ -108,7 +108,23 @@ def sample_configs(
     if _grid_decides(config_space):
         return _sample_snapped(config_space, n)
     sampled = config_space.sample_configuration(n) if n > 1 else [config_space.sample_configuration()]
-    return [plain_config(config_space, configuration) for configuration in sampled]
+    return [_drawn_config(config_space, dict(configuration)) for configuration in sampled]
+
+
+def _drawn_config(config_space: ConfigurationSpace, values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _drawn_value(hp, values[name]) for name, hp in config_space.items() if name in values}
+
+
+def _drawn_value(hp: Hyperparameter, value: Any) -> Any:
+    """A value ConfigSpace drew uniformly on ``[lower, upper]``, snapped so that every point of a (linear) grid is
+    as likely as the others: snapped as it is, the two end points would get half a cell each."""
+    q = grid_step(hp)
+    if q is not None and isinstance(hp, NumericalHyperparameter) and not hp.log:
+        lower, upper = float(hp.lower), float(hp.upper)
+        n_points = math.floor((upper - lower) / q + 1e-9) + 1
+        point = min(int((float(value) - lower) / (upper - lower) * n_points), n_points - 1)
+        value = lower + point * q
+    return _plain_value(hp, value)
 
 
 def _grid_decides(config_space: ConfigurationSpace) -> bool:
@@ -145,7 +161,7 @@ def _sample_snapped(config_space: ConfigurationSpace, n: int) -> list[dict[str, 
     while len(configs) < n:
         missing = n - len(configs)
         columns = {
-            name: [_plain_value(hp, value) for value in hp.sample_value(missing, seed=config_space.random)]
+            name: [_drawn_value(hp, value) for value in hp.sample_value(missing, seed=config_space.random)]
             for name, hp in config_space.items()
         }
         for row in range(missing):

@@ -19,7 +19,8 @@ def initial_design(space: KernelSpace, n: int, rng: np.random.Generator) -> tupl
     Conditional columns get values too; :meth:`KernelSpace.legalize` drops those of inactive hyperparameters,
     so only the top-level categoricals are sure to show every choice.
     """
-    num = (np.argsort(rng.random((n, space.n_num)), axis=0) + rng.random((n, space.n_num))) / max(n, 1)
+    strata = np.argsort(rng.random((n, space.n_num)), axis=0)
+    num = space.grid_cells((strata + rng.random((n, space.n_num))) / max(n, 1))
     cat = np.empty((n, space.n_cat), dtype=np.int64)
     for j, n_choices in enumerate(space.n_choices):
         cycles = -(-n // int(n_choices))

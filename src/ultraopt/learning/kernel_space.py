@@ -110,9 +110,17 @@ class KernelSpace:
     # ------------------------------------------------------------------ sampling and legality
     def uniform(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``n`` rows drawn uniformly on every column (not yet legal: see :meth:`legalize`)."""
-        num = rng.random((n, self.n_num))
+        num = self.grid_cells(rng.random((n, self.n_num)))
         cat = (rng.random((n, self.n_cat)) * self.n_choices).astype(np.int64)
         return num, cat
+
+    def grid_cells(self, positions: np.ndarray) -> np.ndarray:
+        """Spread uniform ``positions`` in ``[0, 1]`` so that snapping gives every grid point the same share.
+
+        A grid column's points sit at ``0, step, ..., 1`` and snap to the nearest one, so the two end points would
+        get half a cell each; the positions are stretched by half a step beyond both ends (clipped later).
+        """
+        return positions * (1.0 + self.steps) - self.steps / 2
 
     def legalize(
         self, num: np.ndarray, cat: np.ndarray, rng: np.random.Generator
@@ -134,7 +142,8 @@ class KernelSpace:
         cat = np.array(cat, dtype=np.int64, copy=True)
         holes = np.isnan(num)
         if holes.any():
-            num[holes] = rng.random(int(holes.sum()))
+            steps = np.broadcast_to(self.steps, num.shape)[holes]
+            num[holes] = rng.random(int(holes.sum())) * (1.0 + steps) - steps / 2  # grid_cells of the holes
         holes = cat < 0
         if holes.any():
             draws = (rng.random(cat.shape) * self.n_choices).astype(np.int64)
