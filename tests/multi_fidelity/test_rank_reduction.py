@@ -84,6 +84,8 @@ def test_custom_generator_cycles_brackets_and_counts_configs():
         ([3, 1], [1, float("nan")], "positive finite numbers"),
         ([3, 1], [1, float("inf")], "positive finite numbers"),
         ([], [], "non-empty"),
+        ([[9, 3, 1], []], [[1, 3, 9], []], "bracket 1 is empty"),
+        ([[]], [[]], "bracket 0 is empty"),
     ],
 )
 def test_custom_generator_rejects_bad_brackets(num_configs, budgets, message):

@@ -72,7 +72,10 @@ def test_the_same_call_continues_the_run(tmp_path, quadratic_space):
     ({"random_state": 7}, "setting 'random_state': stored 42, given 7"),
     ({"optimizer": OtherRandom}, "setting 'optimizer': stored \"Random \\(RandomOptimizer\\)\", given \"OtherRandom"),
     ({"initial_points": [{"x": 1.0, "c": "a"}]}, "setting 'initial_points'"),
-    ({"multi_fidelity_iter_generator": CustomIterGenerator([3, 1], [1, 3])}, "setting 'schedule'"),
+    ({"multi_fidelity_iter_generator": CustomIterGenerator([3, 1], [1, 3])}, "setting 'schedule"),
+    # the entry of a nested setting that differs, not the whole setting cut short before it
+    ({"multi_fidelity_iter_generator": CustomIterGenerator([1], [1.0], promotion="async")},
+     "setting 'schedule.iteration': stored \"RankReductionIteration\", given \"AsyncRankReductionIteration\""),
 ])
 def test_a_storage_of_another_run_is_refused_and_not_modified(tmp_path, quadratic_space, conditional_space, change,
                                                                named):

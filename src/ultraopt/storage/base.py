@@ -86,11 +86,22 @@ class RunHeader:
     def differences(self, other: RunHeader) -> list[str]:
         """What makes ``other`` (a run to start) a different run from this one (a stored run), in words."""
         found = _space_differences(_normalized(self.space), _normalized(other.space))
-        stored, given = _normalized(self.settings), _normalized(other.settings)
-        for key in sorted(set(stored) | set(given)):
-            if stored.get(key) != given.get(key):
-                found.append(f"setting {key!r}: stored {_short(stored.get(key))}, given {_short(given.get(key))}")
-        return found
+        return found + _setting_differences(_normalized(self.settings), _normalized(other.settings))
+
+
+def _setting_differences(stored: dict[str, Any], given: dict[str, Any], prefix: str = "") -> list[str]:
+    """The differing settings, by their full key (``schedule.iteration``): a nested setting names the entry
+    that differs, not the whole setting cut short."""
+    found = []
+    for key in sorted(set(stored) | set(given)):
+        old, new = stored.get(key), given.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            found += _setting_differences(old, new, f"{prefix}{key}.")
+        else:
+            found.append(f"setting {prefix + key!r}: stored {_short(old)}, given {_short(new)}")
+    return found
 
 
 class Storage(ABC):

@@ -66,6 +66,8 @@ class CustomIterGenerator(BaseIterGenerator):
         for index, (counts, stage_budgets) in enumerate(zip(num_configs, budgets)):
             if len(counts) != len(stage_budgets):
                 raise ValueError(f"bracket {index}: num_configs {counts} and budgets {stage_budgets} differ in length")
+            if not counts:
+                raise ValueError(f"bracket {index} is empty: a bracket needs at least one stage")
             if any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in counts):
                 raise ValueError(f"bracket {index}: num_configs must be positive ints, got {counts}")
             if any(later > earlier for earlier, later in zip(counts, counts[1:])):
