@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -16,52 +17,50 @@ def ultraopt(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "ultraopt", *args], env=child_env(), cwd=REPO, **kwargs)
 
 
-def test_nameserver_and_workers_on_a_shared_working_directory(tmp_path, space):
-    nameserver = ultraopt("nameserver", "--run-id", "cli-run", "--working-directory", str(tmp_path),
+@contextlib.contextmanager
+def nameserver_and_worker(tmp_path, run_id: str, *worker_args: str):
+    """``ultraopt nameserver`` and ``ultraopt worker`` processes of ``run_id`` sharing ``tmp_path``; killed at the
+    end if they still run."""
+    nameserver = ultraopt("nameserver", "--run-id", run_id, "--working-directory", str(tmp_path),
                           stdout=subprocess.PIPE, text=True)
     worker = None
     try:
-        assert "name server of run 'cli-run' on 127.0.0.1:" in nameserver.stdout.readline()
-        worker = ultraopt("worker", "--objective", "tests.async_comm.objectives:square", "--run-id", "cli-run",
-                          "--working-directory", str(tmp_path), "--n-workers", "2")
-        master = make_master("cli-run", space, working_directory=str(tmp_path), nameserver=None)
-        try:
-            result = master.run(n_iterations=6, min_n_workers=2)
-        finally:
-            master.shutdown(shutdown_workers=True)
+        assert f"name server of run '{run_id}' on 127.0.0.1:" in nameserver.stdout.readline()
+        worker = ultraopt("worker", *worker_args, "--run-id", run_id, "--working-directory", str(tmp_path))
+        yield nameserver, worker
+    finally:
+        for process in (nameserver, worker):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(10)
+
+
+def run_master(tmp_path, run_id: str, space, n_iterations: int, min_n_workers: int):
+    master = make_master(run_id, space, working_directory=str(tmp_path), nameserver=None)
+    try:
+        return master.run(n_iterations=n_iterations, min_n_workers=min_n_workers)
+    finally:
+        master.shutdown(shutdown_workers=True)
+
+
+def test_nameserver_and_workers_on_a_shared_working_directory(tmp_path, space):
+    worker_args = ("--objective", "tests.async_comm.objectives:square", "--n-workers", "2")
+    with nameserver_and_worker(tmp_path, "cli-run", *worker_args) as (nameserver, worker):
+        result = run_master(tmp_path, "cli-run", space, n_iterations=6, min_n_workers=2)
         assert len(result.trials) == 6 and all(t.loss == t.config["x"] ** 2 for t in result.trials)
         assert worker.wait(30) == 0  # its two worker processes were shut down by the master
         nameserver.send_signal(signal.SIGTERM)
         assert nameserver.wait(30) == 0
         assert list(tmp_path.iterdir()) == []  # credentials removed
-    finally:
-        for process in (nameserver, worker):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait(10)
 
 
 def test_a_worker_with_a_trial_time_limit_records_a_hanging_trial_and_goes_on(tmp_path, space):
-    nameserver = ultraopt("nameserver", "--run-id", "tl-run", "--working-directory", str(tmp_path),
-                          stdout=subprocess.PIPE, text=True)
-    worker = None
-    try:
-        assert "name server of run 'tl-run'" in nameserver.stdout.readline()
-        worker = ultraopt("worker", "--objective", "tests.async_comm.objectives:hang_on_negative_x",
-                          "--run-id", "tl-run", "--working-directory", str(tmp_path), "--trial-time-limit", "2")
-        master = make_master("tl-run", space, working_directory=str(tmp_path), nameserver=None)
-        try:
-            result = master.run(n_iterations=6, min_n_workers=1)
-        finally:
-            master.shutdown(shutdown_workers=True)
+    worker_args = ("--objective", "tests.async_comm.objectives:hang_on_negative_x", "--trial-time-limit", "2")
+    with nameserver_and_worker(tmp_path, "tl-run", *worker_args) as (_, worker):
+        result = run_master(tmp_path, "tl-run", space, n_iterations=6, min_n_workers=1)
         assert len(result.trials) == 6 and {t.status.value for t in result.trials} == {"success", "timeout"}
         assert all(t.status.value == "timeout" for t in result.trials if t.config["x"] < 0)
         assert worker.wait(30) == 0
-    finally:
-        for process in (nameserver, worker):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait(10)
 
 
 def test_a_bad_objective_is_a_one_line_error():
