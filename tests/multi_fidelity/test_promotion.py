@@ -7,6 +7,8 @@ import pytest
 
 from tests.multi_fidelity.test_rank_reduction import counter_sampler
 from ultraopt.multi_fidelity import AsyncRankReductionIteration, RankReductionIteration, WarmStartIteration
+from ultraopt.multi_fidelity.iter.base_iter import RunRequest
+from ultraopt.multi_fidelity.iter.successive_halving import Rung
 from ultraopt.optimizer import RandomOptimizer
 from ultraopt.trial import Trial, TrialStatus
 
@@ -136,3 +138,14 @@ def test_the_final_best_of_a_rung_always_advances_in_async_mode():
         iteration.register_result(finish(request, loss))
         promoted += [r.config["x"] for r in drain(iteration)]
     assert promoted == [0, 5, 8]  # two early promotions, then the last and best one
+
+
+def test_a_rung_keeps_its_successes_ranked_as_they_come():
+    rung = Rung(budget=1.0, capacity=6)
+    losses = [0.5, None, 0.1, 0.5, 0.9, None]  # arriving in this order; None is a failure
+    for config_number, loss in enumerate(losses):
+        request = RunRequest((0, 0, config_number), {"x": config_number}, {}, 1.0)
+        rung.add_finished(finish(request, loss))
+    ranked = rung.ranked()
+    assert [(t.loss, t.config_id[2]) for t in ranked] == [(0.1, 2), (0.5, 0), (0.5, 3), (0.9, 4)]  # ties by id
+    assert rung.n_successes == 4 and len(rung.finished) == 6
