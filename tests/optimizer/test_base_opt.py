@@ -57,6 +57,17 @@ def test_initial_points_come_first_and_are_validated(conditional_space):
         opt.initialize(conditional_space, initial_points=points[0])
 
 
+def test_initial_points_a_resumed_journal_holds_are_not_proposed_again(conditional_space):
+    points = [{"model": "tree", "depth": depth} for depth in range(1, 6)]
+    opt = RandomOptimizer()
+    opt.initialize(conditional_space, initial_points=points)
+    for point in (points[0], points[3], points[1]):  # the journal of the interrupted run, in any order
+        opt.mark_pending(point)
+    asked = [opt.ask() for _ in range(3)]
+    assert [config for config, _ in asked[:2]] == [points[2], points[4]]
+    assert [info["origin"] for _, info in asked] == ["user", "user", "random"]
+
+
 def test_observations_are_kept_per_budget_and_failures_rank_last(quadratic_space):
     opt = RandomOptimizer()
     opt.initialize(quadratic_space, budgets=[1, 3, 9])

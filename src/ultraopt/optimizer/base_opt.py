@@ -200,9 +200,7 @@ class BaseOptimizer(ABC):
         self._check_initialized()
         config = check_config(self.config_space, config, what="mark_pending: config")
         key = config_key(config)
-        if self._initial_points:
-            self._initial_points = deque(point for point in self._initial_points if config_key(point) != key)
-        self._seen.add(key)
+        self._seen.add(key)  # an initial point equal to it is skipped when its turn comes
         self._pending[key] = (config, self._budget(budget))
 
     def forget(self, config: Mapping[str, Any]) -> None:
@@ -245,6 +243,8 @@ class BaseOptimizer(ABC):
     # ------------------------------------------------------------------ internals
     def _ask_one(self, budget: float) -> Proposal:
         info: dict[str, Any]
+        while self._initial_points and not self.is_new(self._initial_points[0]):
+            self._initial_points.popleft()  # evaluated already (a resumed run's journal holds it)
         if self._initial_points:
             config, info = self._initial_points.popleft(), {"origin": "user"}
         else:
