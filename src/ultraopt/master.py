@@ -163,6 +163,11 @@ class Master:
             self._cancel_running()
         return self.result
 
+    @property
+    def n_iterations(self) -> int:
+        """How many iterations the run has in all: as many as asked for, or more when its journal holds more."""
+        return max(self._n_iterations, len(self.iterations))
+
     def restore(self, n_iterations: int) -> int:
         """Rebuild the run from its storage (warm start, then the journal); return how many events were replayed.
 

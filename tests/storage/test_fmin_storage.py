@@ -65,6 +65,10 @@ def test_the_same_call_continues_the_run(tmp_path, quadratic_space):
     assert loaded.meta["stop_reason"] == "finished" and loaded.best_config == result.best_config
     longer = run(quadratic_space, n_iterations=6, multi_fidelity_iter_generator=generator, checkpoint_file=path)
     assert len(longer.trials) == generator.num_all_configs(6)
+    # fewer iterations than the file holds: nothing runs, and the run still says it has 6
+    shorter = run(quadratic_space, n_iterations=2, multi_fidelity_iter_generator=generator, checkpoint_file=path)
+    assert len(shorter.trials) == generator.num_all_configs(6) and shorter.meta["n_iterations"] == 6
+    assert FMinResult.load(path).meta["n_iterations"] == 6
 
 
 @pytest.mark.parametrize("change, named", [

@@ -275,8 +275,9 @@ def fmin(
             storage=storage,
         )
         master.restore(n_iterations)
+        result.meta["n_iterations"] = master.n_iterations  # a checkpoint may hold more than asked for this time
         progress = ProgressBar(
-            generator.num_all_configs(n_iterations), show_budget=len(budgets) > 1, disable=not show_progressbar
+            generator.num_all_configs(master.n_iterations), show_budget=len(budgets) > 1, disable=not show_progressbar
         )
         progress.catch_up(result, len(result.trials) - (len(warm_start) if header.keep_warm_start else 0))
         master.callbacks.insert(0, progress)
