@@ -191,7 +191,7 @@ def test_a_checkpoint_file_resumes_the_run_and_previous_result_warm_starts(names
     assert len(result.trials) == 18 and [t.to_dict() for t in result.trials[:5]] == before
     assert second.incumbent_performances == result.incumbent_performances  # restored trials count there too
     assert [t.to_dict() for t in FMinResult.load(path).trials] == [t.to_dict() for t in result.trials]
-    with pytest.raises(ValueError, match="setting 'schedule'"):
+    with pytest.raises(ValueError, match="setting 'schedule.brackets'"):
         make_master(nameserver.run_id, space, CustomIterGenerator([1], [1.0]), checkpoint_file=path)
     warm = make_master(nameserver.run_id, space, generator, previous_result=path, shutdown_workers=False)
     try:
