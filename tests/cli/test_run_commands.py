@@ -11,6 +11,7 @@ import pytest
 from tests.report.runs import hyperband_run
 from ultraopt import FMinResult, fmin
 from ultraopt.cli import main
+from ultraopt.trial import Trial, TrialStatus
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +119,19 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path):
     process.stdout.close()
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 0 and "Traceback" not in stderr and "Error" not in stderr, stderr
+
+
+def test_show_counts_trials_still_running_apart_from_the_finished_ones(saved, tmp_path, capsys):
+    run, _ = saved
+    copies = [Trial.from_dict(trial.to_dict()) for trial in run.trials]  # the fixture's run is shared
+    finished, running = copies[:-2], copies[-2:]
+    for trial in running:
+        trial.status, trial.loss, trial.end_time = TrialStatus.RUNNING, None, None
+    live = FMinResult(run.config_space, run.budgets, finished, run.meta, unfinished=running)
+    live.save(tmp_path / "live.json")
+    assert main(["show", str(tmp_path / "live.json")]) == 0
+    first = capsys.readouterr().out.splitlines()[1]
+    assert first.startswith(f"trials: {len(finished)} (") and first.endswith("; 2 running or cut short")
 
 
 @pytest.mark.parametrize("command", ["show", "export", "report", "demo", "nameserver", "worker"])

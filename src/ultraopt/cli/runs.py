@@ -39,9 +39,12 @@ def load_run(path: str | Path) -> FMinResult:
 def describe(result: FMinResult) -> list[str]:
     """A few lines on the run: counts per status and budget, what ran it, the best loss."""
     facts: dict[str, Any] = result.summary()
-    status = ", ".join(f"{name}: {n}" for name, n in facts["status"].items()) or "none"
+    counts = dict(facts["status"])
+    unfinished = counts.pop("unfinished", 0)
+    status = ", ".join(f"{name}: {n}" for name, n in counts.items()) or "none"
     budgets = ", ".join(f"{budget}: {n}" for budget, n in facts["budgets"].items()) or "none"
-    lines = [f"trials: {facts['n_trials']} ({status})", f"trials per budget: {budgets}"]
+    running = f"; {unfinished} running or cut short" if unfinished else ""  # a live run, or one that was killed
+    lines = [f"trials: {facts['n_trials']} ({status}){running}", f"trials per budget: {budgets}"]
     meta = {key: value for key, value in result.meta.items() if key != "hdl" and value is not None}
     if meta:
         lines.append(" · ".join(f"{key.replace('_', ' ')}: {value}" for key, value in sorted(meta.items())))
