@@ -72,9 +72,23 @@ class Evaluation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
-        """Rebuild an evaluation written by :meth:`to_dict`."""
+        """Rebuild an evaluation written by :meth:`to_dict` (it may come from another process or the network).
+
+        Raises
+        ------
+        ValueError, TypeError
+            When an entry is missing, unknown or of the wrong type.
+        """
         values = dict(data)
         values["status"] = TrialStatus(values["status"])
+        for key in ("start_time", "end_time"):
+            seconds = values.get(key)
+            if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))):
+                raise TypeError(f"{key} must be a number of seconds, got {type(seconds).__name__}")
+        if not isinstance(values.get("info", {}), Mapping):
+            raise TypeError(f"info must be a dict, got {type(values['info']).__name__}")
+        if not isinstance(values.get("error"), (str, type(None))):
+            raise TypeError(f"error must be a string, got {type(values['error']).__name__}")
         return cls(**values)
 
     def apply_to(self, trial: Trial, worker: str | None = None) -> Trial:

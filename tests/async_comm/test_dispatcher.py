@@ -92,6 +92,21 @@ def test_late_doubled_and_malformed_results(dispatcher):
     fake.close()
 
 
+def test_a_malformed_entry_of_a_result_batch_loses_none_of_the_others(dispatcher):
+    dispatcher.start()
+    first = submit(dispatcher, 0, 1.0)
+    second = submit(dispatcher, 1, 2.0)
+    fake = as_worker(dispatcher)
+    good = {"status": "success", "loss": 0.5, "info": {}, "error": None, "start_time": 1.0, "end_time": 2.0}
+    batch = [[[0, 1], {"worker": "fake", "evaluation": good}], [1], [[float("inf")], {"worker": "fake"}],
+             [[1, 1], {"worker": "fake", "evaluation": {**good, "start_time": {"not": "a time"}}}]]
+    fake.call("register_results", batch)
+    assert dispatcher.collector.wait_for(2) == [first, second]
+    assert first.status is TrialStatus.SUCCESS and first.loss == 0.5
+    assert second.status is TrialStatus.FAILED and "malformed result" in second.error
+    fake.close()
+
+
 def test_a_lost_connection_puts_the_jobs_back_counting_a_try_for_the_running_one_only(nameserver, dispatcher):
     """A worker that took jobs and vanished: its jobs go to the next worker, each result once; the job it was
     running is on attempt 2, the one only queued there (never started) still on attempt 1."""

@@ -379,10 +379,24 @@ class Dispatcher:
 
     @expose
     def register_results(self, results: Any) -> None:
-        """Take several results ``[[id, result], ...]`` at once (workers send what piled up in one message)."""
-        finished = [trial for id_, result in results if (trial := self._take_result(id_, result)) is not None]
-        for trial in finished:
-            self.new_result_callback(trial)
+        """Take several results ``[[id, result], ...]`` at once (workers send what piled up in one message).
+
+        A malformed entry is skipped: the trials of the other entries, taken out of the pending ones already,
+        must reach the master whatever comes after them.
+        """
+        finished = []
+        try:
+            for entry in results:
+                try:
+                    id_, result = entry
+                except (TypeError, ValueError):
+                    logger.warning("ignored a malformed entry of a result batch: %.200r", entry)
+                    continue
+                if (trial := self._take_result(id_, result)) is not None:
+                    finished.append(trial)
+        finally:
+            for trial in finished:
+                self.new_result_callback(trial)
         with self._cond:
             backlog = self._backlog
         if backlog:  # jobs were waiting for room, which the reporter has now; other queued jobs are still being
@@ -392,8 +406,8 @@ class Dispatcher:
         """The trial that ``result`` finishes, or ``None`` when it is malformed or the trial has a result already."""
         try:
             trial_id, worker_name = int(id[0]), str(result["worker"])
-        except (TypeError, KeyError, ValueError, IndexError):
-            logger.warning("ignored a malformed result for job %r", id)
+        except Exception:  # noqa: BLE001 - whatever a client sent, it is not a result of ours
+            logger.warning("ignored a malformed result for job %.200r", id)
             return None
         with self._cond:
             reporter = self._workers.get(worker_name)
@@ -414,7 +428,7 @@ class Dispatcher:
             return None
         try:
             Evaluation.from_dict(result["evaluation"]).apply_to(trial, worker=worker_name)
-        except (AssertionError, KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - the trial is out of the pending ones: it must finish somehow
             trial.finish(TrialStatus.FAILED, error=f"worker {worker_name} sent a malformed result: {exc!r}")
             trial.worker = worker_name
         return trial
