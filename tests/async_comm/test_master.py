@@ -110,6 +110,27 @@ def test_time_left_for_this_task_stops_the_run(nameserver, start_workers, space)
     assert {t.status for t in result.trials} <= {TrialStatus.SUCCESS, TrialStatus.CANCELLED}
 
 
+def test_time_left_for_this_task_counts_the_wait_for_workers(nameserver, space):
+    master = make_master(nameserver.run_id, space, time_left_for_this_task=1.0)
+    start = time.monotonic()
+    try:
+        result = master.run(n_iterations=1, min_n_workers=1)  # no worker ever comes
+    finally:
+        master.shutdown()
+    assert time.monotonic() - start < 10 and master._loop.stop_reason == "time limit" and result.trials == []
+
+
+def test_a_master_shut_down_while_it_waits_for_workers_stops_waiting(nameserver, space):
+    master = make_master(nameserver.run_id, space)
+    run = Background(lambda: master.run(n_iterations=1, min_n_workers=1))
+    time.sleep(0.5)
+    master.shutdown()
+    with pytest.raises(RuntimeError, match="was shut down while it waited for workers"):
+        run.result(timeout=30)
+    with pytest.raises(RuntimeError, match="was shut down: make a new Master"):
+        master.run(n_iterations=1)
+
+
 def test_run_again_after_the_time_limit_runs_more_iterations(nameserver, start_workers, space):
     """The trials cancelled at the limit free their slots: the next run() has room for its iterations."""
     start_workers(2, func=lambda config: time.sleep(0.4) or 0.0)

@@ -159,6 +159,7 @@ class Master:
             callbacks=[lambda result, trial: self.job_callback(trial)], storage=self.storage,
         )
         self._n_iterations = 0
+        self._shut_down = False
         self.executor.start()  # workers can join from now on
 
     def run(self, n_iterations: int = 1, min_n_workers: int = 1, iteration_kwargs: Mapping[str, Any] | None = None,
@@ -174,27 +175,48 @@ class Master:
         iteration_kwargs : dict, optional
             Extra keyword arguments of every new iteration.
         """
+        if self._shut_down:
+            raise RuntimeError(f"the master of run {self.run_id!r} was shut down: make a new Master to run more")
+        started_at = self._loop.clock()  # time_left_for_this_task counts the wait for workers too
         self.iteration_kwargs = dict(iteration_kwargs or {})
-        self.wait_for_workers(min_n_workers)
         self._n_iterations += n_iterations
         self._loop.stop_reason = None
-        if self._loop.restore(self._n_iterations):  # trials of a stored run: no callbacks, but incumbents
-            for trial in self.result.trials:
-                self._update_incumbent(trial)
         try:
-            return self._loop.run(self._n_iterations)
+            if not self._wait_for_workers(min_n_workers, deadline=started_at + self._loop.time_limit):
+                self._loop.stop_reason = "time limit"
+                return self.result
+            if self._loop.restore(self._n_iterations):  # trials of a stored run: no callbacks, but incumbents
+                for trial in self.result.trials:
+                    self._update_incumbent(trial)
+            return self._loop.run(self._n_iterations, started_at=started_at)
         finally:
             self.result.meta["stop_reason"] = self._loop.stop_reason
             self.storage.update_meta(self.result.meta)
 
     def wait_for_workers(self, min_n_workers: int = 1) -> None:
-        """Block until at least ``min_n_workers`` workers joined."""
-        while not self.executor.wait_for_workers(min_n_workers, timeout=10.0):
+        """Block until at least ``min_n_workers`` workers joined.
+
+        Raises
+        ------
+        RuntimeError
+            When the master is shut down meanwhile (from another thread).
+        """
+        self._wait_for_workers(min_n_workers, deadline=math.inf)
+
+    def _wait_for_workers(self, min_n_workers: int, deadline: float) -> bool:
+        """Wait for ``min_n_workers`` until ``deadline`` (on the loop's clock); ``False`` when it passed."""
+        while not self.executor.wait_for_workers(min_n_workers, timeout=min(10.0, deadline - self._loop.clock())):
+            if self._shut_down:
+                raise RuntimeError(f"the master of run {self.run_id!r} was shut down while it waited for workers")
+            if self._loop.clock() >= deadline:
+                return False
             logger.info("waiting for workers of run %r: %d of %d", self.run_id,
                         self.executor.dispatcher.number_of_workers(), min_n_workers)
+        return True
 
     def shutdown(self, shutdown_workers: bool = False) -> None:
         """Stop the dispatcher; the workers too when ``shutdown_workers`` (or the constructor's) says so."""
+        self._shut_down = True
         self.executor.shutdown_workers = shutdown_workers or self.shutdown_workers
         self.executor.shutdown()
         self.storage.close()
