@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from ultraopt.trial import Trial, TrialStatus
 
 
@@ -18,3 +20,22 @@ def test_status_classification():
     assert all(s.is_failure for s in (TrialStatus.FAILED, TrialStatus.TIMEOUT, TrialStatus.MEMOUT, TrialStatus.LOST))
     assert not TrialStatus.CANCELLED.is_failure and TrialStatus.CANCELLED.is_finished
     assert not TrialStatus.RUNNING.is_finished
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"loss": float("nan")}, "a success has loss nan"),
+    ({"loss": 10**400}, "not a trial"),  # an int too large for a float
+    ({"config_id": [1e999, 0, 0]}, "not a trial"),
+    ({"budget": -1.0}, "budget -1.0 is not a positive number"),
+    ({"budget": float("inf")}, "budget inf is not a positive number"),
+    ({"config": [1, 2]}, "config is not a dict"),
+    ({"info": "x"}, "info is not a dict"),
+    ({"start_time": "x"}, "start_time 'x' is not a number"),
+    ({"trial_id": "7"}, "trial_id '7' is not an int"),
+    ({"status": "finished"}, "not a trial"),
+])
+def test_a_damaged_trial_is_refused_naming_the_field(change, named):
+    trial = Trial(7, (0, 0, 0), {"x": 1.0}, 1.0, {"origin": "random"}, TrialStatus.RUNNING, attempt=1)
+    trial.finish(TrialStatus.SUCCESS, 0.5)
+    with pytest.raises(ValueError, match=named):
+        Trial.from_dict({**json.loads(json.dumps(trial.to_dict())), **change})

@@ -293,7 +293,7 @@ class FMinResult:
                 storage.close()
         try:
             data = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested deeper than any result
             raise ValueError(f"{path} is neither a JSON UltraOpt result nor a checkpoint file (SQLite): {exc}") from exc
         return cls.from_dict(data)
 

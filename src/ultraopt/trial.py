@@ -112,14 +112,61 @@ class Trial:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trial:
-        """Rebuild a trial written by :meth:`to_dict` (also after a JSON round-trip)."""
-        values = dict(data)
-        values["status"] = TrialStatus(values["status"])
-        values["config_id"] = tuple(int(part) for part in values["config_id"])
-        values["budget"] = float(values["budget"])
-        loss = values.get("loss")
-        values["loss"] = None if loss is None else float(loss)
-        return cls(**values)
+        """Rebuild a trial written by :meth:`to_dict` (also after a JSON round-trip).
+
+        Raises
+        ------
+        ValueError
+            When the data is not a trial (a damaged file): the message names the trial and the field.
+        """
+        try:
+            values = dict(data)
+            values["status"] = TrialStatus(values["status"])
+            values["config_id"] = tuple(int(part) for part in values["config_id"])
+            values["budget"] = float(values["budget"])
+            loss = values.get("loss")
+            values["loss"] = None if loss is None else float(loss)
+            trial = cls(**values)
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise ValueError(f"not a trial ({type(exc).__name__}: {exc}): {str(data)[:200]}") from exc
+        return trial.checked()
+
+    def checked(self) -> Trial:
+        """This trial, if each field has a value it can hold (a trial read from a file may not).
+
+        Raises
+        ------
+        ValueError
+            Naming the trial and each field that is wrong.
+        """
+        wrong = []
+        if isinstance(self.trial_id, bool) or not isinstance(self.trial_id, int):
+            wrong.append(f"trial_id {self.trial_id!r} is not an int")
+        if len(self.config_id) != 3 or not all(isinstance(part, int) for part in self.config_id):
+            wrong.append(f"config_id {self.config_id!r} is not three ints")
+        if not isinstance(self.config, dict) or not all(isinstance(name, str) for name in self.config):
+            wrong.append("config is not a dict of hyperparameter values")
+        if not (isinstance(self.budget, (int, float)) and 0 < self.budget < math.inf):
+            wrong.append(f"budget {self.budget!r} is not a positive number")
+        for name in ("config_info", "info"):
+            if not isinstance(getattr(self, name), dict):
+                wrong.append(f"{name} is not a dict")
+        if self.status is TrialStatus.SUCCESS and not (
+            isinstance(self.loss, (int, float)) and math.isfinite(self.loss)
+        ):
+            wrong.append(f"a success has loss {self.loss!r}, not a finite number")
+        for name in ("start_time", "end_time"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                wrong.append(f"{name} {value!r} is not a number")
+        for name in ("error", "worker"):
+            if not isinstance(getattr(self, name), (str, type(None))):
+                wrong.append(f"{name} is not a string")
+        if isinstance(self.attempt, bool) or not isinstance(self.attempt, int) or self.attempt < 0:
+            wrong.append(f"attempt {self.attempt!r} is not a count")
+        if wrong:
+            raise ValueError(f"trial {self.trial_id!r} is damaged: " + "; ".join(wrong))
+        return self
 
     def finish(self, status: TrialStatus, loss: float | None = None, error: str | None = None) -> None:
         """Mark the trial finished; a ``SUCCESS`` needs a finite loss."""

@@ -134,6 +134,25 @@ def test_show_counts_trials_still_running_apart_from_the_finished_ones(saved, tm
     assert first.startswith(f"trials: {len(finished)} (") and first.endswith("; 2 running or cut short")
 
 
+@pytest.mark.parametrize(("column", "value", "named"), [
+    ("loss", "'nan-ish'", "a success has loss 'nan-ish'"),
+    ("budget", "'x'", "budget 'x' is not a positive number"),
+    ("config", "'[[[[1]]]]'", "config is not a dict"),
+])
+def test_a_damaged_checkpoint_is_a_one_line_error_naming_the_trial(tmp_path, capsys, column, value, named):
+    import sqlite3
+
+    path = tmp_path / "run.db"
+    fmin(lambda config: config["x"] ** 2, {"x": {"_type": "uniform", "_value": [-1, 1]}}, optimizer="Random",
+         n_iterations=3, checkpoint_file=path, show_progressbar=False)
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"UPDATE trials SET {column} = {value} WHERE trial_id = 1")
+    for command in ("show", "export", "report"):
+        assert main([command, str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "trial 1 is damaged" in err and named in err, err
+
+
 @pytest.mark.parametrize("command", ["show", "export", "report", "demo", "nameserver", "worker"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as stop:

@@ -110,21 +110,25 @@ def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
 def _row_to_trial(row: tuple[Any, ...]) -> Trial:
     (trial_id, iteration, stage, index, budget, config, config_info, status, loss, info, error, start, end,
      worker, attempt) = row
-    return Trial(
-        trial_id=trial_id,
-        config_id=(iteration, stage, index),
-        config=json.loads(config),
-        budget=budget,
-        config_info=json.loads(config_info),
-        status=TrialStatus(status),
-        loss=loss,
-        info=json.loads(info),
-        error=error,
-        start_time=start,
-        end_time=end,
-        worker=worker,
-        attempt=attempt,
-    )
+    try:  # a damaged file: say which trial, not where it broke
+        trial = Trial(
+            trial_id=trial_id,
+            config_id=(iteration, stage, index),
+            config=json.loads(config),
+            budget=budget,
+            config_info=json.loads(config_info),
+            status=TrialStatus(status),
+            loss=loss,
+            info=json.loads(info),
+            error=error,
+            start_time=start,
+            end_time=end,
+            worker=worker,
+            attempt=attempt,
+        )
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"trial {trial_id!r} is damaged: {exc}") from exc
+    return trial.checked()
 
 
 class SQLiteStorage(Storage):
