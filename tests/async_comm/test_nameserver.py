@@ -72,7 +72,7 @@ def test_nic_name_to_host(monkeypatch, with_psutil):
     if not with_psutil:
         monkeypatch.setitem(sys.modules, "psutil", None)  # import psutil now raises ImportError
     assert nic_name_to_host("lo") == "127.0.0.1"
-    with pytest.raises(ValueError, match="'lo'"):
+    with pytest.raises(ValueError, match="no network interface 'no-such-nic0'; interfaces: .*'lo'"):
         nic_name_to_host("no-such-nic0")
 
 

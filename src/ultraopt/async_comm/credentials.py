@@ -146,7 +146,8 @@ def resolve_credentials(
     if missing:
         raise ValueError(
             f"run {run_id!r}: no {' and no '.join(missing)} given and no name server of this run found in this "
-            f"process{'' if working_directory is None else f' or in {str(working_directory)!r}'}; pass them, call "
-            f"load_nameserver_credentials(working_directory), or set {SECRET_ENV} for the secret"
+            f"process{'' if working_directory is None else f' or in {str(working_directory)!r}'}; start the run's "
+            f"name server (`ultraopt nameserver --run-id {run_id} --working-directory DIR`) and pass "
+            f"working_directory=DIR, or pass nameserver_port= and secret= (or set {SECRET_ENV})"
         )
     return Credentials(run_id, host or "127.0.0.1", int(port), str(secret))  # type: ignore[arg-type]

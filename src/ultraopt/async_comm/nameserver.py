@@ -68,7 +68,9 @@ def nic_name_to_host(nic_name: str) -> str:
     except ImportError:
         return _nic_address_stdlib(nic_name)
     addresses = psutil.net_if_addrs()
-    for address in addresses.get(nic_name, []):
+    if nic_name not in addresses:
+        raise ValueError(f"no network interface {nic_name!r}; interfaces: {sorted(addresses)}")
+    for address in addresses[nic_name]:
         if address.family == socket.AF_INET:
             return str(address.address)
     raise ValueError(f"network interface {nic_name!r} has no IPv4 address; interfaces: {sorted(addresses)}")
