@@ -147,7 +147,8 @@ def resolve_credentials(
         raise ValueError(
             f"run {run_id!r}: no {' and no '.join(missing)} given and no name server of this run found in this "
             f"process{'' if working_directory is None else f' or in {str(working_directory)!r}'}; start the run's "
-            f"name server (`ultraopt nameserver --run-id {run_id} --working-directory DIR`) and pass "
-            f"working_directory=DIR, or pass nameserver_port= and secret= (or set {SECRET_ENV})"
+            f"name server (`ultraopt nameserver --run-id {run_id} --working-directory DIR`) and give DIR "
+            f"(working_directory= of a Master or Dispatcher, Worker.load_nameserver_credentials(DIR)), or pass "
+            f"nameserver_port= and secret= (or set {SECRET_ENV})"
         )
     return Credentials(run_id, host or "127.0.0.1", int(port), str(secret))  # type: ignore[arg-type]
