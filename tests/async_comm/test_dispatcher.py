@@ -74,14 +74,23 @@ def test_the_worker_record(nameserver, dispatcher):
         worker.shutdown()
 
 
-def test_late_doubled_and_malformed_results(dispatcher):
+GOOD = {"status": "success", "loss": 0.5, "info": {}, "error": None, "start_time": 1.0, "end_time": 2.0}
+
+
+@pytest.fixture
+def two_jobs(dispatcher):
+    """Two submitted trials and a connection that presents itself as worker ``fake``."""
     dispatcher.start()
-    first = submit(dispatcher, 0, 1.0)
-    second = submit(dispatcher, 1, 2.0)
+    first, second = submit(dispatcher, 0, 1.0), submit(dispatcher, 1, 2.0)
     fake = as_worker(dispatcher)
-    good = {"status": "success", "loss": 0.5, "info": {}, "error": None, "start_time": 1.0, "end_time": 2.0}
-    fake.call("register_result", [0, 1], {"worker": "fake", "evaluation": good})
-    fake.call("register_result", [0, 1], {"worker": "other", "evaluation": good})  # doubled: ignored
+    yield first, second, fake
+    fake.close()
+
+
+def test_late_doubled_and_malformed_results(dispatcher, two_jobs):
+    first, second, fake = two_jobs
+    fake.call("register_result", [0, 1], {"worker": "fake", "evaluation": GOOD})
+    fake.call("register_result", [0, 1], {"worker": "other", "evaluation": GOOD})  # doubled: ignored
     fake.call("register_result", [1, 1], {"worker": "fake", "evaluation": {"status": "success", "loss": None}})
     fake.call("register_result", "nonsense", None)  # malformed id: ignored, logged
     results = dispatcher.collector.wait_for(2)
@@ -89,22 +98,16 @@ def test_late_doubled_and_malformed_results(dispatcher):
     assert len(dispatcher.collector.trials) == 2 and results == [first, second]
     assert first.status is TrialStatus.SUCCESS and first.loss == 0.5 and first.worker == "fake"
     assert second.status is TrialStatus.FAILED and "malformed result" in second.error
-    fake.close()
 
 
-def test_a_malformed_entry_of_a_result_batch_loses_none_of_the_others(dispatcher):
-    dispatcher.start()
-    first = submit(dispatcher, 0, 1.0)
-    second = submit(dispatcher, 1, 2.0)
-    fake = as_worker(dispatcher)
-    good = {"status": "success", "loss": 0.5, "info": {}, "error": None, "start_time": 1.0, "end_time": 2.0}
-    batch = [[[0, 1], {"worker": "fake", "evaluation": good}], [1], [[float("inf")], {"worker": "fake"}],
-             [[1, 1], {"worker": "fake", "evaluation": {**good, "start_time": {"not": "a time"}}}]]
+def test_a_malformed_entry_of_a_result_batch_loses_none_of_the_others(dispatcher, two_jobs):
+    first, second, fake = two_jobs
+    batch = [[[0, 1], {"worker": "fake", "evaluation": GOOD}], [1], [[float("inf")], {"worker": "fake"}],
+             [[1, 1], {"worker": "fake", "evaluation": {**GOOD, "start_time": {"not": "a time"}}}]]
     fake.call("register_results", batch)
     assert dispatcher.collector.wait_for(2) == [first, second]
     assert first.status is TrialStatus.SUCCESS and first.loss == 0.5
     assert second.status is TrialStatus.FAILED and "malformed result" in second.error
-    fake.close()
 
 
 def test_a_lost_connection_puts_the_jobs_back_counting_a_try_for_the_running_one_only(nameserver, dispatcher):
