@@ -110,6 +110,11 @@ def test_a_malformed_entry_of_a_result_batch_loses_none_of_the_others(dispatcher
     assert second.status is TrialStatus.FAILED and "malformed result" in second.error
 
 
+def test_submit_job_says_what_it_takes(dispatcher):
+    with pytest.raises(TypeError, match=r"submit_job\(id, config_id=\(i, j, k\), config=.*config_id"):
+        dispatcher.submit_job(100, config={"x": 0.0}, budget=3.0, working_directory=".")  # HpBandSter's call
+
+
 def test_a_lost_connection_puts_the_jobs_back_counting_a_try_for_the_running_one_only(nameserver, dispatcher):
     """A worker that took jobs and vanished: its jobs go to the next worker, each result once; the job it was
     running is on attempt 2, the one only queued there (never started) still on attempt 1."""

@@ -324,8 +324,21 @@ class Dispatcher:
             self.job_runner()
 
     def submit_job(self, id: int, **kwargs: Any) -> Trial:  # noqa: A002 - the seed's name
-        """Queue a new trial with id ``id`` made of ``kwargs`` (``config_id``, ``config``, ``budget``, ...)."""
-        trial = Trial(trial_id=id, status=TrialStatus.RUNNING, attempt=1, **kwargs)
+        """Queue a new trial with id ``id`` made of ``kwargs``: ``config_id`` (a triplet of ints), ``config`` and
+        ``budget``, optionally ``config_info``. A ``working_directory`` (as HpBandSter's master passes) is ignored:
+        the dispatcher's own goes to the workers.
+
+        Raises
+        ------
+        TypeError
+            When an entry is missing or unknown; the message shows the call expected.
+        """
+        kwargs.pop("working_directory", None)
+        try:
+            trial = Trial(trial_id=id, status=TrialStatus.RUNNING, attempt=1, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"submit_job(id, config_id=(i, j, k), config={{...}}, budget=b[, config_info={{...}}]) "
+                            f"with id the trial's int id: {exc}") from exc
         self.submit(trial)
         return trial
 
