@@ -165,6 +165,17 @@ def test_credentials_come_from_the_working_directory(tmp_path, workers):
     assert list(tmp_path.iterdir()) == []  # the credentials file is gone
 
 
+def test_a_worker_id_and_the_default_numbering_never_give_two_workers_one_name(nameserver, dispatcher, workers):
+    for worker_id in (0, None, None):  # the first default number would be 0 too
+        worker = Worker(nameserver.run_id, worker_id=worker_id).initialize(lambda config: 0.0)
+        worker.run(background=True)
+        workers.append(worker)
+    assert dispatcher.wait_for_workers(3, timeout=20)
+    taken = Worker(nameserver.run_id, worker_id=0).initialize(lambda config: 0.0)
+    with pytest.raises(ValueError, match="worker_id 0 is taken by another worker of this process"):
+        taken.run(background=False)
+
+
 def test_a_worker_without_credentials_says_how_to_get_them(monkeypatch):
     monkeypatch.delenv("ULTRAOPT_SECRET", raising=False)
     with pytest.raises(ValueError, match="load_nameserver_credentials"):

@@ -35,6 +35,24 @@ __all__ = ["Worker"]
 logger = logging.getLogger(__name__)
 
 _worker_numbers = itertools.count()
+_names_serving: set[str] = set()  # the names of this process's workers that serve now
+_names_lock = threading.Lock()
+
+
+def _claim_name(worker_id: Any) -> str:
+    """A name for a worker of this process that no other worker of it serves under now (the dispatcher knows a
+    worker by its name: two of the same name would be one, and the other would never get a job)."""
+    prefix = f"{socket.gethostname()}.{os.getpid()}."
+    with _names_lock:
+        if worker_id is not None:
+            name = prefix + str(worker_id)
+            if name in _names_serving:
+                raise ValueError(f"worker_id {worker_id!r} is taken by another worker of this process")
+        else:
+            name = next(candidate for number in _worker_numbers
+                        if (candidate := prefix + str(number)) not in _names_serving)
+        _names_serving.add(name)
+        return name
 #: How often the compute thread tries to deliver a result before giving it up.
 _REPORT_TRIES = 20
 # Failed calls in a row to the name server or dispatcher before a worker warns, and between warnings.
@@ -277,8 +295,14 @@ class Worker:
         return state
 
     def _serve(self) -> None:
-        number = self.worker_id if self.worker_id is not None else next(_worker_numbers)
-        name = f"{socket.gethostname()}.{os.getpid()}.{number}"
+        name = _claim_name(self.worker_id)
+        try:
+            self._serve_as(name)
+        finally:
+            with _names_lock:
+                _names_serving.discard(name)
+
+    def _serve_as(self, name: str) -> None:
         credentials = Credentials(self.run_id, self.nameserver, self.nameserver_port, self.secret)  # type: ignore[arg-type]
         runtime = self._runtime = _Runtime(name, credentials)
         if self._stop_requested:
