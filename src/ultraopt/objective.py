@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ultraopt.jsonable import plain_scalar, to_jsonable
-from ultraopt.trial import Trial, TrialStatus
+from ultraopt.trial import Trial, TrialStatus, is_time
 
 __all__ = ["Evaluation", "Objective", "accepts_budget"]
 
@@ -82,9 +82,8 @@ class Evaluation:
         values = dict(data)
         values["status"] = TrialStatus(values["status"])
         for key in ("start_time", "end_time"):
-            seconds = values.get(key)
-            if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))):
-                raise TypeError(f"{key} must be a number of seconds, got {type(seconds).__name__}")
+            if not is_time(values.get(key)):
+                raise TypeError(f"{key} must be a number of seconds, got {type(values[key]).__name__}")
         if not isinstance(values.get("info", {}), Mapping):
             raise TypeError(f"info must be a dict, got {type(values['info']).__name__}")
         if not isinstance(values.get("error"), (str, type(None))):

@@ -156,9 +156,8 @@ class Trial:
         ):
             wrong.append(f"a success has loss {self.loss!r}, not a finite number")
         for name in ("start_time", "end_time"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                wrong.append(f"{name} {value!r} is not a number")
+            if not is_time(getattr(self, name)):
+                wrong.append(f"{name} {getattr(self, name)!r} is not a number")
         for name in ("error", "worker"):
             if not isinstance(getattr(self, name), (str, type(None))):
                 wrong.append(f"{name} is not a string")
@@ -176,3 +175,8 @@ class Trial:
         self.status = status
         self.loss = loss
         self.error = error
+
+
+def is_time(value: Any) -> bool:
+    """Whether ``value`` can be a trial's start or end time: ``None`` or a number of seconds."""
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))

@@ -38,6 +38,14 @@ _worker_numbers = itertools.count()
 _names_serving: set[str] = set()  # the names of this process's workers that serve now
 _names_lock = threading.Lock()
 
+#: How often the compute thread tries to deliver a result before giving it up.
+_REPORT_TRIES = 20
+# Failed calls in a row to the name server or dispatcher before a worker warns, and between warnings.
+_FAILURES_BEFORE_WARNING = 5
+_FAILURES_PER_WARNING = 60
+# ... and before it reads its credentials file again (a restarted name server may have written a new one).
+_FAILURES_BEFORE_REREAD = 3
+
 
 def _claim_name(worker_id: Any) -> str:
     """A name for a worker of this process that no other worker of it serves under now (the dispatcher knows a
@@ -53,13 +61,6 @@ def _claim_name(worker_id: Any) -> str:
                         if (candidate := prefix + str(number)) not in _names_serving)
         _names_serving.add(name)
         return name
-#: How often the compute thread tries to deliver a result before giving it up.
-_REPORT_TRIES = 20
-# Failed calls in a row to the name server or dispatcher before a worker warns, and between warnings.
-_FAILURES_BEFORE_WARNING = 5
-_FAILURES_PER_WARNING = 60
-# ... and before it reads its credentials file again (a restarted name server may have written a new one).
-_FAILURES_BEFORE_REREAD = 3
 
 
 class _WorkerService:

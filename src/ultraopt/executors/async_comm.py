@@ -54,6 +54,8 @@ class AsyncCommExecutor(Executor):
         Whether :meth:`shutdown` also stops the workers.
     """
 
+    runs_given_objective = False  # the workers evaluate their own objective
+
     def __init__(
         self,
         run_id: str,
@@ -89,8 +91,6 @@ class AsyncCommExecutor(Executor):
             heartbeat_timeout=heartbeat_timeout, prefetch=prefetch,
         )
         self._started = False
-
-    runs_given_objective = False
 
     @property
     def run_id(self) -> str:
@@ -222,6 +222,8 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
         Passed to :class:`AsyncCommExecutor`.
     """
 
+    runs_given_objective = True  # its worker processes get the objective start() was given
+
     def __init__(self, n_workers: int, startup_timeout: float = 120.0, **kwargs: Any):
         if n_workers < 1:
             raise ValueError(f"n_workers must be at least 1, got {n_workers}")
@@ -234,8 +236,6 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
         self._eval_func: Any = None
         self._deaths_in_a_row = 0
         self.dispatcher.is_alive = self._worker_process_is_running
-
-    runs_given_objective = True  # its worker processes get the objective start() was given
 
     def _worker_process_is_running(self, worker_name: str) -> bool | None:
         """Whether ``worker_name`` (``host.pid.number``) is one of this executor's processes, alive and running;

@@ -51,6 +51,11 @@ def grid_step(hp: Hyperparameter) -> float | None:
     return None if q is None else float(q)
 
 
+def _n_grid_points(lower: float, upper: float, q: float) -> int:
+    """How many points ``lower + k * q`` lie in ``[lower, upper]`` (a bound off the grid by float noise counts)."""
+    return math.floor((upper - lower) / q + 1e-9) + 1
+
+
 def snap_to_grid(hp: Hyperparameter, value: Any) -> Any:
     """Round ``value`` to the nearest point ``lower + k * q`` of ``hp``'s grid inside its bounds."""
     q = grid_step(hp)
@@ -58,7 +63,7 @@ def snap_to_grid(hp: Hyperparameter, value: Any) -> Any:
         return value
     lower, upper = float(hp.lower), float(hp.upper)
     steps = round((float(value) - lower) / q)
-    steps = min(max(steps, 0), math.floor((upper - lower) / q + 1e-9))
+    steps = min(max(steps, 0), _n_grid_points(lower, upper, q) - 1)
     snapped = lower + steps * q
     if isinstance(hp, IntegerHyperparameter):
         return int(round(snapped))
@@ -121,7 +126,7 @@ def _drawn_value(hp: Hyperparameter, value: Any) -> Any:
     q = grid_step(hp)
     if q is not None and isinstance(hp, NumericalHyperparameter) and not hp.log:
         lower, upper = float(hp.lower), float(hp.upper)
-        n_points = math.floor((upper - lower) / q + 1e-9) + 1
+        n_points = _n_grid_points(lower, upper, q)
         point = min(int((float(value) - lower) / (upper - lower) * n_points), n_points - 1)
         value = lower + point * q
     return _plain_value(hp, value)
@@ -258,7 +263,7 @@ def finite_values(hp: Hyperparameter) -> list[Any] | None:
         step = int(q) if q is not None else 1
         return list(range(int(hp.lower), int(hp.upper) + 1, step))
     if q is not None:
-        count = math.floor((float(hp.upper) - float(hp.lower)) / q + 1e-9) + 1
+        count = _n_grid_points(float(hp.lower), float(hp.upper), q)
         return [snap_to_grid(hp, float(hp.lower) + k * q) for k in range(count)]
     return None
 

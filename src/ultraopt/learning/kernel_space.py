@@ -114,13 +114,15 @@ class KernelSpace:
         cat = (rng.random((n, self.n_cat)) * self.n_choices).astype(np.int64)
         return num, cat
 
-    def grid_cells(self, positions: np.ndarray) -> np.ndarray:
+    def grid_cells(self, positions: np.ndarray, steps: np.ndarray | None = None) -> np.ndarray:
         """Spread uniform ``positions`` in ``[0, 1]`` so that snapping gives every grid point the same share.
 
         A grid column's points sit at ``0, step, ..., 1`` and snap to the nearest one, so the two end points would
         get half a cell each; the positions are stretched by half a step beyond both ends (clipped later).
+        ``steps`` are those of the positions' columns (by default, rows of every numerical column).
         """
-        return positions * (1.0 + self.steps) - self.steps / 2
+        steps = self.steps if steps is None else steps
+        return positions * (1.0 + steps) - steps / 2
 
     def legalize(
         self, num: np.ndarray, cat: np.ndarray, rng: np.random.Generator
@@ -142,8 +144,7 @@ class KernelSpace:
         cat = np.array(cat, dtype=np.int64, copy=True)
         holes = np.isnan(num)
         if holes.any():
-            steps = np.broadcast_to(self.steps, num.shape)[holes]
-            num[holes] = rng.random(int(holes.sum())) * (1.0 + steps) - steps / 2  # grid_cells of the holes
+            num[holes] = self.grid_cells(rng.random(int(holes.sum())), np.broadcast_to(self.steps, num.shape)[holes])
         holes = cat < 0
         if holes.any():
             draws = (rng.random(cat.shape) * self.n_choices).astype(np.int64)
