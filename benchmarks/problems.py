@@ -33,6 +33,7 @@ from typing import Any
 from ConfigSpace import (
     CategoricalHyperparameter,
     ConfigurationSpace,
+    EqualsCondition,
     OrdinalHyperparameter,
     UniformFloatHyperparameter,
     UniformIntegerHyperparameter,
@@ -110,9 +111,38 @@ def _mixed(c: dict[str, Any]) -> float:
     )
 
 
+def _cash_decoy_space() -> ConfigurationSpace:
+    space = ConfigurationSpace()
+    model = CategoricalHyperparameter("model", ["linear", "tree", "knn"])
+    branches = {
+        "linear": [UniformFloatHyperparameter("lr", 1e-5, 1.0, log=True), UniformIntegerHyperparameter("iters", 1, 64)],
+        "tree": [UniformFloatHyperparameter("C", 1e-3, 1e3, log=True),
+                 UniformIntegerHyperparameter("depth", 1, 256, log=True)],
+        "knn": [UniformFloatHyperparameter("alpha", 0.0, 1.0), UniformIntegerHyperparameter("k", 2, 20),
+                UniformFloatHyperparameter("gamma", 1e-4, 10.0, log=True)],
+    }
+    space.add(model)
+    for branch, hyperparameters in branches.items():
+        space.add(hyperparameters)
+        space.add([EqualsCondition(hp, model, branch) for hp in hyperparameters])
+    return space
+
+
+def _cash_decoy(c: dict[str, Any]) -> float:
+    # tree has the optimum (0.1) but the worst average loss: its basin is small in log C and log depth
+    if c["model"] == "linear":
+        return 0.3 + 0.05 * (math.log10(c["lr"]) + 2.5) ** 2 + 0.2 * max(0.0, (40 - c["iters"]) / 40) ** 2
+    if c["model"] == "tree":
+        return 0.1 + 0.06 * (math.log10(c["C"]) - 1.7) ** 2 + 0.08 * (math.log2(c["depth"]) - math.log2(12)) ** 2
+    return (0.2 + 0.5 * (c["alpha"] - 0.3) ** 2 + 0.004 * (c["k"] - 7) ** 2
+            + 0.05 * (math.log10(c["gamma"]) + 2) ** 2)
+
+
 #: Problems outside the quality set (dimension kinds the library's functions do not have).
 EXTRA_PROBLEMS: dict[str, Problem] = {
     "mixed6": Problem("mixed6", _mixed_space, _mixed, 0.0, "int, log, q-grid, log-int, ordinal, categorical"),
+    "cash_decoy": Problem("cash_decoy", _cash_decoy_space, _cash_decoy, 0.1,
+                          "conditional model choice whose best branch looks worst at first"),
 }
 
 

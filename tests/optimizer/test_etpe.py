@@ -276,9 +276,68 @@ def test_adaptive_share_follows_the_model_whose_proposals_turn_out_good():
         ({"n_startup_trials": -3}, "n_startup_trials must be a non-negative int"),
         ({"embedding_dims": 0}, "embedding_dims must be a positive int"),
         ({"independent_fraction": 1.5}, "independent_fraction must be in [0, 1] or 'adaptive'"),
+        ({"group_champion_trials": -1}, "group_champion_trials must be a non-negative number"),
     ],
 )
 def test_bad_settings_are_refused_by_the_constructor(cls, setting, message):
     # not at the first model proposal, after the initial design ran
     with pytest.raises(ValueError, match=re.escape(message)):
         cls(**setting)
+
+
+def _decoy_space():
+    cs = ConfigurationSpace()
+    model = CategoricalHyperparameter("model", ["decoy", "best"])
+    x = UniformFloatHyperparameter("x", 0.0, 1.0)
+    y = UniformFloatHyperparameter("y", 0.0, 1.0)
+    cs.add([model, x, y])
+    cs.add([EqualsCondition(x, model, "decoy"), EqualsCondition(y, model, "best")])
+    return cs
+
+
+def _decoy_loss(config):
+    # the decoy branch is good everywhere; the best one is poor except near y = 0.8, where it wins
+    if config["model"] == "decoy":
+        return 0.2 + 0.2 * abs(config["x"] - 0.5)
+    return 0.1 + 3 * abs(config["y"] - 0.8)
+
+
+def _tell_decoy_history(opt):
+    for x in np.random.default_rng(0).uniform(0.0, 1.0, 40):
+        opt.tell({"model": "decoy", "x": float(x)}, _decoy_loss({"model": "decoy", "x": x}))
+    for y in (0.05, 0.2, 0.35, 0.5):  # the best branch's first points happened to be poor
+        opt.tell({"model": "best", "y": y}, _decoy_loss({"model": "best", "y": y}))
+
+
+def test_a_branch_without_good_points_keeps_its_best_point_in_the_good_density():
+    opt = ETPEOptimizer(group_champion_trials=2)
+    opt.initialize(_decoy_space(), random_state=0)
+    _tell_decoy_history(opt)
+    good, _ = opt._fit(1.0)
+    champions = good.weights == 0.5  # 2 / the 4 observations of its branch
+    assert champions.sum() == 1 and (good.weights[~champions] == 1.0).all()
+    champion = opt.encoder.decode(opt.kernel_space.join(good.num[champions], good.cat[champions])[0])
+    assert champion["model"] == "best" and champion["y"] == pytest.approx(0.5)
+
+    plain = ETPEOptimizer(group_champion_trials=0)
+    plain.initialize(_decoy_space(), random_state=0)
+    _tell_decoy_history(plain)
+    good, _ = plain._fit(1.0)
+    assert len(good.weights) == 5 and (good.weights == 1.0).all()  # gamma(44) decoy points only
+
+
+def test_a_branch_whose_first_points_were_poor_is_still_refined():
+    def proposals_in_best_branch(champion_trials):
+        n = 0
+        for seed in range(5):
+            opt = ETPEOptimizer(group_champion_trials=champion_trials)
+            opt.initialize(_decoy_space(), random_state=seed)
+            _tell_decoy_history(opt)
+            for _ in range(40):
+                config, _info = opt.ask()
+                n += config["model"] == "best"
+                opt.tell(config, _decoy_loss(config))
+        return n
+
+    # without the champion, the best branch only gets the random share of proposals
+    assert proposals_in_best_branch(5) >= 2 * proposals_in_best_branch(0)

@@ -85,6 +85,7 @@ _SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "min_points_in_model": (lambda v: v is None or _is_int(v, 1), "None or a positive int"),
     "bandwidth": (lambda v: v in _BANDWIDTH_RULES, f"one of {_BANDWIDTH_RULES}"),
     "bad_bandwidth": (lambda v: v is None or v in _BANDWIDTH_RULES, f"None or one of {_BANDWIDTH_RULES}"),
+    "group_champion_trials": (lambda v: _is_number(v, 0.0), "a non-negative number"),
     "independent_fraction": (lambda v: v == "adaptive" or _is_number(v, 0.0, 1.0), "in [0, 1] or 'adaptive'"),
 }
 
@@ -100,6 +101,15 @@ def ramp_weights(n: int, n_recent: int = 25) -> np.ndarray:
     if n <= n_recent:
         return np.ones(n)
     return np.concatenate([np.linspace(1.0 / n, 1.0, num=n - n_recent), np.ones(n_recent)])
+
+
+def _group_champions(ranked: np.ndarray, n_good: int, group: np.ndarray) -> np.ndarray:
+    """The best observation of every group without one among the ``n_good`` best, best first, at most ``n_good``.
+
+    ``ranked``: the successful observations, best first; ``group``: the group of every observation.
+    """
+    _, first = np.unique(group[ranked], return_index=True)
+    return ranked[np.sort(first[first >= n_good])[:n_good]]
 
 
 def _weighted_subsample(weights: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -187,6 +197,14 @@ class ETPEOptimizer(BaseOptimizer):
         other's results. ``"adaptive"`` (the default): Thompson sampling on how often each model's proposals
         turned out good (a loss among the best ``gamma`` of its budget when told); the model that wins the draw
         proposes with probability 0.85, so the other keeps a share of 0.15 at least. ``0``: joint kernels only.
+    group_champion_trials : float
+        Conditional spaces: the best observation of every group (hyperparameters active together, such as one
+        model of a CASH choice) with none among the good ones joins the good density (at most as many as there
+        are good ones), with weight ``min(1, group_champion_trials / n)`` for a group of ``n`` observations. A
+        branch whose first few points happened to be poor keeps a kernel at its best point and is still
+        refined, rather than left to the prior while the good ones pull every proposal into another branch (the
+        best model of a CASH space often looks worse at first); a branch tried many times without reaching the
+        good ones fades. ``0``: the plain split.
 
     Examples
     --------
@@ -227,6 +245,7 @@ class ETPEOptimizer(BaseOptimizer):
         constant_liar: bool = True,
         multivariate: bool = True,
         independent_fraction: float | Literal["adaptive"] = "adaptive",
+        group_champion_trials: float = 5.0,
     ) -> None:
         super().__init__()
         settings = locals()
@@ -259,6 +278,7 @@ class ETPEOptimizer(BaseOptimizer):
         self.constant_liar = constant_liar
         self.multivariate = multivariate
         self.independent_fraction = independent_fraction
+        self.group_champion_trials = group_champion_trials
 
     # ------------------------------------------------------------------ set-up
     def _on_initialize(self) -> None:
@@ -377,8 +397,17 @@ class ETPEOptimizer(BaseOptimizer):
         num, cat, group, loss = history["num"], history["cat"], history["group"], history["loss"]
         n_good = min(self.gamma(self._n_successes[budget]), self._n_successes[budget])
         order = np.argsort(loss, kind="stable")
-        good = np.sort(order[:n_good])
-        bad = np.sort(order[n_good:])
+        is_good = np.zeros(len(loss), dtype=bool)
+        is_good[order[:n_good]] = True
+        good_weights = np.ones(len(loss))  # of each observation in the good density
+        if self.group_champion_trials > 0 and self.kernel_space.conditional:
+            successes = order[: self._n_successes[budget]]
+            champions = _group_champions(successes, n_good, group)
+            group_sizes = np.bincount(group[successes])
+            is_good[champions] = True
+            good_weights[champions] = np.minimum(1.0, self.group_champion_trials / group_sizes[group[champions]])
+        good = np.flatnonzero(is_good)
+        bad = np.flatnonzero(~is_good)
         bad_num, bad_cat, bad_group = num[bad], cat[bad], group[bad]
         bad_weights = ramp_weights(len(bad), self.n_recent)
         if self.constant_liar and self._pending:
@@ -413,7 +442,7 @@ class ETPEOptimizer(BaseOptimizer):
                 min_bandwidth=CLASSIC_TPE["min_bandwidth"] * self._bandwidth_scale,
             )
         good_density = ParzenEstimator(
-            self.kernel_space, num[good], cat[good], group[good], np.ones(len(good)), **settings
+            self.kernel_space, num[good], cat[good], group[good], good_weights[good], **settings
         )
         settings["bandwidth_factor"] = settings["bandwidth_factor"] * self.bad_bandwidth_factor
         settings["bandwidth"] = settings["bandwidth"] if classic else (self.bad_bandwidth or self.bandwidth)
