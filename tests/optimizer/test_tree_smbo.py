@@ -99,6 +99,42 @@ def test_the_sobol_design_tries_every_choice_first(make):
         make(initial_design="lhs")
 
 
+@pytest.mark.parametrize(
+    ("cls", "setting", "value", "what"),
+    [
+        (GBRTOptimizer, "n_estimators", 0, "a positive int"),
+        (GBRTOptimizer, "n_estimators", 2.5, "a positive int"),
+        (GBRTOptimizer, "learning_rate", 0.0, "a positive number"),
+        (GBRTOptimizer, "learning_rate", "0.1", "a positive number"),
+        (GBRTOptimizer, "max_depth", 0, "a positive int"),
+        (GBRTOptimizer, "max_depth", True, "a positive int"),
+        (ForestOptimizer, "n_estimators", 0, "a positive int"),
+        (ForestOptimizer, "max_features", 2.0, r"a fraction in \(0, 1\]"),
+        (ForestOptimizer, "max_features", 0, r"a fraction in \(0, 1\]"),
+        (ForestOptimizer, "min_samples_leaf", 0, "a positive int"),
+        (ForestOptimizer, "min_samples_split", 1, "an int of at least 2"),
+        (ForestOptimizer, "bootstrap", "yes", "a bool or None"),
+        (ForestOptimizer, "n_random_candidates", 0, "a positive int"),
+        (GBRTOptimizer, "n_local_starts", 0, "a positive int"),
+        (GBRTOptimizer, "local_search_steps", 0, "a positive int"),
+        (GBRTOptimizer, "local_search_min_step", 0.0, "None or a positive number"),
+        (GBRTOptimizer, "n_initial", 2.5, "a positive int or None"),
+        (GBRTOptimizer, "random_fraction", 1.0, r"a number in \[0, 1\)"),
+        (GBRTOptimizer, "xi", float("nan"), "a finite number"),
+    ],
+)
+def test_bad_settings_fail_at_construction_naming_the_setting(cls, setting, value, what):
+    # not at the first model proposal, after the initial design ran, in scikit-learn's words (max_iter)
+    with pytest.raises(ValueError, match=rf"^{setting} must be {what}, got {value!r}$"):
+        cls(**{setting: value})
+
+
+def test_the_forest_reads_max_features_1_as_every_column(quadratic_space):
+    opt = _forest(max_features=1)
+    opt.initialize(quadratic_space, random_state=0)
+    assert opt._make_surrogate().max_features == 1.0 and isinstance(opt._make_surrogate().max_features, float)
+
+
 def test_the_forest_starts_from_a_sobol_design_by_default():
     assert ForestOptimizer().initial_design == "sobol"
     assert GBRTOptimizer().initial_design == "random"

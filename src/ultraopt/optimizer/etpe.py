@@ -23,6 +23,7 @@ from ultraopt.learning.history import GrowingArrays
 from ultraopt.learning.kernel_space import KernelSpace
 from ultraopt.learning.parzen import ParzenEstimator
 from ultraopt.optimizer.base_opt import BaseOptimizer, Proposal
+from ultraopt.optimizer.settings import Rules, check_settings, is_int, is_number
 
 __all__ = ["CLASSIC_TPE", "CLASSIC_TPE_CANDIDATES", "ETPEOptimizer", "default_gamma", "ramp_weights"]
 
@@ -52,41 +53,31 @@ CLASSIC_TPE_CANDIDATES = 24
 _ADAPTIVE_SHARE_BOUNDS = (0.15, 0.85)
 
 
-def _is_int(value: Any, low: int) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= low)
-
-
-def _is_number(value: Any, low: float, high: float = math.inf, low_open: bool = False) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return False
-    return bool((low < value if low_open else low <= value) and value <= high and math.isfinite(value))
-
-
 _BANDWIDTH_RULES = ("neighbor", "scott")
 # The constructor's checks: what each numerical setting must be, so that a bad one fails at once rather than at
 # the first model proposal, after the initial design ran.
-_SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "n_startup_trials": (lambda v: _is_int(v, 0), "a non-negative int"),
-    "n_candidates": (lambda v: _is_int(v, 1), "a positive int"),
-    "prior_weight": (lambda v: _is_number(v, 0.0), "a non-negative number"),
-    "neighbor_clip": (lambda v: _is_number(v, 0.0, low_open=True), "a positive number"),
-    "bandwidth_factor": (lambda v: _is_number(v, 0.0, low_open=True), "a positive number"),
-    "min_bandwidth": (lambda v: _is_number(v, 0.0), "a non-negative number"),
-    "min_bandwidth_steps": (lambda v: _is_number(v, 0.0), "a non-negative number"),
-    "bandwidth_prior": (lambda v: _is_number(v, 0.0), "a non-negative number"),
-    "adaptive_bandwidth": (lambda v: _is_number(v, 0.0), "a non-negative number"),
-    "bad_bandwidth_factor": (lambda v: _is_number(v, 0.0, low_open=True), "a positive number"),
-    "random_fraction": (lambda v: _is_number(v, 0.0, 1.0), "a number in [0, 1]"),
-    "n_recent": (lambda v: _is_int(v, 1), "a positive int"),
-    "embedding_min_choices": (lambda v: v is None or _is_int(v, 2), "None or an int of at least 2"),
-    "embedding_dims": (lambda v: _is_int(v, 1), "a positive int"),
-    "embedding_min_trials": (lambda v: v is None or _is_int(v, 1), "None or a positive int"),
-    "max_kernels": (lambda v: _is_int(v, 1), "a positive int"),
-    "min_points_in_model": (lambda v: v is None or _is_int(v, 1), "None or a positive int"),
+_SETTINGS: Rules = {
+    "n_startup_trials": (lambda v: is_int(v, 0), "a non-negative int"),
+    "n_candidates": (lambda v: is_int(v, 1), "a positive int"),
+    "prior_weight": (lambda v: is_number(v, 0.0), "a non-negative number"),
+    "neighbor_clip": (lambda v: is_number(v, 0.0, low_open=True), "a positive number"),
+    "bandwidth_factor": (lambda v: is_number(v, 0.0, low_open=True), "a positive number"),
+    "min_bandwidth": (lambda v: is_number(v, 0.0), "a non-negative number"),
+    "min_bandwidth_steps": (lambda v: is_number(v, 0.0), "a non-negative number"),
+    "bandwidth_prior": (lambda v: is_number(v, 0.0), "a non-negative number"),
+    "adaptive_bandwidth": (lambda v: is_number(v, 0.0), "a non-negative number"),
+    "bad_bandwidth_factor": (lambda v: is_number(v, 0.0, low_open=True), "a positive number"),
+    "random_fraction": (lambda v: is_number(v, 0.0, 1.0), "a number in [0, 1]"),
+    "n_recent": (lambda v: is_int(v, 1), "a positive int"),
+    "embedding_min_choices": (lambda v: v is None or is_int(v, 2), "None or an int of at least 2"),
+    "embedding_dims": (lambda v: is_int(v, 1), "a positive int"),
+    "embedding_min_trials": (lambda v: v is None or is_int(v, 1), "None or a positive int"),
+    "max_kernels": (lambda v: is_int(v, 1), "a positive int"),
+    "min_points_in_model": (lambda v: v is None or is_int(v, 1), "None or a positive int"),
     "bandwidth": (lambda v: v in _BANDWIDTH_RULES, f"one of {_BANDWIDTH_RULES}"),
     "bad_bandwidth": (lambda v: v is None or v in _BANDWIDTH_RULES, f"None or one of {_BANDWIDTH_RULES}"),
-    "group_champion_trials": (lambda v: _is_number(v, 0.0), "a non-negative number"),
-    "independent_fraction": (lambda v: v == "adaptive" or _is_number(v, 0.0, 1.0), "in [0, 1] or 'adaptive'"),
+    "group_champion_trials": (lambda v: is_number(v, 0.0), "a non-negative number"),
+    "independent_fraction": (lambda v: v == "adaptive" or is_number(v, 0.0, 1.0), "in [0, 1] or 'adaptive'"),
 }
 
 
@@ -248,10 +239,7 @@ class ETPEOptimizer(BaseOptimizer):
         group_champion_trials: float = 5.0,
     ) -> None:
         super().__init__()
-        settings = locals()
-        for name, (valid, what) in _SETTINGS.items():
-            if not valid(settings[name]):
-                raise ValueError(f"{name} must be {what}, got {settings[name]!r}")
+        check_settings(locals(), _SETTINGS)
         if not callable(gamma):
             raise ValueError(f"gamma must be a callable gamma(n_successes) -> n_good such as "
                              f"lambda n: math.ceil(0.25 * n), got {gamma!r}")

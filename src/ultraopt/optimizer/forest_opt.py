@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ultraopt.learning.surrogates import ForestSurrogate
+from ultraopt.optimizer.settings import Rules, check_settings, is_int, is_number
 from ultraopt.optimizer.tree_smbo import TreeSMBOOptimizer
 
 __all__ = ["ForestOptimizer"]
+
+_SETTINGS: Rules = {
+    "n_estimators": (lambda v: is_int(v, 1), "a positive int"),
+    "min_samples_leaf": (lambda v: is_int(v, 1), "a positive int"),
+    "min_samples_split": (lambda v: is_int(v, 2), "an int of at least 2"),
+    "max_features": (lambda v: is_number(v, 0.0, 1.0, low_open=True), "a fraction in (0, 1]"),
+    "bootstrap": (lambda v: v is None or isinstance(v, bool), "a bool or None"),
+}
 
 
 class ForestOptimizer(TreeSMBOOptimizer):
@@ -66,6 +75,7 @@ class ForestOptimizer(TreeSMBOOptimizer):
         local_search_min_step: float | None = 0.002,
         **kwargs: Any,
     ):
+        check_settings(locals(), _SETTINGS)
         super().__init__(initial_design=initial_design, local_search_min_step=local_search_min_step, **kwargs)
         self.n_estimators = n_estimators
         self.forest = forest
@@ -93,7 +103,7 @@ class ForestOptimizer(TreeSMBOOptimizer):
             kind=self.forest,
             min_samples_leaf=self.min_samples_leaf,
             min_samples_split=self.min_samples_split,
-            max_features=self.max_features,
+            max_features=float(self.max_features),  # scikit-learn reads an int 1 as one column, not all
             bootstrap=self.bootstrap,
             variance=self.variance,
             categories=categories,

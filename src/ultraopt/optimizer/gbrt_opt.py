@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from ultraopt.learning.surrogates import GBRTSurrogate
+from ultraopt.optimizer.settings import Rules, check_settings, is_int, is_number
 from ultraopt.optimizer.tree_smbo import TreeSMBOOptimizer
 
 __all__ = ["GBRTOptimizer"]
+
+_SETTINGS: Rules = {
+    "n_estimators": (lambda v: is_int(v, 1), "a positive int"),
+    "learning_rate": (lambda v: is_number(v, 0.0, low_open=True), "a positive number"),
+    "max_depth": (lambda v: is_int(v, 1), "a positive int"),
+}
 
 
 class GBRTOptimizer(TreeSMBOOptimizer):
@@ -32,6 +39,7 @@ class GBRTOptimizer(TreeSMBOOptimizer):
     name = "GBRT"
 
     def __init__(self, n_estimators: int = 50, learning_rate: float = 0.15, max_depth: int = 3, **kwargs: Any):
+        check_settings(locals(), _SETTINGS)
         super().__init__(**kwargs)
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate

@@ -33,6 +33,7 @@ from ultraopt.learning.encoding import SpaceEncoder
 from ultraopt.learning.local_search import local_search, sample_rows
 from ultraopt.learning.surrogates import Surrogate
 from ultraopt.optimizer.base_opt import BaseOptimizer, Proposal
+from ultraopt.optimizer.settings import Rules, check_settings, is_int, is_number
 
 __all__ = ["TreeSMBOOptimizer"]
 
@@ -40,6 +41,16 @@ logger = logging.getLogger(__name__)
 
 # How many of the best-scored candidates to decode while looking for a config never proposed before.
 _MAX_DECODE_TRIES = 64
+
+_SETTINGS: Rules = {
+    "n_initial": (lambda v: v is None or is_int(v, 1), "a positive int or None"),
+    "random_fraction": (lambda v: is_number(v, 0.0, 1.0, high_open=True), "a number in [0, 1)"),
+    "xi": (lambda v: is_number(v, -math.inf), "a finite number"),
+    "n_random_candidates": (lambda v: is_int(v, 1), "a positive int"),
+    "n_local_starts": (lambda v: is_int(v, 1), "a positive int"),
+    "local_search_steps": (lambda v: is_int(v, 1), "a positive int"),
+    "local_search_min_step": (lambda v: v is None or is_number(v, 0.0, low_open=True), "None or a positive number"),
+}
 
 
 class TreeSMBOOptimizer(BaseOptimizer):
@@ -96,10 +107,7 @@ class TreeSMBOOptimizer(BaseOptimizer):
         local_search_min_step: float | None = None,
     ):
         super().__init__()
-        if n_initial is not None and n_initial < 1:
-            raise ValueError(f"n_initial must be a positive int or None, got {n_initial!r}")
-        if not 0.0 <= random_fraction < 1.0:
-            raise ValueError(f"random_fraction must be in [0, 1), got {random_fraction!r}")
+        check_settings(locals(), _SETTINGS)
         if acquisition not in ("log_ei", "ei"):
             raise ValueError(f"acquisition must be 'log_ei' or 'ei', got {acquisition!r}")
         if pending not in ("kriging_believer", "constant_liar"):
