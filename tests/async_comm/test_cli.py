@@ -127,6 +127,28 @@ def test_ports_out_of_range_are_refused(argv, capsys):
     assert stop.value.code == 2 and "a port is in 0..65535" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("option", "value"), [("--timeout", "-5"), ("--wait", "-1"), ("--timeout", "nan")])
+def test_negative_durations_are_refused(option, value, capsys):
+    # a negative one made the worker exit at once, silently, with status 0
+    from ultraopt.cli import build_parser
+
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(["worker", "--run-id", "r", "--objective", "math:sqrt", option, value])
+    error = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert f"argument {option}: seconds are a non-negative finite number, got {value}" in error, error
+
+
+@pytest.mark.parametrize("command", [["nameserver"], ["worker", "--objective", "math:sqrt"]])
+@pytest.mark.parametrize("run_id", ["", ".", "..", "../elsewhere", "a/b"])
+def test_run_ids_that_are_no_file_name_are_refused(command, run_id, capsys):
+    from ultraopt.cli import build_parser
+
+    with pytest.raises(SystemExit) as stop:  # parsed only: without the check, the name server would serve forever
+        build_parser().parse_args([*command, "--run-id", run_id])
+    assert stop.value.code == 2 and "argument --run-id: run_id must be" in capsys.readouterr().err
+
+
 def test_the_master_follows_a_name_server_restarted_elsewhere(tmp_path, space, monkeypatch):
     # `ultraopt nameserver` killed and started again without --port: a new port and secret in the credentials file
     import ultraopt.async_comm.dispatcher as dispatcher_module

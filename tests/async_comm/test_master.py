@@ -73,6 +73,19 @@ def test_run_adds_iterations_and_the_next_iteration_hook_is_used(nameserver, sta
     assert made == [0, 1, 2, 3, 4]
 
 
+def test_a_bad_n_iterations_is_refused_and_leaves_the_master_usable(nameserver, start_workers, space):
+    start_workers(1)
+    master = make_master(nameserver.run_id, space)
+    try:
+        for bad, error in ((-2, ValueError), (0, ValueError), (1.5, TypeError), (True, TypeError)):
+            with pytest.raises(error, match=rf"^n_iterations must be a positive int, got {bad!r}$"):
+                master.run(n_iterations=bad)
+        # a refused count was not added: it would be taken off (or break) the later runs
+        assert len(master.run(n_iterations=2).trials) == 2
+    finally:
+        master.shutdown()
+
+
 def test_a_worker_that_joins_gets_a_trial_without_waiting_for_a_result(nameserver, start_workers, space):
     starts = []
 

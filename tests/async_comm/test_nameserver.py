@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 
 import pytest
 
-from ultraopt.async_comm.credentials import read_credentials, resolve_credentials
+from ultraopt.async_comm.credentials import credentials_path, read_credentials, resolve_credentials
 from ultraopt.async_comm.nameserver import NameServer, nameserver_proxy, nic_name_to_host
 
 
@@ -27,6 +28,18 @@ def test_start_returns_host_and_port_and_writes_json_credentials_for_the_owner_o
         server.shutdown()
     assert list(tmp_path.iterdir()) == []
     server.shutdown()  # twice is harmless
+
+
+@pytest.mark.parametrize("run_id", ["", ".", "..", "../elsewhere", "a/b", "a\\b"])
+def test_a_run_id_that_is_no_file_name_is_refused(run_id, tmp_path):
+    # it names the credentials file: "../x" wrote it outside the working directory
+    message = rf"^run_id must be a non-empty name without .*, got {re.escape(repr(run_id))}$"
+    with pytest.raises(ValueError, match=message):
+        NameServer(run_id, working_directory=tmp_path / "wd")
+    with pytest.raises(ValueError, match=message):
+        credentials_path(tmp_path, run_id)
+    assert credentials_path(tmp_path, "a..b").parent == tmp_path  # dots inside a name are fine
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_without_a_working_directory_no_file_is_written(tmp_path, monkeypatch):

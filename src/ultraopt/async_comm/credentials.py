@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 __all__ = [
-    "Credentials", "changed_credentials", "credentials_path", "read_credentials", "resolve_credentials",
-    "write_credentials",
+    "Credentials", "changed_credentials", "check_run_id", "credentials_path", "read_credentials",
+    "resolve_credentials", "write_credentials",
 ]
 
 #: Environment variable holding the run's secret, for workers started by hand or by a cluster scheduler.
@@ -52,8 +52,24 @@ def withdraw_local(run_id: str) -> None:
         _local.pop(run_id, None)
 
 
+def check_run_id(run_id: str) -> str:
+    """``run_id`` itself, if it can name the run's files.
+
+    Raises
+    ------
+    ValueError
+        When ``run_id`` is empty, ``.`` or ``..``, or holds a path separator: it goes into the name of the
+        credentials file, which a separator would put outside the working directory.
+    """
+    if run_id in ("", ".", "..") or "/" in run_id or "\\" in run_id:
+        raise ValueError(f"run_id must be a non-empty name without '/' or '\\' and other than '.' and '..', "
+                         f"got {run_id!r}")
+    return run_id
+
+
 def credentials_path(working_directory: str | os.PathLike[str], run_id: str) -> Path:
-    """The credentials file of run ``run_id`` in ``working_directory``."""
+    """The credentials file of run ``run_id`` in ``working_directory`` (see :func:`check_run_id`)."""
+    check_run_id(run_id)
     return Path(working_directory) / f"ultraopt_run_{run_id}_credentials.json"
 
 

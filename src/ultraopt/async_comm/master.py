@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -174,12 +175,25 @@ class Master:
             Workers to wait for before the first trial is submitted.
         iteration_kwargs : dict, optional
             Extra keyword arguments of every new iteration.
+
+        Raises
+        ------
+        TypeError
+            When ``n_iterations`` is not an int (a bool included).
+        ValueError
+            When ``n_iterations`` is not positive.
         """
+        # Checked before any state changes: the count adds up over calls, so a negative one would be taken off
+        # later runs, and a float would break the iteration slices for good.
+        if isinstance(n_iterations, bool) or not isinstance(n_iterations, numbers.Integral):
+            raise TypeError(f"n_iterations must be a positive int, got {n_iterations!r}")
+        if n_iterations < 1:
+            raise ValueError(f"n_iterations must be a positive int, got {n_iterations!r}")
         if self._shut_down:
             raise RuntimeError(f"the master of run {self.run_id!r} was shut down: make a new Master to run more")
         started_at = self._loop.clock()  # time_left_for_this_task counts the wait for workers too
         self.iteration_kwargs = dict(iteration_kwargs or {})
-        self._n_iterations += n_iterations
+        self._n_iterations += int(n_iterations)
         self._loop.stop_reason = None
         try:
             if not self._wait_for_workers(min_n_workers, deadline=started_at + self._loop.time_limit):

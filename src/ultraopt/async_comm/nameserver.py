@@ -17,6 +17,7 @@ from Pyro5.nameserver import NameServerDaemon
 
 from ultraopt.async_comm.credentials import (
     Credentials,
+    check_run_id,
     credentials_path,
     publish_local,
     read_credentials,
@@ -135,7 +136,7 @@ class NameServer:
         *,
         secret: str | None = None,
     ):
-        self.run_id = str(run_id)
+        self.run_id = check_run_id(str(run_id))  # now, not when start() writes the credentials file
         self.working_directory = working_directory
         self.host = host
         self.port = port or 0

@@ -8,7 +8,7 @@ import signal
 import threading
 from typing import Any
 
-__all__ = ["add_parser", "port_number", "run"]
+__all__ = ["add_parser", "port_number", "run", "run_id_argument"]
 
 NAME = "nameserver"
 
@@ -24,6 +24,16 @@ def port_number(text: str) -> int:
     return port
 
 
+def run_id_argument(text: str) -> str:
+    """A run id from the command line: a name the run's credentials file can carry (see ``check_run_id``)."""
+    from ultraopt.async_comm.credentials import check_run_id
+
+    try:
+        return check_run_id(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_parser(subparsers: Any) -> None:
     """Register ``ultraopt nameserver``."""
     parser = subparsers.add_parser(
@@ -31,7 +41,8 @@ def add_parser(subparsers: Any) -> None:
         description="Run the name server of a distributed run until Ctrl-C. Workers and the master find each other "
                     "through it; only those holding the run's secret are served.",
     )
-    parser.add_argument("--run-id", required=True, help="the run's id; workers and master use the same")
+    parser.add_argument("--run-id", required=True, type=run_id_argument,
+                        help="the run's id; workers and master use the same")
     parser.add_argument("--working-directory",
                         help="write the credentials file (host, port, secret; readable by you only) here, for "
                              "workers and masters on a shared filesystem")

@@ -9,11 +9,23 @@ import signal
 import sys
 from typing import Any
 
-from ultraopt.cli.nameserver import port_number
+from ultraopt.cli.nameserver import port_number, run_id_argument
 
-__all__ = ["add_parser", "load_objective", "run"]
+__all__ = ["add_parser", "load_objective", "run", "seconds"]
 
 NAME = "worker"
+
+
+def seconds(text: str) -> float:
+    """A duration from the command line: a finite number of seconds, not negative (a negative one would end the
+    worker at once, silently)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seconds are a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"seconds are a non-negative finite number, got {text}")
+    return value
 
 
 def add_parser(subparsers: Any) -> None:
@@ -26,9 +38,9 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--objective", required=True,
                         help="package.module:function taking (config) or (config, budget), or a Worker subclass")
-    parser.add_argument("--run-id", required=True, help="the run's id")
+    parser.add_argument("--run-id", required=True, type=run_id_argument, help="the run's id")
     parser.add_argument("--working-directory", help="shared directory holding the name server's credentials file")
-    parser.add_argument("--wait", type=float, default=60.0,
+    parser.add_argument("--wait", type=seconds, default=60.0,
                         help="seconds to wait for the credentials file to appear (default 60)")
     parser.add_argument("--nameserver", help="host of the name server (instead of --working-directory)")
     parser.add_argument("--nameserver-port", type=port_number, help="port of the name server")
@@ -36,7 +48,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--host", help="address this worker binds to, reachable from the master (default 127.0.0.1)")
     parser.add_argument("--nic-name", help="bind to this network interface's address, e.g. eth0")
     parser.add_argument("--worker-id", help="distinguishes workers in their names")
-    parser.add_argument("--timeout", type=float, help="stop after this many seconds without a job")
+    parser.add_argument("--timeout", type=seconds, help="stop after this many seconds without a job")
     parser.add_argument("--n-workers", type=int, default=1, help="worker processes to run (default 1)")
     parser.add_argument("--trial-time-limit", type=float,
                         help="seconds an evaluation may take: it runs in a child process, killed at the limit and "
