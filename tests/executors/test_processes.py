@@ -80,6 +80,12 @@ class TestMapReduceExecutor(ExecutorContract):
         with pytest.raises(ValueError, match="backend must be one of"):
             MapReduceExecutor(2, backend="ray")
 
+    @pytest.mark.parametrize("n_jobs", [0, -1, 1.5, True])
+    def test_a_bad_n_jobs_is_named(self, n_jobs):
+        # not the batch_size it becomes
+        with pytest.raises(ValueError, match=rf"^n_jobs must be a positive int, got {n_jobs!r}$"):
+            MapReduceExecutor(n_jobs=n_jobs)
+
 
 def test_workers_share_the_cores_of_numerical_thread_pools(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)

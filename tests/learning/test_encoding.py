@@ -109,3 +109,13 @@ def test_uniform_draws_and_the_design_give_every_grid_point_the_same_share():
         legal, _, _ = kernel_space.legalize(num, np.empty((3000, 0), dtype=np.int64), rng)
         for column in legal.T:  # the end points 0 and 1 got half the share of the middle one
             np.testing.assert_allclose(np.bincount(np.rint(column * 2).astype(int)) / 3000, 1 / 3, atol=0.03)
+
+
+def test_an_empty_design_has_the_shapes_of_the_space(space):
+    # n = 0 is an optimizer without a startup phase (n_startup_trials=0); the categoricals made it crash
+    kernel_space = KernelSpace(SpaceEncoder(space))
+    num, cat = initial_design(kernel_space, 0, np.random.default_rng(0))
+    assert num.shape == (0, kernel_space.n_num) and cat.shape == (0, kernel_space.n_cat) and cat.dtype == np.int64
+    assert kernel_space.n_cat > 0
+    with pytest.raises(ValueError, match="n must be a non-negative int, got -1"):
+        initial_design(kernel_space, -1, np.random.default_rng(0))

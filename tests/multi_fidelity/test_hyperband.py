@@ -68,6 +68,17 @@ def test_geometric_budgets_rejects_bad_arguments(args):
         geometric_budgets(*args)
 
 
+@pytest.mark.parametrize(
+    ("args", "name", "value"),
+    [(("1", 9), "min_budget", "'1'"), ((None, 9), "min_budget", "None"), ((1, [9]), "max_budget", r"\[9\]"),
+     ((1, 9, "3"), "eta", "'3'"), ((1, 9, True), "eta", "True")],
+)
+def test_a_budget_or_eta_that_is_no_number_is_named(args, name, value):
+    # not the comparison's "'>' not supported between instances of 'str' and 'int'"
+    with pytest.raises(TypeError, match=rf"^{name} must be a real number, got {value}$"):
+        HyperBandIterGenerator(*args)
+
+
 def test_fractions_stay_fractions():
     assert as_fraction(0.1) == Fraction(1, 10) and as_fraction(1 / 3) == Fraction(1, 3)
     assert [format_budget(b) for b in geometric_budgets(1 / 16, 1, 4)] == ["1/16", "1/4", "1"]

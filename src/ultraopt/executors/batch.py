@@ -118,6 +118,9 @@ class MapReduceExecutor(BatchExecutor):
     def __init__(self, n_jobs: int = 2, dask_client: Any = None, backend: str = "auto", max_retries: int = 3) -> None:
         if backend not in _BACKENDS:
             raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+        # Checked here so that the message names n_jobs, not the batch_size it becomes.
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+            raise ValueError(f"n_jobs must be a positive int, got {n_jobs!r}")
         super().__init__(inner=None, batch_size=n_jobs)  # the inner executor is chosen in start()
         self.n_jobs = n_jobs
         self.dask_client = dask_client

@@ -17,13 +17,16 @@ def initial_design(space: KernelSpace, n: int, rng: np.random.Generator) -> tupl
     more times (all of them when ``n >= n_choices``).
 
     Conditional columns get values too; :meth:`KernelSpace.legalize` drops those of inactive hyperparameters,
-    so only the top-level categoricals are sure to show every choice.
+    so only the top-level categoricals are sure to show every choice. ``n = 0`` gives empty arrays (an
+    optimizer without a startup phase).
     """
+    if n < 0:
+        raise ValueError(f"n must be a non-negative int, got {n!r}")
     strata = np.argsort(rng.random((n, space.n_num)), axis=0)
     num = space.grid_cells((strata + rng.random((n, space.n_num))) / max(n, 1))
     cat = np.empty((n, space.n_cat), dtype=np.int64)
     for j, n_choices in enumerate(space.n_choices):
-        cycles = -(-n // int(n_choices))
+        cycles = max(-(-n // int(n_choices)), 1)  # one at least: n = 0 has nothing to concatenate otherwise
         column = np.concatenate([rng.permutation(int(n_choices)) for _ in range(cycles)])[:n]
         cat[:, j] = rng.permutation(column) if n >= n_choices else column
     return num, cat

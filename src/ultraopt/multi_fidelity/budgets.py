@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from fractions import Fraction
 
@@ -68,9 +69,15 @@ def geometric_budgets(min_budget: float, max_budget: float, eta: float) -> list[
 
     Raises
     ------
+    TypeError
+        When a budget or ``eta`` is not a real number (a bool included).
     ValueError
         When the budgets are not positive, ``min_budget > max_budget`` or ``eta <= 1``.
     """
+    # Named here: the comparisons below would fail on a str or None with a message naming no parameter.
+    for name, value in (("min_budget", min_budget), ("max_budget", max_budget), ("eta", eta)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {value!r}")
     if not (min_budget > 0 and max_budget > 0 and math.isfinite(max_budget)):
         raise ValueError(f"budgets must be positive and finite, got min_budget={min_budget}, max_budget={max_budget}")
     if min_budget > max_budget * (1 + float(_REL_TOL)):
