@@ -120,6 +120,8 @@ class Master:
         self._sampler = self._ask  # the replay of a journal swaps in the stored configs
         self._to_submit: deque[int] = deque()  # ids of running trials not handed to the executor yet
         self._n_warm_start = 0  # trials of a warm start at the head of the result
+        # trials restored from storage (warm start and journal): a broken objective is judged on the trials after
+        self._n_restored = 0
         self._restored = False
 
     # ------------------------------------------------------------------ the loop
@@ -186,7 +188,9 @@ class Master:
         self._restored = True
         from ultraopt.storage.replay import replay
 
-        return replay(self)
+        n_events = replay(self)
+        self._n_restored = len(self.result.trials)
+        return n_events
 
     def _fill_free_slots(self) -> None:
         while self.stop_reason is None and self.executor.n_free_slots > 0:
@@ -261,7 +265,8 @@ class Master:
         if trial.status.is_failure and not replaying:
             logger.info("trial %d %s: %s", trial.trial_id, trial.status.value,
                         (trial.error or "").strip().splitlines()[-1:])
-        self._check_broken_objective()
+        if not replaying:  # the failures of a resumed run's past are not this session's objective
+            self._check_broken_objective()
         self._check_early_stopping(trial, incumbent_before)
         if replaying:
             return
@@ -270,13 +275,16 @@ class Master:
                 self.stop_reason = "callback"
 
     def _check_broken_objective(self, finished: bool = False) -> None:
-        """Raise :class:`ObjectiveError` when the first trials of the run all failed; ``finished``: the run has no
-        more trials to come (promotions planned for a short Hyperband run never happen when everything fails)."""
+        """Raise :class:`ObjectiveError` when the first trials of this session all failed; ``finished``: the run has
+        no more trials to come (promotions planned for a short Hyperband run never happen when everything fails).
+
+        Restored trials do not count: a run stopped by a broken objective resumes once the objective is fixed.
+        """
         trials = self.result.trials
-        if len(trials) - self._n_warm_start > BROKEN_OBJECTIVE_TRIALS:  # only the first trials of the run decide
+        if len(trials) - self._n_restored > BROKEN_OBJECTIVE_TRIALS:  # only the first trials of the session decide
             return
-        trials = trials[self._n_warm_start:]
-        planned = self.iter_generator.num_all_configs(self._n_iterations)
+        trials = trials[self._n_restored:]
+        planned = self.iter_generator.num_all_configs(self._n_iterations) - (self._n_restored - self._n_warm_start)
         first = min(BROKEN_OBJECTIVE_TRIALS, planned)
         if not trials or not (len(trials) == first or finished) or not all(t.status.is_failure for t in trials):
             return

@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import quadratic
 from ultraopt import FMinResult, fmin
+from ultraopt.master import ObjectiveError
 from ultraopt.multi_fidelity import CustomIterGenerator, HyperBandIterGenerator
 from ultraopt.optimizer import RandomOptimizer
 from ultraopt.trial import TrialStatus
@@ -91,6 +92,26 @@ def test_a_storage_of_another_run_is_refused_and_not_modified(tmp_path, quadrati
     with pytest.raises(ValueError, match=named):
         run(space, lambda config: 1.0, **kwargs)
     assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before
+
+
+@pytest.mark.parametrize("generator", [None, HyperBandIterGenerator(1 / 9, 1, 3)])
+def test_a_run_stopped_by_a_broken_objective_resumes_once_it_is_fixed(tmp_path, quadratic_space, generator):
+    path = str(tmp_path / "run.db")
+    calls = []
+
+    def broken(config, budget):
+        raise ZeroDivisionError("budget too small")
+
+    def fixed(config, budget):
+        calls.append(budget)
+        return quadratic(config)
+
+    run = dict(n_iterations=12, multi_fidelity_iter_generator=generator, checkpoint_file=path, show_progressbar=False)
+    for _ in range(2):  # still broken on resuming: the first trials of the session decide again
+        with pytest.raises(ObjectiveError, match="budget too small"):
+            fmin(broken, quadratic_space, **run)
+    result = fmin(fixed, quadratic_space, **run)  # the stored failures are the past, not this objective's
+    assert calls and len(result.trials_with_status(TrialStatus.FAILED)) == 10
 
 
 def test_ctrl_c_returns_the_result_so_far_with_everything_stored(tmp_path, quadratic_space):
