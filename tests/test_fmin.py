@@ -163,3 +163,22 @@ def test_objective_may_edit_its_config(quadratic_space, optimizer):
     result = run(quadratic_space, objective, optimizer=optimizer, n_iterations=15)
     assert len(result.trials) == 15 and all(t.is_success for t in result.trials)
     assert all(set(t.config) == set(quadratic_space) for t in result.trials)
+
+
+@pytest.mark.parametrize(("strategy", "n_jobs"), [("Serial", 1), (SerialExecutor(), 1), ("simulated", None)])
+def test_meta_says_how_many_trials_ran_at_once(quadratic_space, strategy, n_jobs):
+    from ultraopt.executors import SimulatedExecutor
+
+    if strategy == "simulated":  # an executor the user made: its own size, not fmin's n_jobs
+        strategy, n_jobs = SimulatedExecutor(n_workers=8), 8
+    result = fmin(quadratic, quadratic_space, n_iterations=3, parallel_strategy=strategy, show_progressbar=False)
+    assert result.meta["n_jobs"] == n_jobs
+
+
+def test_a_schedule_of_several_budgets_with_an_objective_that_takes_none_is_warned_about(quadratic_space, caplog):
+    generator = CustomIterGenerator([2, 1], [1, 3])
+    fmin(lambda config, budget: quadratic(config), quadratic_space, n_iterations=1,
+         multi_fidelity_iter_generator=generator, show_progressbar=False)
+    assert "takes none" not in caplog.text
+    fmin(quadratic, quadratic_space, n_iterations=1, multi_fidelity_iter_generator=generator, show_progressbar=False)
+    assert "the schedule has 2 budgets but the objective takes none" in caplog.text

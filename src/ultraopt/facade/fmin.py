@@ -12,6 +12,7 @@ from typing import Any
 from ConfigSpace import ConfigurationSpace
 
 from ultraopt.executors.base import Executor
+from ultraopt.executors.serial import SerialExecutor
 from ultraopt.facade.checks import (
     InvalidArgumentError,
     check_arguments,
@@ -223,6 +224,7 @@ def fmin(
         callbacks = list(callbacks)
     check_arguments(locals(), _CONSTRAINTS, "fmin")
     objective: Objective = Objective(eval_func)
+    takes_budget = objective.passes_budget
     if trial_time_limit is not None or trial_memory_limit is not None:
         objective = LimitedObjective(objective, time_limit=trial_time_limit, memory_limit=trial_memory_limit)
     if checkpoint_freq not in (None, 10):
@@ -239,12 +241,16 @@ def fmin(
             "they evaluate their own objective. Set the limits where the workers start (`ultraopt worker "
             "--trial-time-limit S --trial-memory-limit MB`, or Worker(...).initialize(LimitedObjective(...)))"
         )
+    if len(budgets) > 1 and executor.runs_given_objective and not takes_budget:
+        logger.warning(
+            "fmin: the schedule has %d budgets but the objective takes none (it is called as f(config)), so every "
+            "stage repeats the same evaluation; give it a second parameter: f(config, budget)", len(budgets))
     started_at = executor.clock()  # time_limit counts from the call: starting workers or a cluster takes time too
     meta = {
         "optimizer": the_optimizer.name,
         "random_state": int(random_state) if isinstance(random_state, numbers.Integral) else None,
         "n_iterations": n_iterations,
-        "n_jobs": n_jobs,
+        "n_jobs": n_jobs if executor is not parallel_strategy else _workers_of(executor),
         "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,
         # A ConfigurationSpace is a Mapping too (of hyperparameter objects): only an HDL dict is kept.
         "hdl": None if isinstance(config_space, ConfigurationSpace) else dict(config_space),
@@ -326,6 +332,16 @@ def _make_executor(strategy: str | Executor, n_jobs: int, dask_client: Any) -> E
         )
     options = {} if dask_client is None else {"dask_client": dask_client}
     return EXECUTOR_FACTORIES[strategy](n_jobs, **options)
+
+
+def _workers_of(executor: Executor) -> int | None:
+    """How many trials an executor the user made runs at once (its ``n_workers`` or ``n_jobs``; ``None``: not
+    known here, e.g. workers started elsewhere), for the run's meta: fmin's ``n_jobs`` did not size it."""
+    for name in ("n_workers", "n_jobs"):
+        value = getattr(executor, name, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return 1 if isinstance(executor, SerialExecutor) else None
 
 
 def _log_new_best(result: FMinResult, trial: Trial) -> None:
