@@ -45,10 +45,24 @@ ConfigKey = tuple[tuple[str, str, Any], ...]
 
 
 def grid_step(hp: Hyperparameter) -> float | None:
-    """The q-grid step of a numerical hyperparameter, or ``None`` when it has none."""
+    """The q-grid step of a numerical hyperparameter, or ``None`` when it has none.
+
+    Raises
+    ------
+    ValueError
+        When ``meta["q"]`` is not a positive finite number.
+    """
     meta = hp.meta or {}
     q = meta.get("q")
-    return None if q is None else float(q)
+    if q is None:
+        return None
+    try:
+        step = float(q)
+    except (TypeError, ValueError):
+        step = math.nan
+    if not (math.isfinite(step) and step > 0):
+        raise ValueError(f"hyperparameter {hp.name!r}: its grid step meta['q'] must be a positive number, got {q!r}")
+    return step
 
 
 def _n_grid_points(lower: float, upper: float, q: float) -> int:

@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 import numpy as np
 from ConfigSpace import Configuration, ConfigurationSpace
-from ConfigSpace.conditions import AbstractConjunction
 from ConfigSpace.hyperparameters import (
     CategoricalHyperparameter,
     Constant,
@@ -30,7 +29,7 @@ from ConfigSpace.hyperparameters import (
     OrdinalHyperparameter,
 )
 
-from ultraopt.hdl.configs import grid_step, plain_config
+from ultraopt.hdl.configs import grid_step, plain_config, snap_to_grid
 
 __all__ = ["Dimension", "DimensionKind", "SpaceEncoder"]
 
@@ -171,6 +170,11 @@ class SpaceEncoder:
         if q is not None:
             lower, upper = float(hp.lower), float(hp.upper)
             values = np.clip(lower + np.rint((values - lower) / q) * q, lower, upper)
+            # The values configs get (lower + k*q without its float noise): conditions and forbidden clauses then
+            # see the very vector ConfigSpace gives such a value (0.1 + 0.2 would sit an ulp off 0.3's). Once per
+            # grid point hit, not per row.
+            points, where = np.unique(values, return_inverse=True)
+            values = np.array([snap_to_grid(hp, point) for point in points], dtype=float)[where.ravel()]
         if isinstance(hp, IntegerHyperparameter):
             values = np.rint(values).astype(np.int64)
         return np.asarray(hp.to_vector(values), dtype=float)
@@ -179,13 +183,12 @@ class SpaceEncoder:
         """Set to ``nan`` the hyperparameters whose conditions the rest of their row does not satisfy.
 
         Rows may come with values everywhere (e.g. sampled independently per column); inactive values are
-        dropped, parents first, so that a child of an inactive parent is inactive too.
+        dropped, parents first, so that each condition sees its parents' final values (``nan`` if inactive).
         """
         out = np.array(matrix, dtype=float, copy=True)
-        for child, condition, parents in self._conditions:
+        for child, condition in self._conditions:
             satisfied = np.asarray(condition.satisfied_by_vector_array(out.T), dtype=bool)
-            parents_active = ~np.isnan(out[:, parents]).any(axis=1) if parents else True
-            out[~(satisfied & parents_active), child] = np.nan
+            out[~satisfied, child] = np.nan
         return out
 
     def allowed(self, matrix: np.ndarray) -> np.ndarray:
@@ -200,14 +203,12 @@ class SpaceEncoder:
         legal = self.deactivate(self.snap(matrix))
         return legal, self.allowed(legal)
 
-    def _conditions_in_topological_order(self) -> list[tuple[int, Any, list[int]]]:
-        """``(child column, condition, parent columns)`` sorted so that parents are settled before children.
+    def _conditions_in_topological_order(self) -> list[tuple[int, Any]]:
+        """``(child column, condition)`` sorted so that parents are settled before children.
 
-        A plain condition on an inactive parent never holds; a conjunction (AND/OR) decides by itself.
+        A condition sees an inactive parent as ``nan``, as ConfigSpace's own check does (so ``x != 3`` holds
+        when x is inactive, ``x == 3`` does not): configs stay valid by :func:`check_config`'s rules.
         """
         index = self.config_space.index_of
-        found = []
-        for condition in self.config_space.conditions:
-            parents = [] if isinstance(condition, AbstractConjunction) else [index[condition.parent.name]]
-            found.append((index[condition.child.name], condition, parents))
+        found = [(index[condition.child.name], condition) for condition in self.config_space.conditions]
         return sorted(found, key=lambda item: item[0])

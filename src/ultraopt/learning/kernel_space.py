@@ -105,6 +105,9 @@ class KernelSpace:
         rows[:, self.num_columns] = values
         rows[:, self.cat_columns] = np.where(cat < 0, np.nan, cat)
         rows[:, self.constant_columns] = 0.0  # snap moves a constant to its only position
+        if self.conditional and self.constant_columns.size:
+            # The model arrays do not say where a constant is active: its conditions do.
+            rows = self.encoder.deactivate(self.encoder.snap(rows))
         return rows
 
     # ------------------------------------------------------------------ sampling and legality

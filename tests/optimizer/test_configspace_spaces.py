@@ -1,0 +1,84 @@
+"""Spaces built with ConfigSpace's own constructs: every optimizer's proposals are valid by ConfigSpace's rules."""
+
+import pytest
+from ConfigSpace import (
+    CategoricalHyperparameter,
+    ConfigurationSpace,
+    EqualsCondition,
+    ForbiddenEqualsClause,
+    InCondition,
+    NotEqualsCondition,
+    UniformFloatHyperparameter,
+    UniformIntegerHyperparameter,
+)
+
+from ultraopt import fmin
+from ultraopt.hdl import layering_config
+from ultraopt.hdl.configs import check_config, grid_step
+
+OPTIMIZERS = ["ETPE", "TPE", "Forest", "GBRT", "Random"]
+
+
+def _run(space, optimizer, n=24):
+    seen = []
+
+    def objective(config):
+        seen.append(dict(config))
+        return sum(value for value in config.values() if isinstance(value, float))
+
+    fmin(objective, space, optimizer=optimizer, n_iterations=n, random_state=0, show_progressbar=False)
+    for config in seen:
+        check_config(space, config)  # raises on an inactive value set or an active one missing
+    return seen
+
+
+def _q_grid_space():
+    # 0.1 + 0.2 is an ulp off 0.3: conditions and forbidden clauses must see the value ConfigSpace gives 0.3
+    space = ConfigurationSpace()
+    lr = UniformFloatHyperparameter("lr", 0.1, 0.9, meta={"q": 0.2})
+    child = UniformFloatHyperparameter("child", 0.0, 1.0)
+    space.add([lr, child])
+    space.add(InCondition(child, lr, [0.5, 0.7]))
+    space.add(ForbiddenEqualsClause(lr, 0.3))
+    return space
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_conditions_and_forbidden_clauses_on_a_float_grid_see_the_grid_values(optimizer):
+    seen = _run(_q_grid_space(), optimizer)
+    assert all(config["lr"] != 0.3 for config in seen)
+    assert any("child" in config for config in seen)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_not_equals_condition_on_an_inactive_parent_holds_as_in_configspace(optimizer):
+    space = ConfigurationSpace()
+    p = CategoricalHyperparameter("p", ["a", "b"])
+    q = UniformIntegerHyperparameter("q", 0, 4)
+    x = UniformFloatHyperparameter("x", 0.0, 1.0)
+    space.add([p, q, x])
+    space.add([EqualsCondition(q, p, "a"), NotEqualsCondition(x, q, 3)])
+    seen = _run(space, optimizer)
+    assert any(config["p"] == "b" and "x" in config for config in seen)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_constant_of_a_branch_appears_only_in_its_branch(optimizer):
+    hdl = {"model(choice)": {"svc": {"kernel": "rbf", "C": {"_type": "uniform", "_value": [0.1, 1.0]}},
+                             "knn": {"k": {"_type": "int_uniform", "_value": [1, 9]}}}}
+    seen = []
+
+    def objective(config):
+        seen.append(config)
+        layering_config(config)  # refuses a key of the other branch
+        return config.get("model:svc:C", 0.5)
+
+    result = fmin(objective, hdl, optimizer=optimizer, n_iterations=24, random_state=0, show_progressbar=False)
+    assert not result.trials_with_status("failed")
+    assert {config["model:__choice__"] for config in seen} == {"svc", "knn"}
+
+
+def test_a_grid_step_that_is_not_positive_is_named():
+    hp = UniformIntegerHyperparameter("n_layers", 1, 5, meta={"q": 0})
+    with pytest.raises(ValueError, match="'n_layers'.*meta\\['q'\\] must be a positive number, got 0"):
+        grid_step(hp)
