@@ -1,4 +1,4 @@
-"""Random search: uniform sampling without duplicates."""
+"""Random search: sampling from the space's own distributions, without duplicates."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ __all__ = ["RandomOptimizer"]
 
 
 class RandomOptimizer(BaseOptimizer):
-    """Draws configs uniformly on each hyperparameter's own scale (log where the space says log).
+    """Draws configs from the space's own distributions: uniform on each hyperparameter's scale (log where the
+    space says log), unless a ConfigSpace space gives a prior (normal or beta hyperparameters, categorical
+    weights), which is then followed. The model-based optimizers explore uniformly and ignore such priors.
 
     Conditions and forbidden clauses hold on every proposal, and no config is proposed twice until a finite
     space is exhausted.
