@@ -87,6 +87,19 @@ def test_exit_in_the_objective_is_a_failed_trial_and_ctrl_c_still_stops():
         Objective(interrupted)({}, 1.0)
 
 
+class Abort(BaseException):
+    """A library's own BaseException (not an Exception)."""
+
+
+@pytest.mark.parametrize("error", [Abort("stop this trial"), GeneratorExit()])
+def test_a_base_exception_of_the_objective_is_a_failed_trial(error):
+    def objective(config):
+        raise error
+
+    evaluation = Objective(objective)({}, 1.0)
+    assert evaluation.status is TrialStatus.FAILED and type(error).__name__ in evaluation.error
+
+
 def test_not_callable_is_rejected():
     with pytest.raises(TypeError, match="callable"):
         Objective(42)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ultraopt.executors.base import Executor
+from ultraopt.executors.remote import retry_or_lose
 from ultraopt.multi_fidelity.iter.base_iter import BaseIteration, RunRequest
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
 from ultraopt.optimizer.base_opt import BaseOptimizer
@@ -35,6 +36,8 @@ Callback = Callable[[FMinResult, Trial], Any]
 
 #: With this many failures in a row at the start of a run, the objective is considered broken.
 BROKEN_OBJECTIVE_TRIALS = 5
+#: A trial that was running whenever a session of the run stopped is started again this many times at most.
+RESUMED_TRIAL_RETRIES = 3
 
 
 class ObjectiveError(RuntimeError):
@@ -194,11 +197,16 @@ class Master:
 
     def _fill_free_slots(self) -> None:
         while self.stop_reason is None and self.executor.n_free_slots > 0:
-            if self._to_submit:  # running when an earlier session stopped: runs again
+            if self._to_submit:  # running when an earlier session stopped: runs again, a few times at most
                 trial = self._running[self._to_submit.popleft()].trial
-                trial.attempt += 1
-                self.storage.record_restarted(trial)
-                self.executor.submit(trial)
+                # a config that kills the process (a crash in a C extension, an out-of-memory kill) would
+                # otherwise stop every resumed session at the same trial
+                if retry_or_lose(trial, "the run stopped while it ran (its process died or was killed)",
+                                 RESUMED_TRIAL_RETRIES):
+                    self.storage.record_restarted(trial)
+                    self.executor.submit(trial)
+                else:
+                    self._record(trial)
                 continue
             found = self._next_run()
             if found is None:

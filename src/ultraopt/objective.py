@@ -160,9 +160,12 @@ class Objective:
             loss, info = parse_return_value(value)
         except MemoryError as exc:  # out of memory (at a per-trial memory limit, or of the machine's)
             return Evaluation(TrialStatus.MEMOUT, error=f"MemoryError: {exc}", start_time=start, end_time=time.time())
+        except KeyboardInterrupt:  # Ctrl-C stops the run
+            raise
         # the objective's failure is a recorded trial, not a crashed run; so is its exit() (argparse on a bad
-        # value, a training script's sys.exit), as it is in a worker process. Ctrl-C still stops the run.
-        except (Exception, SystemExit) as exc:
+        # value, a training script's sys.exit) and a library's own BaseException (which hung a Dask worker's
+        # future), whatever runs it.
+        except BaseException as exc:
             return Evaluation(
                 TrialStatus.FAILED,
                 error="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),

@@ -80,3 +80,29 @@ def test_serial_run_survives_sigkill_at_random_instants(tmp_path):
 @pytest.mark.slow
 def test_async_comm_run_survives_sigkill_at_random_instants(tmp_path):
     check("AsyncComm", *kill_and_resume(tmp_path, "AsyncComm", seed=1))
+
+
+_CRASHING_RUN = """
+import os, sys
+from ultraopt import fmin
+
+def objective(config):
+    if config["x"] == 0.125:  # this config takes the process down (a crash in a C extension, an OOM kill)
+        os._exit(3)
+    return config["x"]
+
+fmin(objective, {"x": {"_type": "uniform", "_value": [0, 1]}}, optimizer="Random", n_iterations=4,
+     initial_points=[{"x": 0.125}], checkpoint_file=sys.argv[1], show_progressbar=False)
+"""
+
+
+def test_a_trial_that_kills_the_process_on_every_resume_is_lost_after_a_few(tmp_path):
+    path = tmp_path / "run.db"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    codes = [subprocess.run([sys.executable, "-c", _CRASHING_RUN, str(path)], env=env, timeout=120,
+                            capture_output=True).returncode for _ in range(5)]
+    assert codes == [3, 3, 3, 3, 0]  # the first session and three resumed ones die in it; the fifth goes past
+    trials = FMinResult.load(path).trials
+    assert [t.status for t in trials].count(TrialStatus.LOST) == 1 and len(trials) == 4
+    lost = next(t for t in trials if t.status is TrialStatus.LOST)
+    assert lost.config == {"x": 0.125} and "process died" in lost.error
