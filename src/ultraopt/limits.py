@@ -35,7 +35,7 @@ import time
 import traceback
 from typing import Any
 
-from ultraopt.objective import Evaluation, Objective
+from ultraopt.objective import Evaluation, Objective, failed_evaluation
 from ultraopt.trial import TrialStatus
 
 __all__ = ["LimitedObjective"]
@@ -268,6 +268,8 @@ def _child(objective: Objective, request: dict[str, Any], write_fd: int) -> None
         except MemoryError:  # raised again while the objective's own handler reported one
             _lift_memory_limit()
             outcome = Evaluation(TrialStatus.MEMOUT, error="MemoryError", start_time=start, end_time=time.time())
+        except KeyboardInterrupt as exc:  # raised by the objective itself (Ctrl-C stops the run in the parent)
+            outcome = failed_evaluation(exc, start)
         if outcome.status is TrialStatus.MEMOUT and request["memory_limit"] is not None:
             outcome.error = f"stopped at its memory limit of {request['memory_limit']:g} MB: {outcome.error}"
         _write_all(write_fd, json.dumps(outcome.to_dict()).encode())

@@ -18,7 +18,7 @@ from typing import Any
 from ultraopt.jsonable import plain_scalar, to_jsonable
 from ultraopt.trial import Trial, TrialStatus, is_time
 
-__all__ = ["Evaluation", "Objective", "accepts_budget"]
+__all__ = ["Evaluation", "Objective", "accepts_budget", "failed_evaluation"]
 
 
 def accepts_budget(func: Callable[..., Any]) -> bool:
@@ -131,6 +131,16 @@ def parse_return_value(value: Any) -> tuple[float, dict[str, Any]]:
     return float(value), to_jsonable(info)
 
 
+def failed_evaluation(exc: BaseException, start: float) -> Evaluation:
+    """The ``FAILED`` evaluation of an objective that raised ``exc`` (its traceback is the error)."""
+    return Evaluation(
+        TrialStatus.FAILED,
+        error="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        start_time=start,
+        end_time=time.time(),
+    )
+
+
 class Objective:
     """The user's function, called the same way by every executor.
 
@@ -166,12 +176,7 @@ class Objective:
         # value, a training script's sys.exit) and a library's own BaseException (which hung a Dask worker's
         # future), whatever runs it.
         except BaseException as exc:
-            return Evaluation(
-                TrialStatus.FAILED,
-                error="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-                start_time=start,
-                end_time=time.time(),
-            )
+            return failed_evaluation(exc, start)
         end = time.time()
         if not math.isfinite(loss):
             error = f"the objective returned a non-finite loss ({loss})"

@@ -41,6 +41,12 @@ def fails_on_b(config: dict) -> float:
     return quadratic(config)
 
 
+def interrupts_on_b(config: dict) -> float:
+    if config["c"] == "b":  # the objective's own KeyboardInterrupt, not the user's Ctrl-C
+        raise KeyboardInterrupt("b interrupts itself")
+    return quadratic(config)
+
+
 def always_fails(config: dict) -> float:
     raise RuntimeError("broken objective")
 

@@ -14,6 +14,7 @@ from tests.executors.objectives import (
     always_fails,
     fails_on_b,
     hangs_on_b,
+    interrupts_on_b,
     mixed_quadratic,
     quadratic,
     sleepy_quadratic,
@@ -119,11 +120,16 @@ def test_mapreduce_with_hyperband_mixes_budgets_and_keeps_the_schedule():
     assert any(len({t.budget for t in batch}) > 1 for batch in batches)  # a free slot takes the next bracket
 
 
-def test_mapreduce_records_failures_and_goes_on():
-    result = run(fails_on_b, n_iterations=12, n_jobs=2, parallel_strategy="MapReduce", random_state=3)
+@pytest.mark.parametrize(("func", "error"), [(fails_on_b, "ValueError: b is broken"),
+                                              (interrupts_on_b, "KeyboardInterrupt: b interrupts itself")])
+@pytest.mark.parametrize("limits", [{}, {"trial_time_limit": 30}])
+def test_mapreduce_records_failures_and_goes_on(func, error, limits):
+    # a KeyboardInterrupt the objective raises in a worker is its failure (it took the task down, or, under
+    # limits, left only "exited with code 1")
+    result = run(func, n_iterations=12, n_jobs=2, parallel_strategy="MapReduce", random_state=3, **limits)
     failed = result.trials_with_status(TrialStatus.FAILED)
     assert len(result.trials) == 12 and failed
-    assert all("ValueError: b is broken" in t.error for t in failed)
+    assert all(t.error.startswith("Traceback") and t.error.rstrip().endswith(error) for t in failed)
 
 
 @pytest.mark.parametrize("strategy", ["MapReduce", "Dask"])

@@ -16,11 +16,12 @@ import logging
 import os
 import socket
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from ultraopt.objective import Objective
+from ultraopt.objective import Objective, failed_evaluation
 from ultraopt.trial import Trial, TrialStatus
 
 __all__ = [
@@ -105,7 +106,12 @@ def run_installed(token: str, trial_id: int, config: dict[str, Any], budget: flo
     objective = _INSTALLED.get(token)
     if objective is None:
         raise LookupError(f"no UltraOpt objective installed under {token!r} in process {os.getpid()}")
-    return trial_id, objective(config, budget).to_dict(), worker_name()
+    start = time.time()
+    try:
+        evaluation = objective(config, budget)
+    except KeyboardInterrupt as exc:  # raised by the objective itself: a worker's trial fails, as in AsyncComm
+        evaluation = failed_evaluation(exc, start)
+    return trial_id, evaluation.to_dict(), worker_name()
 
 
 def retry_or_lose(trial: Trial, reason: str, max_retries: int) -> bool:
