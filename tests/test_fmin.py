@@ -182,3 +182,17 @@ def test_a_schedule_of_several_budgets_with_an_objective_that_takes_none_is_warn
     assert "takes none" not in caplog.text
     fmin(quadratic, quadratic_space, n_iterations=1, multi_fidelity_iter_generator=generator, show_progressbar=False)
     assert "the schedule has 2 budgets but the objective takes none" in caplog.text
+
+
+def test_the_progress_bar_ends_full_when_failed_configs_were_not_promoted(quadratic_space, capsys):
+    # 3 configs on budget 1, 2 places on budget 3, but only one success to promote: 4 trials of the 5 planned
+    def objective(config, budget):
+        if budget == 1 and config["x"] != 0.5:
+            raise ValueError("fails on the small budget")
+        return quadratic(config)
+
+    points = [{"x": 0.5, "c": "a"}, {"x": 1.5, "c": "a"}, {"x": 2.5, "c": "a"}]
+    result = fmin(objective, quadratic_space, n_iterations=1, initial_points=points,
+                  multi_fidelity_iter_generator=CustomIterGenerator([3, 2], [1, 3]))
+    assert len(result.trials) == 4
+    assert "4/4" in capsys.readouterr().err.splitlines()[-1].split("\r")[-1]

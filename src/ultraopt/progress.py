@@ -46,6 +46,10 @@ class ProgressBar:
             postfix["max budget"] = format_budget(result.max_budget_reached)
         self.bar.set_postfix(postfix, refresh=False)
 
-    def close(self) -> None:
-        """Finish the bar."""
+    def close(self, complete: bool = False) -> None:
+        """Finish the bar; ``complete``: the run ended with its schedule done, so the bar ends full (fewer trials
+        than planned ran when failed configs were not promoted)."""
+        if complete and self.bar.total is not None and self.bar.n < self.bar.total:
+            self.bar.total = self.bar.n
+            self.bar.refresh()
         self.bar.close()

@@ -296,7 +296,7 @@ def fmin(
             master.run(n_iterations, started_at=started_at)
     finally:
         if progress is not None:
-            progress.close()
+            progress.close(complete=master is not None and master.stop_reason == "finished")
         if master is not None:
             result.meta["stop_reason"] = master.stop_reason
             storage.update_meta(result.meta)
