@@ -268,7 +268,18 @@ class FMinResult:
         return cls(space, data["budgets"], trials, data.get("meta"), unfinished)
 
     def save(self, path: str | Path) -> None:
-        """Write the result to ``path`` as JSON."""
+        """Write the result to ``path`` as JSON.
+
+        Raises
+        ------
+        ValueError
+            When a hyperparameter has a value JSON cannot give back (a tuple, a function); nothing is written.
+        """
+        from ultraopt.hdl.configs import values_json_cannot_hold
+
+        if unsavable := values_json_cannot_hold(self.config_space):
+            raise ValueError(f"this result cannot be saved as JSON, which cannot give back {unsavable[0]}; "
+                             "use strings, numbers, bools or None as choices")
         Path(path).write_text(json.dumps(self.to_dict(), indent=1))
 
     @classmethod

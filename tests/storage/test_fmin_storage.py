@@ -255,3 +255,19 @@ def test_continuing_a_hyperband_run_keeps_one_config_per_config_id(quadratic_spa
         configs_of.setdefault(trial.config_id, set()).add(trial.config["x"])
     assert all(len(configs) == 1 for configs in configs_of.values())  # promotions share an id, runs do not
     assert sorted({t.config_id[0] for t in result.trials}) == [-3, -2, -1, 0, 1, 2]
+
+
+def test_choices_json_cannot_give_back_are_refused_with_a_checkpoint_and_on_save(tmp_path):
+    from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace
+
+    space = ConfigurationSpace()
+    space.add(CategoricalHyperparameter("hidden_layer_sizes", [(10,), (20, 20)]))
+    with pytest.raises(ValueError, match=r"cannot give back hyperparameter 'hidden_layer_sizes': value \(10,\)"):
+        fmin(lambda config: len(config["hidden_layer_sizes"]), space, n_iterations=2,
+             checkpoint_file=tmp_path / "run.db", show_progressbar=False)
+    assert not (tmp_path / "run.db").exists()
+    result = fmin(lambda config: len(config["hidden_layer_sizes"]), space, n_iterations=2, show_progressbar=False)
+    assert result.best_config["hidden_layer_sizes"] in [(10,), (20, 20)]  # without a checkpoint it runs
+    with pytest.raises(ValueError, match="cannot be saved as JSON"):
+        result.save(tmp_path / "run.json")
+    assert not (tmp_path / "run.json").exists()

@@ -25,6 +25,7 @@ from ultraopt.facade.checks import (
 )
 from ultraopt.facade.registry import DASK_STRATEGIES, EXECUTOR_FACTORIES, make_optimizer
 from ultraopt.hdl import as_config_space
+from ultraopt.hdl.configs import values_json_cannot_hold
 from ultraopt.limits import LimitedObjective
 from ultraopt.master import Callback, Master
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
@@ -230,6 +231,12 @@ def fmin(
     if checkpoint_freq not in (None, 10):
         logger.info("checkpoint_freq=%s has no effect: every trial is committed as it finishes", checkpoint_freq)
     space = as_config_space(config_space)
+    if checkpoint_file is not None and (unsavable := values_json_cannot_hold(space)):
+        raise InvalidArgumentError(
+            f"fmin: checkpoint_file stores configs as JSON, which cannot give back {unsavable[0]}: the run could not "
+            "be resumed. Use strings, numbers, bools or None as choices (e.g. '20,20' for (20, 20)) and convert "
+            "them in the objective, or run without a checkpoint_file"
+        )
     generator = multi_fidelity_iter_generator or CustomIterGenerator([1], [1.0])
     budgets = generator.get_budgets()
     the_optimizer = make_optimizer(optimizer)

@@ -9,6 +9,7 @@ the grid step in the hyperparameter's ``meta["q"]`` and every config is snapped 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = [
     "plain_config",
     "sample_configs",
     "snap_to_grid",
+    "values_json_cannot_hold",
 ]
 
 ConfigKey = tuple[tuple[str, str, Any], ...]
@@ -68,6 +70,30 @@ def grid_step(hp: Hyperparameter) -> float | None:
 def _n_grid_points(lower: float, upper: float, q: float) -> int:
     """How many points ``lower + k * q`` lie in ``[lower, upper]`` (a bound off the grid by float noise counts)."""
     return math.floor((upper - lower) / q + 1e-9) + 1
+
+
+def values_json_cannot_hold(space: ConfigurationSpace) -> list[str]:
+    """One line per hyperparameter value that a JSON round trip would not give back (a tuple comes back a list,
+    a function not at all): stored results and checkpoints could not hold configs with it."""
+    found = []
+    for hp in space.values():
+        if isinstance(hp, CategoricalHyperparameter):
+            values = list(hp.choices)
+        elif isinstance(hp, OrdinalHyperparameter):
+            values = list(hp.sequence)
+        elif isinstance(hp, Constant):
+            values = [hp.value]
+        else:
+            continue
+        for value in values:
+            value = plain_scalar(value)
+            try:
+                same = json.loads(json.dumps(value)) == value and type(json.loads(json.dumps(value))) is type(value)
+            except (TypeError, ValueError):
+                same = False
+            if not same:
+                found.append(f"hyperparameter {hp.name!r}: value {value!r} ({type(value).__name__})")
+    return found
 
 
 def snap_to_grid(hp: Hyperparameter, value: Any) -> Any:
