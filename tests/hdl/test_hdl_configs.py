@@ -70,3 +70,10 @@ def test_check_config_rejects_an_inactive_value_and_a_missing_active_one() -> No
         check_config(cs, {"c": "b", "x": 0.5})
     with pytest.raises(ValueError, match="x"):
         check_config(cs, {"c": "a"})
+
+
+@pytest.mark.parametrize(("value", "problem"), [(1.5, "is not an integer"), (7, "is outside its domain")])
+def test_check_config_says_what_is_wrong_with_an_integer(space: ConfigurationSpace, value, problem) -> None:
+    config = {"c": 1, "o": 0, "i": value, "f": 1.0}
+    with pytest.raises(ValueError, match=f"value {value} of hyperparameter 'i' {problem}"):
+        check_config(space, config)

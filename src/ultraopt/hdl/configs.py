@@ -240,9 +240,10 @@ def check_config(
         hp = config_space[name]
         value = values[name] = _canonical_value(hp, plain_scalar(value), what)
         if not hp.legal_value(value):
-            raise ValueError(
-                f"{what}: value {value!r} of hyperparameter '{name}' is outside its domain ({hp})"
-            )
+            # an integer hyperparameter's 5.5 is within its bounds: say what is wrong with it
+            problem = ("is not an integer" if isinstance(hp, IntegerHyperparameter) and is_number(value)
+                       and float(hp.lower) <= value <= float(hp.upper) else "is outside its domain")
+            raise ValueError(f"{what}: value {value!r} of hyperparameter '{name}' {problem} ({hp})")
         q = grid_step(hp)
         if q is not None and not math.isclose(snap_to_grid(hp, value), value, rel_tol=1e-9, abs_tol=1e-12):
             raise ValueError(
