@@ -128,3 +128,19 @@ def test_a_non_integer_eta_gives_hpbandsters_bracket_sizes():
 def test_an_inexact_eta_does_not_put_the_smallest_budget_below_min_budget():
     budgets = geometric_budgets(0.1, 10, math.sqrt(10))
     assert len(budgets) == 5 and budgets[0] == 0.1 and budgets[-1] == 10
+
+
+class _OwnIteration(RankReductionIteration):
+    """A user's iteration class."""
+
+
+@pytest.mark.parametrize(
+    ("generator", "shown"),
+    [
+        (HyperBandIterGenerator(1 / 9, 1, 3, promotion="async"), "promotion='async')"),
+        (HyperBandIterGenerator(1 / 9, 1, 3, iter_klass=_OwnIteration), "iter_klass=_OwnIteration)"),
+        (CustomIterGenerator([3, 1], [1, 3], iter_klass=_OwnIteration), "iter_klass=_OwnIteration)"),
+    ],
+)
+def test_repr_says_which_iterations_run(generator, shown):
+    assert repr(generator).endswith(shown)

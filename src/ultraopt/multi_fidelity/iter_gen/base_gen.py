@@ -101,4 +101,10 @@ class BaseIterGenerator(ABC):
 
     def __repr__(self) -> str:
         budgets = ", ".join(format_budget(budget) for budget in self.get_budgets())
-        return f"{type(self).__name__}(budgets=[{budgets}], promotion={self.promotion!r})"
+        return f"{type(self).__name__}(budgets=[{budgets}], {self._iterations_repr()})"
+
+    def _iterations_repr(self) -> str:
+        """What the iterations are, for ``repr``: the promotion mode, or the user's own iteration class."""
+        if self.iter_klass is PROMOTION_MODES[self.promotion]:
+            return f"promotion={self.promotion!r}"
+        return f"iter_klass={self.iter_klass.__name__}"

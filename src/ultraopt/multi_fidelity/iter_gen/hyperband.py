@@ -87,7 +87,7 @@ class HyperBandIterGenerator(BaseIterGenerator):
         return (
             f"{type(self).__name__}(min_budget={format_budget(self.min_budget)}, "
             f"max_budget={format_budget(self.max_budget)}, eta={self.eta}, "
-            f"SH_only={self.SH_only}, promotion={self.promotion!r})"
+            f"SH_only={self.SH_only}, {self._iterations_repr()})"
         )
 
 
