@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ConfigSpace import ConfigurationSpace
+from ConfigSpace import (
+    AndConjunction,
+    CategoricalHyperparameter,
+    ConfigurationSpace,
+    EqualsCondition,
+    GreaterThanCondition,
+    LessThanCondition,
+    NotEqualsCondition,
+    OrConjunction,
+    UniformFloatHyperparameter,
+    UniformIntegerHyperparameter,
+)
+from ConfigSpace.forbidden import ForbiddenLessThanRelation
 from ConfigSpace.hyperparameters import NormalFloatHyperparameter
 
 from ultraopt.hdl import SpaceNode, draw_space, hdl2cs, space_tree
@@ -94,3 +106,18 @@ def test_a_space_not_built_from_an_hdl_is_drawn_too() -> None:
     tree = space_tree(cs)
     assert tree.root.children[0].hdl_type == "NormalFloatHyperparameter"
     assert "n: NormalFloatHyperparameter [-3.0, 3.0], default 0.0" in draw_space(cs)
+
+
+def test_configspace_comparisons_disjunctions_and_relations_are_spelt_out() -> None:
+    cs = ConfigurationSpace()
+    p, q = CategoricalHyperparameter("p", ["a", "b"]), UniformIntegerHyperparameter("q", 0, 4)
+    r = CategoricalHyperparameter("r", [True, False])
+    x, y, z = (UniformFloatHyperparameter(name, 0, 1) for name in "xyz")
+    cs.add([p, q, r, x, y, z])
+    cs.add([EqualsCondition(q, p, "a"), NotEqualsCondition(x, q, 3),
+            AndConjunction(GreaterThanCondition(y, q, 1), EqualsCondition(y, r, True)),
+            OrConjunction(LessThanCondition(z, q, 3), EqualsCondition(z, r, True))])
+    cs.add(ForbiddenLessThanRelation(x, y))
+    text = draw_space(cs)
+    for words in ("[if q != 3]", "[if q > 1 and r == True]", "[if (q < 3 or r == True)]", "  - x < y"):
+        assert words in text

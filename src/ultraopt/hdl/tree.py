@@ -12,8 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ConfigSpace import ConfigurationSpace
-from ConfigSpace.conditions import AndConjunction, EqualsCondition, InCondition
-from ConfigSpace.forbidden import ForbiddenAndConjunction, ForbiddenEqualsClause, ForbiddenInClause
+from ConfigSpace.conditions import (
+    AndConjunction,
+    EqualsCondition,
+    GreaterThanCondition,
+    InCondition,
+    LessThanCondition,
+    NotEqualsCondition,
+    OrConjunction,
+)
+from ConfigSpace.forbidden import (
+    ForbiddenAndConjunction,
+    ForbiddenEqualsClause,
+    ForbiddenEqualsRelation,
+    ForbiddenGreaterThanRelation,
+    ForbiddenInClause,
+    ForbiddenLessThanRelation,
+)
 from ConfigSpace.hyperparameters import (
     CategoricalHyperparameter,
     Constant,
@@ -176,7 +191,17 @@ def _condition_words(condition: Any, child: str) -> list[str]:
         return [f"{parent} == {plain_scalar(condition.value)!r}"]
     if isinstance(condition, InCondition):
         return [f"{condition.parent.name} in {[plain_scalar(value) for value in condition.values]!r}"]
+    if isinstance(condition, OrConjunction):
+        return ["(" + " or ".join(" and ".join(_condition_words(part, "")) or "true"
+                                  for part in condition.components) + ")"]
+    for kind, operator in _COMPARISONS:
+        if isinstance(condition, kind):
+            return [f"{condition.parent.name} {operator} {plain_scalar(condition.value)!r}"]
     return [str(condition)]
+
+
+_COMPARISONS = ((NotEqualsCondition, "!="), (LessThanCondition, "<"), (GreaterThanCondition, ">"))
+_RELATIONS = ((ForbiddenEqualsRelation, "=="), (ForbiddenLessThanRelation, "<"), (ForbiddenGreaterThanRelation, ">"))
 
 
 def _forbidden_words(clause: Any) -> str:
@@ -187,4 +212,7 @@ def _forbidden_words(clause: Any) -> str:
     if isinstance(clause, ForbiddenInClause):
         values = [plain_scalar(value) for value in clause.values]
         return f"{clause.hyperparameter.name} in {values!r}"
+    for kind, operator in _RELATIONS:
+        if isinstance(clause, kind):
+            return f"{clause.left.name} {operator} {clause.right.name}"
     return str(clause)
