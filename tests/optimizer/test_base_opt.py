@@ -142,3 +142,9 @@ def test_budgets_are_positive_numbers(budget, quadratic_space):
         opt.tell({"x": 0.0, "c": "a"}, 1.0, budget=budget)
     with pytest.raises(ValueError, match="n_points"):
         opt.ask(n_points=True)
+
+
+@pytest.mark.parametrize("seed", [-1, "a", 1.5, True])
+def test_a_random_state_that_is_no_seed_is_named(seed):
+    with pytest.raises(ValueError, match="random_state must be None, a non-negative int or a numpy Generator"):
+        RandomOptimizer().initialize({"x": {"_type": "uniform", "_value": [0, 1]}}, random_state=seed)

@@ -109,8 +109,10 @@ class BaseOptimizer(ABC):
         Raises
         ------
         ValueError
-            When an initial point is not a valid config of the space (the message names the hyperparameter).
+            When an initial point is not a valid config of the space (the message names the hyperparameter), or
+            ``random_state`` is no seed.
         """
+        from ultraopt.facade.checks import is_seed  # imported here, as the next: the facade imports us
         from ultraopt.hdl import as_config_space  # imported here: the HDL compiler imports nothing from us
 
         self.config_space = as_config_space(config_space)
@@ -119,6 +121,10 @@ class BaseOptimizer(ABC):
         if not budgets:
             raise ValueError("budgets must hold at least one budget")
         self.budgets = tuple(sorted({float(budget) for budget in budgets}))
+        if not is_seed(random_state):
+            raise ValueError(
+                f"random_state must be None, a non-negative int or a numpy Generator, got {random_state!r}"
+            )
         self.rng = np.random.default_rng(random_state)
         self.observations: dict[float, Observations] = {budget: Observations() for budget in self.budgets}
         self._initial_points = deque(
