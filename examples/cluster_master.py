@@ -55,7 +55,7 @@ def main() -> None:
     try:
         result = master.run(n_iterations=args.n_iterations, min_n_workers=args.min_workers)
     finally:
-        progress.close()
+        progress.close(complete=master.result.meta.get("stop_reason") == "finished")
         master.shutdown(shutdown_workers=True)  # the workers stop too
         nameserver.shutdown()  # and the credentials file goes away
     print(result)

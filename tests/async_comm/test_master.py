@@ -199,6 +199,19 @@ class Crash(BaseException):
     """Stands for the master's process dying."""
 
 
+class _CountingProgress:
+    """A progress callback with ProgressBar's catch_up."""
+
+    def __init__(self):
+        self.caught_up = self.seen = 0
+
+    def __call__(self, result, trial):
+        self.seen += 1
+
+    def catch_up(self, result, n_trials):
+        self.caught_up += n_trials
+
+
 def test_a_checkpoint_file_resumes_the_run_and_previous_result_warm_starts(nameserver, start_workers, space,
                                                                            tmp_path):
     start_workers(2)
@@ -216,13 +229,15 @@ def test_a_checkpoint_file_resumes_the_run_and_previous_result_warm_starts(names
     first.shutdown()
     before = [t.to_dict() for t in FMinResult.load(path).trials if t.status is not TrialStatus.CANCELLED]
     assert len(before) == 5
+    progress = _CountingProgress()
     second = make_master(nameserver.run_id, space, generator, checkpoint_file=path, checkpoint_freq=1,
-                         shutdown_workers=False)
+                         shutdown_workers=False, progress_callback=progress)
     try:
         result = second.run(n_iterations=3, min_n_workers=2)
     finally:
         second.shutdown()
     assert len(result.trials) == 18 and [t.to_dict() for t in result.trials[:5]] == before
+    assert (progress.caught_up, progress.seen) == (5, 13)  # a progress bar counts the restored trials too
     assert second.incumbent_performances == result.incumbent_performances  # restored trials count there too
     assert [t.to_dict() for t in FMinResult.load(path).trials] == [t.to_dict() for t in result.trials]
     with pytest.raises(ValueError, match="setting 'schedule.brackets'"):

@@ -285,3 +285,24 @@ def test_a_worker_follows_its_credentials_file_to_a_restarted_name_server(tmp_pa
     finally:
         dispatcher.shutdown()
         second.shutdown()
+
+
+def test_queued_jobs_of_a_replaced_master_are_skipped_not_run():
+    # A master killed during a long trial and started again sends that trial again: the copies of the dead
+    # master's dispatcher must not run ahead of the new master's jobs.
+    from ultraopt.async_comm.credentials import Credentials
+    from ultraopt.async_comm.worker import _Runtime
+    from ultraopt.objective import Objective
+
+    ran = []
+    worker = Worker("stale-jobs")
+    runtime = worker._runtime = _Runtime("w", Credentials("stale-jobs", "127.0.0.1", 1, "secret"))
+    runtime.objective = Objective(lambda config: ran.append(config["x"]) or config["x"])
+    for job, callback in enumerate(["PYRO:old@h:1", "PYRO:old@h:1", "PYRO:new@h:2"]):
+        worker.start_computation(callback, [0, 0, job], job=job, config={"x": float(job)}, budget=1.0)
+    runtime.jobs.put(None)
+    worker._compute_loop()  # results go to the report thread's outbox, ended by None
+    sent = []
+    while (item := runtime.outbox.get()) is not None:
+        sent.append(item[:2])
+    assert ran == [2.0] and sent == [("PYRO:new@h:2", 2)] and runtime.n_jobs == 1  # one left to report

@@ -59,7 +59,7 @@ class Master:
         The schedule of iterations (Hyperband, successive halving, or one evaluation per iteration).
     progress_callback : callable
         ``progress_callback(result, trial)`` after each finished trial (an :class:`ultraopt.progress.ProgressBar`
-        fits).
+        fits; its ``catch_up(result, n)`` is called with the trials a resumed run restored).
     checkpoint_file : str, Path or Storage, optional
         Journal the run in this SQLite file (see ``fmin(checkpoint_file=...)``): every trial is committed as it
         is created and as it finishes. When the file holds this run (same space, optimizer, schedule and warm
@@ -202,6 +202,9 @@ class Master:
             if self._loop.restore(self._n_iterations):  # trials of a stored run: no callbacks, but incumbents
                 for trial in self.result.trials:
                     self._update_incumbent(trial)
+                catch_up = getattr(self.progress_callback, "catch_up", None)  # a ProgressBar counts them at once
+                if catch_up is not None:
+                    catch_up(self.result, len(self.result.trials))
             return self._loop.run(self._n_iterations, started_at=started_at)
         finally:
             self.result.meta["stop_reason"] = self._loop.stop_reason

@@ -105,10 +105,17 @@ class _Runtime:
         self.last_active = time.monotonic()
         self.dispatchers: dict[str, SharedProxy] = {}  # by URI: one kept-open connection each
         self.dispatcher_uri: str | None = None  # the run's dispatcher, as the name server last said
+        self.latest_callback: str | None = None  # the dispatcher that sent the newest job
         self.daemon: SecureDaemon | None = None
         self.uri: str | None = None
         self.objective: Objective | None = None
         self.current: dict[str, Any] = {}
+
+
+def _is_stale(runtime: _Runtime, callback: str) -> bool:
+    """Whether jobs for the dispatcher at ``callback`` are of a master that was replaced: the name server names
+    another dispatcher of the run, or a newer job came from another one (one master serves a run at a time)."""
+    return runtime.dispatcher_uri not in (None, callback) or runtime.latest_callback not in (None, callback)
 
 
 class Worker:
@@ -287,6 +294,7 @@ class Worker:
         with runtime.lock:
             runtime.n_jobs += 1
             runtime.last_active = time.monotonic()
+            runtime.latest_callback = callback
         runtime.jobs.put((callback, config_id, kwargs))
 
     # ------------------------------------------------------------------ serving
@@ -342,6 +350,15 @@ class Worker:
         assert runtime is not None
         while (item := runtime.jobs.get()) is not None:
             callback, config_id, kwargs = item
+            if _is_stale(runtime, callback):
+                # Its master was restarted, and runs the job again: running it would only delay the new master's
+                # jobs queued behind it (a master killed during a long trial queued it once per restart).
+                logger.warning("worker %s: job %s skipped: its dispatcher %s is gone (the run's is now %s)",
+                               runtime.name, kwargs.get("job"), callback,
+                               runtime.dispatcher_uri or runtime.latest_callback)
+                with runtime.lock:
+                    runtime.n_jobs -= 1
+                continue
             evaluation = self._evaluate(runtime, config_id, kwargs)
             result = (callback, kwargs.get("job"), {"worker": runtime.name, "evaluation": evaluation.to_dict()})
             if runtime.jobs.empty():
@@ -397,9 +414,9 @@ class Worker:
                 self._dispatcher(runtime, callback).call("register_results", results)
                 return
             except errors.CommunicationError as exc:
-                if runtime.dispatcher_uri not in (None, callback):  # a restarted master runs these jobs again
-                    logger.info("worker %s: jobs %s belong to a dispatcher that is gone (%s); the run's dispatcher "
-                                "is now %s", runtime.name, jobs, exc, runtime.dispatcher_uri)
+                if _is_stale(runtime, callback):  # a restarted master runs these jobs again
+                    logger.warning("worker %s: jobs %s belong to a dispatcher that is gone (%s); the run's "
+                                   "dispatcher is now %s", runtime.name, jobs, exc, runtime.dispatcher_uri)
                     return
                 logger.debug("worker %s: reporting jobs %s failed (%s), retrying", runtime.name, jobs, exc)
                 if runtime.stop.wait(min(0.05 * 2**attempt, 2.0)):
