@@ -9,7 +9,9 @@ import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["InvalidArgumentError", "check_arguments", "is_positive_int"]
+from ultraopt.checks import Rules, check_settings, is_int, is_seed
+
+__all__ = ["InvalidArgumentError", "check_arguments", "is_positive_int", "is_seed"]
 
 
 class InvalidArgumentError(ValueError, TypeError):
@@ -18,21 +20,12 @@ class InvalidArgumentError(ValueError, TypeError):
 
 def is_positive_int(value: Any) -> bool:
     """A positive integer (``bool`` excluded)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1
+    return is_int(value, 1)
 
 
 def is_positive_number(value: Any) -> bool:
     """A positive real number (``bool`` excluded)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value) > 0
-
-
-def is_seed(value: Any) -> bool:
-    """What ``numpy.random.default_rng`` takes: ``None``, a non-negative int or a Generator."""
-    import numpy as np
-
-    if value is None or isinstance(value, np.random.Generator):
-        return True
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0
 
 
 def is_dask_client(value: Any) -> bool:
@@ -52,12 +45,6 @@ def is_callables(value: Any) -> bool:
     return isinstance(value, Iterable) and all(callable(item) for item in value)
 
 
-#: A constraint: the check, and what it allows in words.
-Constraint = tuple[Callable[[Any], bool], str]
-
-
-def check_arguments(values: Mapping[str, Any], constraints: Mapping[str, Constraint], function: str) -> None:
+def check_arguments(values: Mapping[str, Any], constraints: Rules, function: str) -> None:
     """Raise :class:`InvalidArgumentError` for the first value that breaks its constraint."""
-    for name, (check, allowed) in constraints.items():
-        if name in values and not check(values[name]):
-            raise InvalidArgumentError(f"{function}: {name} must be {allowed}, got {values[name]!r}")
+    check_settings(values, constraints, InvalidArgumentError, prefix=f"{function}: ")

@@ -345,9 +345,9 @@ def _workers_of(executor: Executor) -> int | None:
     """How many trials an executor the user made runs at once (its ``n_workers`` or ``n_jobs``; ``None``: not
     known here, e.g. workers started elsewhere), for the run's meta: fmin's ``n_jobs`` did not size it."""
     for name in ("n_workers", "n_jobs"):
-        value = getattr(executor, name, None)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
+        value: Any = getattr(executor, name, None)
+        if is_positive_int(value):
+            return int(value)
     return 1 if isinstance(executor, SerialExecutor) else None
 
 

@@ -88,7 +88,8 @@ def values_json_cannot_hold(space: ConfigurationSpace) -> list[str]:
         for value in values:
             value = plain_scalar(value)
             try:
-                same = json.loads(json.dumps(value)) == value and type(json.loads(json.dumps(value))) is type(value)
+                back = json.loads(json.dumps(value))
+                same = back == value and type(back) is type(value)
             except (TypeError, ValueError):
                 same = False
             if not same:

@@ -19,6 +19,7 @@ from typing import Any, overload
 import numpy as np
 from ConfigSpace import ConfigurationSpace
 
+from ultraopt.checks import is_seed
 from ultraopt.hdl.configs import ConfigKey, check_config, config_key, enumerate_configs, sample_configs
 
 __all__ = ["BaseOptimizer", "Observations", "Proposal"]
@@ -112,7 +113,6 @@ class BaseOptimizer(ABC):
             When an initial point is not a valid config of the space (the message names the hyperparameter), or
             ``random_state`` is no seed.
         """
-        from ultraopt.facade.checks import is_seed  # imported here, as the next: the facade imports us
         from ultraopt.hdl import as_config_space  # imported here: the HDL compiler imports nothing from us
 
         self.config_space = as_config_space(config_space)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ultraopt.checks import Rules, check_settings, is_int, is_number
 from ultraopt.hdl.configs import config_key
 from ultraopt.learning.design import initial_design
 from ultraopt.learning.embedding import embed_choices, loss_ranks
@@ -23,7 +24,6 @@ from ultraopt.learning.history import GrowingArrays
 from ultraopt.learning.kernel_space import KernelSpace
 from ultraopt.learning.parzen import ParzenEstimator
 from ultraopt.optimizer.base_opt import BaseOptimizer, Proposal
-from ultraopt.optimizer.settings import Rules, check_settings, is_int, is_number
 
 __all__ = ["CLASSIC_TPE", "CLASSIC_TPE_CANDIDATES", "ETPEOptimizer", "default_gamma", "ramp_weights"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ultraopt.checks import Rules, check_settings, is_int, is_number
 from ultraopt.learning.surrogates import GBRTSurrogate
-from ultraopt.optimizer.settings import Rules, check_settings, is_int, is_number
 from ultraopt.optimizer.tree_smbo import TreeSMBOOptimizer
 
 __all__ = ["GBRTOptimizer"]

@@ -27,13 +27,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ultraopt.checks import Rules, check_settings, is_int, is_number
 from ultraopt.learning.acquisition import LossTransform, expected_improvement, log_expected_improvement
 from ultraopt.learning.design import sobol_rows
 from ultraopt.learning.encoding import SpaceEncoder
 from ultraopt.learning.local_search import local_search, sample_rows
 from ultraopt.learning.surrogates import Surrogate
 from ultraopt.optimizer.base_opt import BaseOptimizer, Proposal
-from ultraopt.optimizer.settings import Rules, check_settings, is_int, is_number
 
 __all__ = ["TreeSMBOOptimizer"]
 
