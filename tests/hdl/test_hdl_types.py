@@ -69,7 +69,8 @@ def test_quniform_is_on_its_grid_and_hits_every_point(rng: np.random.Generator) 
 
 
 @pytest.mark.parametrize("spec", [{"_type": "quniform", "_value": [0.0, 1.0, 0.25]},
-                                  {"_type": "int_quniform", "_value": [16, 64, 16]}])
+                                  {"_type": "int_quniform", "_value": [16, 64, 16]},
+                                  {"_type": "int_quniform", "_value": [2, 8, 2]}])
 def test_every_point_of_a_linear_grid_is_as_likely(spec: dict[str, Any], rng: np.random.Generator) -> None:
     # snapping a uniform draw as it is would give the two end points half a share each
     _, values = _samples(spec, rng)
@@ -84,6 +85,17 @@ def test_qloguniform_is_on_its_grid_on_a_log_scale(rng: np.random.Generator) -> 
     assert _strict_types(values, float)
     assert all(0.5 <= value <= 64.5 and _on_grid(value, 0.5, 0.5) for value in values)
     assert np.median(values) < 12  # a uniform draw would have it near 32
+
+
+@pytest.mark.parametrize("kind", ["qloguniform", "int_qloguniform"])
+def test_a_log_grid_point_gets_the_log_uniform_mass_nearest_it(kind: str, rng: np.random.Generator) -> None:
+    # integers drawn first and then snapped went zig-zag: 4 got 4 alone while 6 got 5, 6 and 7
+    _, values = _samples({"_type": kind, "_value": [2, 64, 2]}, rng)
+    points = np.arange(2, 65, 2)
+    edges = np.clip(np.concatenate([[2], points[:-1] + 1, [64]]), 2, 64)
+    expected = np.diff(np.log(edges)) / np.log(32)
+    shares = np.array([values.count(point) for point in points]) / len(values)
+    np.testing.assert_allclose(shares, expected, atol=0.02)
 
 
 def test_int_uniform_is_an_int_hitting_every_value(rng: np.random.Generator) -> None:

@@ -14,6 +14,7 @@ from ConfigSpace import (
     UniformIntegerHyperparameter,
 )
 
+from ultraopt.hdl import hdl2cs
 from ultraopt.hdl.configs import check_config, sample_configs
 from ultraopt.learning import SpaceEncoder
 from ultraopt.learning.design import initial_design
@@ -109,6 +110,24 @@ def test_uniform_draws_and_the_design_give_every_grid_point_the_same_share():
         legal, _, _ = kernel_space.legalize(num, np.empty((3000, 0), dtype=np.int64), rng)
         for column in legal.T:  # the end points 0 and 1 got half the share of the middle one
             np.testing.assert_allclose(np.bincount(np.rint(column * 2).astype(int)) / 3000, 1 / 3, atol=0.03)
+
+
+def test_uniform_draws_on_integer_grids_give_each_point_its_share():
+    # ConfigSpace rounds an integer's value before the grid snaps it: 3 and 5 tied and went to 4 alone
+    space = hdl2cs({"width": {"_type": "int_quniform", "_value": [2, 8, 2]},
+                    "depth": {"_type": "int_qloguniform", "_value": [2, 64, 2]}})
+    kernel_space = KernelSpace(SpaceEncoder(space))
+    rng = np.random.default_rng(0)
+    num, _ = kernel_space.uniform(8000, rng)
+    legal, _, _ = kernel_space.legalize(num, np.empty((8000, 0), dtype=np.int64), rng)
+    rows = kernel_space.join(legal, np.empty((8000, 0), dtype=np.int64))
+    configs = [kernel_space.encoder.decode(row) for row in rows]
+    widths = np.array([config["width"] for config in configs])
+    np.testing.assert_allclose([np.mean(widths == w) for w in (2, 4, 6, 8)], 0.25, atol=0.03)
+    depths = np.array([config["depth"] for config in configs])
+    points = np.arange(2, 65, 2)  # each gets the log-uniform mass of the values nearest it: no zig-zag
+    expected = np.diff(np.log(np.concatenate([[2], points[:-1] + 1, [64]]))) / np.log(32)
+    np.testing.assert_allclose([np.mean(depths == d) for d in points], expected, atol=0.02)
 
 
 def test_an_empty_design_has_the_shapes_of_the_space(space):

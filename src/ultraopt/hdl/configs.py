@@ -103,7 +103,7 @@ def snap_to_grid(hp: Hyperparameter, value: Any) -> Any:
     if q is None or not isinstance(hp, NumericalHyperparameter):
         return value
     lower, upper = float(hp.lower), float(hp.upper)
-    steps = round((float(value) - lower) / q)
+    steps = math.floor((float(value) - lower) / q + 0.5)  # halves up: round() sent both 3 and 7 (2-grid from 2) to 6
     steps = min(max(steps, 0), _n_grid_points(lower, upper, q) - 1)
     snapped = lower + steps * q
     if isinstance(hp, IntegerHyperparameter):
@@ -112,6 +112,18 @@ def snap_to_grid(hp: Hyperparameter, value: Any) -> Any:
     # significant digits keep every digit of a user's bound (rounding at q's decimals turned a lower bound of
     # 0.12345674 into 0.1234567, outside the domain); clip as the rounding may still cross a bound by an ulp.
     return min(max(float(f"{snapped:.15g}"), lower), upper)
+
+
+def scale_value(hp: NumericalHyperparameter, positions: np.ndarray) -> np.ndarray:
+    """The values at ``positions`` in ``[0, 1]`` along ``hp``'s own scale (log where it is log), unrounded.
+
+    ConfigSpace's ``to_value`` rounds an integer hyperparameter's values to integers; snapping them to a q-grid
+    after that rounds twice, and the grid points between two integers that tie get every other point's share.
+    """
+    lower, upper = float(hp.lower), float(hp.upper)
+    if hp.log:
+        return np.exp(math.log(lower) + np.asarray(positions, dtype=float) * math.log(upper / lower))
+    return lower + np.asarray(positions, dtype=float) * (upper - lower)
 
 
 def _plain_value(hp: Hyperparameter, value: Any) -> Any:
@@ -154,23 +166,31 @@ def sample_configs(
     if _grid_decides(config_space):
         return _sample_snapped(config_space, n)
     sampled = config_space.sample_configuration(n) if n > 1 else [config_space.sample_configuration()]
-    return [_drawn_config(config_space, dict(configuration)) for configuration in sampled]
+    configs = [plain_config(config_space, configuration) for configuration in sampled]
+    # ConfigSpace's draws of an integer grid are biased (it draws integers, several of which snap to one point);
+    # a grid decides nothing here, so its values are drawn again, wherever they are active.
+    for name, hp in config_space.items():
+        if grid_step(hp) is not None:
+            active = [config for config in configs if name in config]
+            for config, value in zip(active, _draw_column(hp, len(active), config_space.random)):
+                config[name] = value
+    return configs
 
 
-def _drawn_config(config_space: ConfigurationSpace, values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _drawn_value(hp, values[name]) for name, hp in config_space.items() if name in values}
+def _draw_column(hp: Hyperparameter, n: int, random: np.random.RandomState) -> list[Any]:
+    """``n`` plain values of ``hp`` drawn with ``random``.
 
-
-def _drawn_value(hp: Hyperparameter, value: Any) -> Any:
-    """A value ConfigSpace drew uniformly on ``[lower, upper]``, snapped so that every point of a (linear) grid is
-    as likely as the others: snapped as it is, the two end points would get half a cell each."""
+    Every point of a linear q-grid is as likely as the others (drawn uniformly on ``[lower, upper]`` and snapped,
+    the two end points would get half a cell each); a log grid's points get the log-uniform mass nearest them.
+    """
     q = grid_step(hp)
-    if q is not None and isinstance(hp, NumericalHyperparameter) and not hp.log:
-        lower, upper = float(hp.lower), float(hp.upper)
-        n_points = _n_grid_points(lower, upper, q)
-        point = min(int((float(value) - lower) / (upper - lower) * n_points), n_points - 1)
-        value = lower + point * q
-    return _plain_value(hp, value)
+    if q is None or not isinstance(hp, NumericalHyperparameter):
+        return [_plain_value(hp, value) for value in hp.sample_value(n, seed=random)]
+    lower, upper = float(hp.lower), float(hp.upper)
+    if hp.log:
+        return [snap_to_grid(hp, value) for value in scale_value(hp, random.random_sample(n))]
+    points = random.randint(_n_grid_points(lower, upper, q), size=n)
+    return [_plain_value(hp, lower + int(point) * q) for point in points]
 
 
 def _grid_decides(config_space: ConfigurationSpace) -> bool:
@@ -206,10 +226,7 @@ def _sample_snapped(config_space: ConfigurationSpace, n: int) -> list[dict[str, 
     configs: list[dict[str, Any]] = []
     while len(configs) < n:
         missing = n - len(configs)
-        columns = {
-            name: [_drawn_value(hp, value) for value in hp.sample_value(missing, seed=config_space.random)]
-            for name, hp in config_space.items()
-        }
+        columns = {name: _draw_column(hp, missing, config_space.random) for name, hp in config_space.items()}
         for row in range(missing):
             config: dict[str, Any] = {}
             for name in config_space:  # topological order: parents come first

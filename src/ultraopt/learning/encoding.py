@@ -29,7 +29,7 @@ from ConfigSpace.hyperparameters import (
     OrdinalHyperparameter,
 )
 
-from ultraopt.hdl.configs import grid_step, plain_config, snap_to_grid
+from ultraopt.hdl.configs import grid_step, plain_config, scale_value, snap_to_grid
 
 __all__ = ["Dimension", "DimensionKind", "SpaceEncoder"]
 
@@ -165,11 +165,11 @@ class SpaceEncoder:
 
     @staticmethod
     def _snap_discrete(hp: NumericalHyperparameter, vectors: np.ndarray) -> np.ndarray:
-        values = np.asarray(hp.to_value(vectors), dtype=float)
         q = grid_step(hp)
+        values = np.asarray(hp.to_value(vectors) if q is None else scale_value(hp, vectors), dtype=float)
         if q is not None:
             lower, upper = float(hp.lower), float(hp.upper)
-            values = np.clip(lower + np.rint((values - lower) / q) * q, lower, upper)
+            values = np.clip(lower + np.floor((values - lower) / q + 0.5) * q, lower, upper)
             # The values configs get (lower + k*q without its float noise): conditions and forbidden clauses then
             # see the very vector ConfigSpace gives such a value (0.1 + 0.2 would sit an ulp off 0.3's). Once per
             # grid point hit, not per row.

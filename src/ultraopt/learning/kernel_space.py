@@ -62,6 +62,9 @@ class KernelSpace:
         self.steps = np.array(
             [1.0 / max(dims[i].n_values - 1, 1) if dims[i].kind != "continuous" else 0.0 for i in self.num_columns]
         )
+        # Uniform draws are stretched by half a cell beyond both ends of a linear grid (see grid_cells); a log
+        # grid's points keep the log-uniform mass nearest them, as sampled configs give them.
+        self._stretch = np.where([dims[i].log for i in self.num_columns], 0.0, self.steps)
         self.n_choices = np.array([dims[i].n_values for i in self.cat_columns], dtype=int)
         space = encoder.config_space
         parents = {
@@ -117,15 +120,17 @@ class KernelSpace:
         cat = (rng.random((n, self.n_cat)) * self.n_choices).astype(np.int64)
         return num, cat
 
-    def grid_cells(self, positions: np.ndarray, steps: np.ndarray | None = None) -> np.ndarray:
-        """Spread uniform ``positions`` in ``[0, 1]`` so that snapping gives every grid point the same share.
+    def grid_cells(self, positions: np.ndarray, stretch: np.ndarray | None = None) -> np.ndarray:
+        """Spread uniform ``positions`` in ``[0, 1]`` so that snapping gives every point of a linear grid the
+        same share.
 
-        A grid column's points sit at ``0, step, ..., 1`` and snap to the nearest one, so the two end points would
+        A linear grid's points sit at ``0, step, ..., 1`` and snap to the nearest one, so the two end points would
         get half a cell each; the positions are stretched by half a step beyond both ends (clipped later).
-        ``steps`` are those of the positions' columns (by default, rows of every numerical column).
+        ``stretch`` holds the steps of the positions' columns (by default, rows of every numerical column; ``0``
+        for continuous and log columns).
         """
-        steps = self.steps if steps is None else steps
-        return positions * (1.0 + steps) - steps / 2
+        stretch = self._stretch if stretch is None else stretch
+        return positions * (1.0 + stretch) - stretch / 2
 
     def legalize(
         self, num: np.ndarray, cat: np.ndarray, rng: np.random.Generator
@@ -147,7 +152,7 @@ class KernelSpace:
         cat = np.array(cat, dtype=np.int64, copy=True)
         holes = np.isnan(num)
         if holes.any():
-            num[holes] = self.grid_cells(rng.random(int(holes.sum())), np.broadcast_to(self.steps, num.shape)[holes])
+            num[holes] = self.grid_cells(rng.random(int(holes.sum())), np.broadcast_to(self._stretch, num.shape)[holes])
         holes = cat < 0
         if holes.any():
             draws = (rng.random(cat.shape) * self.n_choices).astype(np.int64)
