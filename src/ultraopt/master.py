@@ -122,6 +122,7 @@ class Master:
         self.storage = storage
         self._sampler = self._ask  # the replay of a journal swaps in the stored configs
         self._to_submit: deque[int] = deque()  # ids of running trials not handed to the executor yet
+        self._cancelled_before: set[int] = set()  # ids among them that an earlier session stopped cleanly
         self._n_warm_start = 0  # trials of a warm start at the head of the result
         # trials restored from storage (warm start and journal): a broken objective is judged on the trials after
         self._n_restored = 0
@@ -200,9 +201,12 @@ class Master:
             if self._to_submit:  # running when an earlier session stopped: runs again, a few times at most
                 trial = self._running[self._to_submit.popleft()].trial
                 # a config that kills the process (a crash in a C extension, an out-of-memory kill) would
-                # otherwise stop every resumed session at the same trial
-                if retry_or_lose(trial, "the run stopped while it ran (its process died or was killed)",
-                                 RESUMED_TRIAL_RETRIES):
+                # otherwise stop every resumed session at the same trial; one its session cancelled is not suspect
+                cancelled = trial.trial_id in self._cancelled_before
+                self._cancelled_before.discard(trial.trial_id)
+                if cancelled or retry_or_lose(
+                    trial, "the run stopped while it ran (its process died or was killed)", RESUMED_TRIAL_RETRIES
+                ):
                     self.storage.record_restarted(trial)
                     self.executor.submit(trial)
                 else:
@@ -331,11 +335,17 @@ class Master:
                 self._record(trial)
 
     def _cancel_running(self) -> None:
-        """Record trials still running as cancelled; they tell the optimizer nothing."""
+        """Record trials still running as cancelled; they tell the optimizer nothing, and a resume runs them again
+        (as it does the ones an earlier session left to run, still unsubmitted)."""
         for running in self._running.values():
             trial = running.trial
             trial.finish(TrialStatus.CANCELLED, error=f"the run stopped ({self.stop_reason or 'error'})")
             self.optimizer.forget(trial.config)
             self.result.add_trial(trial)
+            try:
+                self.storage.record_cancelled(trial)
+            except Exception as exc:  # a failing storage must not hide why the run stopped; the resume then counts
+                logger.warning("trial %d: its cancellation could not be journaled: %s", trial.trial_id, exc)
         self._running.clear()
         self._to_submit.clear()
+        self._cancelled_before.clear()

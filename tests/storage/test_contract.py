@@ -114,6 +114,21 @@ class TestStorageContract:
         assert result.best_loss == 0.5 and result.meta == {"stop_reason": "interrupted"}
         assert list(result.config_space) == ["c", "x"]
 
+    def test_a_cancelled_trial_comes_back_cancelled_and_unfinished(self, make_storage, quadratic_space):
+        storage = make_storage()
+        storage.open_run(header_for(quadratic_space))
+        trial = created(0, {"x": 0.5, "c": "a"})
+        storage.record_created(trial)
+        trial.finish(TrialStatus.CANCELLED, error="the run stopped (time limit)")
+        storage.record_cancelled(trial)
+        events = list(make_storage().events())
+        assert [(e.kind, e.trial.status, e.trial.error) for e in events] == [
+            ("created", TrialStatus.RUNNING, None),
+            ("cancelled", TrialStatus.CANCELLED, "the run stopped (time limit)"),
+        ]
+        result = make_storage().load_result()
+        assert result.trials == [] and [t.status for t in result.unfinished] == [TrialStatus.CANCELLED]
+
     def test_warm_start_trials_are_part_of_the_header(self, make_storage, quadratic_space):
         earlier = [finish(created(7, {"x": 2.0, "c": "b"}), 3.0)]
         header = header_for(quadratic_space)

@@ -130,11 +130,12 @@ def test_ctrl_c_returns_the_result_so_far_with_everything_stored(tmp_path, quadr
     loaded = FMinResult.load(path)
     assert [t.to_dict() for t in loaded.trials[:4]] == [t.to_dict() for t in result.trials[:4]]
     assert len(loaded.trials) == 4 and loaded.meta["stop_reason"] == "interrupted"
-    assert [t.config for t in loaded.unfinished] == [result.trials[4].config]
+    assert [(t.config, t.status) for t in loaded.unfinished] == [(result.trials[4].config, TrialStatus.CANCELLED)]
     resumed = run(quadratic_space, n_iterations=10, checkpoint_file=path)
     assert len(resumed.trials) == 10 and all(t.is_success for t in resumed.trials)
     again = next(t for t in resumed.trials if t.trial_id == 4)
-    assert again.config == calls[4] and again.attempt == 2  # the interrupted trial ran again
+    # the interrupted trial ran again, as its first attempt: Ctrl-C was not its doing
+    assert again.config == calls[4] and again.attempt == 1
 
 
 def test_early_stopping_and_time_limit_store_what_they_saw(tmp_path, quadratic_space):

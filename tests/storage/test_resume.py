@@ -20,7 +20,14 @@ BRACKETS = CustomIterGenerator([[9, 3, 1], [3, 1]], [[1, 3, 9], [3, 9]])
 
 
 class Crash(BaseException):
-    """Stands for the process dying: nothing after it is journaled."""
+    """Stands for the process dying: nothing after it is journaled (the crash cuts the Master's storage off)."""
+
+
+class CutOff:
+    """The storage of a process that died: it records nothing more."""
+
+    def __getattr__(self, name):
+        return lambda *args: None
 
 
 class ShufflingExecutor(Executor):
@@ -60,14 +67,17 @@ def make_master(space, storage, generator=BRACKETS, crash_at=None, seed=0):
     executor = ShufflingExecutor(seed=seed)
     executor.start(Objective(objective))
 
-    def crash(result, trial):
-        if len(result.trials) == crash_at:
-            raise Crash
-
     if storage.header is None:
         storage.open_run(RunHeader(space.to_serialized_dict(), {}, generator.get_budgets()))
-    return Master(optimizer, generator, executor, FMinResult(space, generator.get_budgets()), callbacks=[crash],
-                  storage=storage)
+    master = Master(optimizer, generator, executor, FMinResult(space, generator.get_budgets()), storage=storage)
+
+    def crash(result, trial):
+        if len(result.trials) == crash_at:
+            master.storage = CutOff()
+            raise Crash
+
+    master.callbacks.append(crash)
+    return master
 
 
 def finished_trials(result):
@@ -148,6 +158,25 @@ def test_a_run_stopped_by_a_limit_continues_and_a_run_can_be_extended(quadratic_
     assert first.stop_reason == "callback"
     assert len(make_master(quadratic_space, storage, seed=1).run(4).trials) == 34
     assert len(make_master(quadratic_space, storage, seed=2).run(6).trials) == BRACKETS.num_all_configs(6)
+
+
+def test_trials_a_clean_stop_cancels_run_again_without_using_up_their_attempts(storage, quadratic_space):
+    # each session stopping by a limit once looked like a crash: the trials it cancelled were lost after a few
+    # sessions, and the first of them stopped the run as if the objective were broken
+    def stop_after(n):
+        calls = []
+        return lambda result, trial: calls.append(trial) or len(calls) >= n
+
+    for session in range(6):
+        master = make_master(quadratic_space, storage, seed=session)
+        master.callbacks.append(stop_after(2))
+        master.run(4)
+        assert master.stop_reason == "callback"
+        assert any(t.status is TrialStatus.CANCELLED for t in master.result.trials)
+    result = make_master(quadratic_space, storage, seed=9).run(4)
+    assert len(result.trials) == 34 and all(t.status is TrialStatus.SUCCESS for t in result.trials)
+    assert {t.attempt for t in result.trials} == {1}
+    assert [t.status for t in storage.load_result().unfinished] == []
 
 
 def test_a_journal_of_another_schedule_is_refused(quadratic_space):

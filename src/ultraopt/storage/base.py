@@ -21,11 +21,13 @@ from ultraopt.trial import Trial, TrialStatus
 if TYPE_CHECKING:
     from ultraopt.result import FMinResult
 
-__all__ = ["CREATED", "Event", "FINISHED", "RESTARTED", "RunHeader", "Storage", "StorageError"]
+__all__ = ["CANCELLED", "CREATED", "Event", "FINISHED", "RESTARTED", "RunHeader", "Storage", "StorageError"]
 
 #: Event kinds. ``created``: the Master submitted a new trial; ``restarted``: a trial that was running when an
-#: earlier session stopped was submitted again (its attempt count went up); ``finished``: a trial came back.
-CREATED, RESTARTED, FINISHED = "created", "restarted", "finished"
+#: earlier session stopped was submitted again (its attempt count went up unless that session cancelled it);
+#: ``finished``: a trial came back; ``cancelled``: the session stopped cleanly (a limit, Ctrl-C) while the trial
+#: ran, so it was not the trial's doing.
+CREATED, RESTARTED, FINISHED, CANCELLED = "created", "restarted", "finished", "cancelled"
 
 #: The error of a trial that a storage holds as created but never finished, when the run is loaded for analysis.
 
@@ -43,10 +45,10 @@ class Event:
     seq : int
         Position in the journal; increasing over the whole run (every session of it).
     kind : str
-        :data:`CREATED`, :data:`RESTARTED` or :data:`FINISHED`.
+        :data:`CREATED`, :data:`RESTARTED`, :data:`FINISHED` or :data:`CANCELLED`.
     trial : Trial
-        The trial as it was at that moment: as submitted (``created``, ``restarted``; status ``RUNNING``) or as
-        it came back (``finished``).
+        The trial as it was at that moment: as submitted (``created``, ``restarted``; status ``RUNNING``), as
+        it came back (``finished``) or as its session stopped it (``cancelled``; status ``CANCELLED``).
     """
 
     seq: int
@@ -186,6 +188,12 @@ class Storage(ABC):
     def record_restarted(self, trial: Trial) -> None:
         """Journal that a trial left running by an earlier session is submitted again (``trial.attempt`` grew)."""
         self._append(RESTARTED, trial)
+
+    def record_cancelled(self, trial: Trial) -> None:
+        """Journal that the session stopped cleanly while ``trial`` ran: a resume runs it again without counting
+        an attempt against it (only a session that died leaves a trial's fate in doubt)."""
+        assert trial.status is TrialStatus.CANCELLED, trial
+        self._append(CANCELLED, trial)
 
     def record_finished(self, trial: Trial) -> None:
         """Journal a trial that came back finished (any status but ``CANCELLED``: those run again on resume)."""

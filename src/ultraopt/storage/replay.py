@@ -24,7 +24,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ultraopt.multi_fidelity.iter.warm_start import WarmStartIteration
-from ultraopt.storage.base import CREATED, FINISHED, RESTARTED, Event
+from ultraopt.storage.base import CANCELLED, CREATED, FINISHED, RESTARTED, Event
 from ultraopt.storage.base import snapshot as copy_trial
 from ultraopt.trial import Trial
 
@@ -80,6 +80,9 @@ def replay(master: Master) -> int:
                 _replay_created(master, sampler, event)
             elif event.kind == RESTARTED:
                 master._running[event.trial.trial_id].trial.attempt = event.trial.attempt
+                master._cancelled_before.discard(event.trial.trial_id)
+            elif event.kind == CANCELLED:
+                master._cancelled_before.add(event.trial.trial_id)
             else:
                 assert event.kind == FINISHED, event
                 master._record(copy_trial(event.trial), replaying=True)

@@ -6,7 +6,7 @@ Schema (format ``ultraopt-storage``, version :data:`FORMAT_VERSION`)::
               keep_warm_start)
     trials   (trial_id PRIMARY KEY, iteration, stage, running_index, budget, config JSON, config_info JSON,
               status, loss, info JSON, error, start_time, end_time, worker, attempt)   -- latest state
-    events   (seq PRIMARY KEY, kind 'created' | 'restarted' | 'finished', trial_id, attempt, time)
+    events   (seq PRIMARY KEY, kind 'created' | 'restarted' | 'finished' | 'cancelled', trial_id, attempt, time)
     warm_start_trials (position PRIMARY KEY, trial JSON)
 
 ``trials`` holds one row per trial in its latest state, for analysis with plain SQL; ``events`` is the order in
@@ -39,7 +39,7 @@ except ImportError:  # Windows: no advisory lock, one writer is then up to the u
     fcntl = None  # type: ignore[assignment]
 
 from ultraopt.jsonable import to_jsonable
-from ultraopt.storage.base import CREATED, FINISHED, Event, RunHeader, Storage, StorageError
+from ultraopt.storage.base import CANCELLED, CREATED, FINISHED, Event, RunHeader, Storage, StorageError
 from ultraopt.trial import Trial, TrialStatus
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "SQLiteStorage", "is_sqlite_file"]
@@ -47,7 +47,7 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "SQLiteStorage", "is_sqlite_file"]
 logger = logging.getLogger(__name__)
 
 FORMAT = "ultraopt-storage"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the 'cancelled' event
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
@@ -81,7 +81,7 @@ CREATE TABLE trials (
 );
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('created', 'restarted', 'finished')),
+    kind TEXT NOT NULL CHECK (kind IN ('created', 'restarted', 'finished', 'cancelled')),
     trial_id INTEGER NOT NULL REFERENCES trials (trial_id),
     attempt INTEGER NOT NULL,
     time REAL NOT NULL
@@ -349,7 +349,8 @@ class SQLiteStorage(Storage):
             trial = _row_to_trial(tuple(columns))
             if kind != FINISHED:  # the row holds the latest state; the event saw the trial as submitted
                 trial = Trial(trial.trial_id, trial.config_id, trial.config, trial.budget, trial.config_info,
-                              TrialStatus.RUNNING, attempt=attempt)
+                              TrialStatus.CANCELLED if kind == CANCELLED else TrialStatus.RUNNING,
+                              error=trial.error if kind == CANCELLED else None, attempt=attempt)
             yield Event(seq, kind, trial)
 
     @property
