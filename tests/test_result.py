@@ -41,6 +41,15 @@ def test_dataframe_has_a_row_per_trial_and_a_column_per_hyperparameter(condition
     assert frame["config:C"].iloc[0] == 0.5 and np.isnan(frame["config:C"].iloc[1])
 
 
+def test_an_integer_inactive_in_some_trials_stays_an_integer(conditional_space):
+    # the NaN of the inactive rows made it a float column: the CSV export wrote 4.0
+    trials = [finished(0, {"model": "svm", "C": 0.5}, 1.0, 0.3), finished(1, {"model": "tree", "depth": 4}, 1.0, 0.2)]
+    frame = FMinResult(conditional_space, [1], trials).to_dataframe()
+    assert str(frame["config:depth"].dtype) == "Int64" and frame["config:depth"].isna().tolist() == [True, False]
+    assert frame.to_csv(index=False).splitlines()[2].endswith(",4")
+    assert frame["config:C"].dtype == float
+
+
 def test_convergence_plot_draws_the_best_so_far(quadratic_space):
     result = fmin(quadratic, quadratic_space, optimizer="Random", n_iterations=30, show_progressbar=False)
     ax = result.plot_convergence()

@@ -216,7 +216,10 @@ class FMinResult:
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per trial: ids, budget, status, loss (NaN without one), times, worker, origin, error and a
-        ``config:<name>`` column per hyperparameter (missing where inactive)."""
+        ``config:<name>`` column per hyperparameter (missing where inactive).
+
+        An integer (or boolean) hyperparameter inactive in some trials gets a nullable ``Int64`` (``boolean``)
+        column, so that its values stay integers (``15``, not ``15.0``, in a CSV export)."""
         records = []
         for trial in self.trials:
             record: dict[str, Any] = {
@@ -236,7 +239,14 @@ class FMinResult:
             }
             record.update({f"config:{name}": value for name, value in trial.config.items()})
             records.append(record)
-        return pd.DataFrame.from_records(records)
+        frame = pd.DataFrame.from_records(records)
+        for column in frame.columns[frame.isna().any()]:
+            if str(column).startswith("config:"):
+                name = column[len("config:"):]
+                dtype = _nullable_dtype([trial.config[name] for trial in self.trials if name in trial.config])
+                if dtype is not None:
+                    frame[column] = frame[column].astype(dtype)
+        return frame
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
@@ -388,3 +398,13 @@ class FMinResult:
         from ultraopt.report import write_report
 
         return write_report(self, path, title=title)
+
+
+def _nullable_dtype(values: list[Any]) -> str | None:
+    """The nullable pandas dtype that keeps ``values`` as they are (a column with missing values made them floats)."""
+    kinds = {type(value) for value in values}
+    if kinds == {bool}:
+        return "boolean"
+    if kinds and all(issubclass(kind, (int, np.integer)) and kind is not bool for kind in kinds):
+        return "Int64"
+    return None
