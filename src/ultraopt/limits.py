@@ -15,7 +15,9 @@ fork is safe — which evaluates the config and writes the outcome back as JSON:
   (as pynisher does, but counting only what the evaluation adds); an allocation past it raises ``MemoryError``
   in the objective (``MEMOUT``), and a child killed by the system's OOM killer is ``MEMOUT`` too;
 - lifetime: the helper and each child die with their parent (``PR_SET_PDEATHSIG`` on Linux, and the helper
-  kills a running child when its parent's pipe closes), so no evaluation outlives the run.
+  kills a running child when its parent's pipe closes), so no evaluation outlives the run. The helper is sent
+  SIGTERM rather than SIGKILL when its parent dies, so that it kills the running child's whole process group:
+  processes the objective started die with it too.
 
 POSIX only; the memory limit needs Linux.
 """
@@ -49,7 +51,7 @@ _PR_SET_PDEATHSIG = 1
 _BOOTSTRAP = """
 import ctypes, os, signal, sys
 try:
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 except (AttributeError, OSError):
     pass
 if os.getppid() != int(sys.argv[2]):
@@ -189,6 +191,7 @@ def _serve(results_fd: int) -> None:
     import cloudpickle
 
     warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)  # see the module docstring
+    signal.signal(signal.SIGTERM, _stop)
     payload = _read_frame(0)
     if payload is None:
         return
@@ -198,13 +201,29 @@ def _serve(results_fd: int) -> None:
         _write_all(results_fd, _frame(json.dumps(outcome.to_dict()).encode()))
 
 
+# The child evaluating now, in the helper: its process group is killed if the helper is stopped.
+_evaluating: int | None = None
+
+
+def _stop(signum: int, frame: Any) -> None:
+    """SIGTERM in the helper (its parent died): stop the evaluation and whatever it started, then exit."""
+    if _evaluating is not None:
+        _kill_group(_evaluating)
+    os._exit(0)
+
+
 def _evaluate_in_child(objective: Objective, request: dict[str, Any]) -> Evaluation:
+    global _evaluating
     read_fd, write_fd = os.pipe()
     start = time.time()
+    helper = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_fd)
-        _child(objective, request, write_fd)
+        _child(objective, request, write_fd, helper)
+    with contextlib.suppress(OSError):  # also here, so that the group exists before _stop may kill it
+        os.setpgid(pid, pid)
+    _evaluating = pid
     os.close(write_fd)
     time_limit = request["time_limit"]
     deadline = math_inf if time_limit is None else start + time_limit
@@ -228,6 +247,7 @@ def _evaluate_in_child(objective: Objective, request: dict[str, Any]) -> Evaluat
     os.close(read_fd)
     _kill_group(pid)  # the evaluation, whatever it started, and anything left of it
     _, status = os.waitpid(pid, 0)
+    _evaluating = None
     if outcome is None and chunks:
         with contextlib.suppress(ValueError):
             outcome = Evaluation.from_dict(json.loads(b"".join(chunks)))
@@ -249,15 +269,18 @@ def _died(status: int, start: float, memory_limit: float | None) -> Evaluation:
                       end_time=time.time())
 
 
-def _child(objective: Objective, request: dict[str, Any], write_fd: int) -> None:
+def _child(objective: Objective, request: dict[str, Any], write_fd: int, helper: int) -> None:
     """Evaluate in the forked child and write the outcome to ``write_fd``; exits without returning."""
     code = 0
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the helper's handler is not the child's
         os.setpgid(0, 0)  # a group of its own: killing the group also stops what the objective started
         with contextlib.suppress(AttributeError, OSError):
             import ctypes
 
             ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != helper:  # the helper died before the line above
+            os._exit(1)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)  # the helper's stdin is its parent's pipe, not for the objective
         if request["memory_limit"] is not None:

@@ -79,13 +79,14 @@ def test_no_evaluation_outlives_its_parent(tmp_path):
     pids = tmp_path / "pids"
     script = tmp_path / "parent.py"
     script.write_text(textwrap.dedent(f"""
-        import os, time
+        import os, subprocess, time
         from ultraopt.limits import LimitedObjective
         from ultraopt.objective import Objective
 
         def forever(config):
+            started = subprocess.Popen(["sleep", "3600"])  # what the objective starts goes too
             with open({str(pids)!r}, "w") as file:
-                file.write(f"{{os.getpid()}} {{os.getppid()}}")
+                file.write(f"{{os.getpid()}} {{os.getppid()}} {{started.pid}}")
             time.sleep(3600)
 
         LimitedObjective(Objective(forever), time_limit=3600)({{}}, 1.0)
@@ -93,13 +94,16 @@ def test_no_evaluation_outlives_its_parent(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}  # the child imports what this process imports
     parent = subprocess.Popen([sys.executable, str(script)], env=env)
     deadline = time.time() + 120
-    while not (pids.exists() and pids.read_text().count(" ") == 1) and time.time() < deadline:
+    while not (pids.exists() and pids.read_text().count(" ") == 2) and time.time() < deadline:
         time.sleep(0.1)
-    evaluation, helper = map(int, pids.read_text().split())
-    assert alive(evaluation) and alive(helper)
+    evaluation, helper, started = map(int, pids.read_text().split())
+    assert alive(evaluation) and alive(helper) and alive(started)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     deadline = time.time() + 10
-    while (alive(evaluation) or alive(helper)) and time.time() < deadline:
+    while any(map(alive, (evaluation, helper, started))) and time.time() < deadline:
         time.sleep(0.05)
     assert not alive(evaluation) and not alive(helper)
+    if alive(started):  # not to leave it behind when the assertion fails
+        os.kill(started, signal.SIGKILL)
+        pytest.fail("a process the evaluation started outlived the run")
