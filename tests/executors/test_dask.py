@@ -145,3 +145,16 @@ def test_a_created_cluster_whose_workers_all_went_away_gets_them_back():
         assert trial.status is TrialStatus.SUCCESS and trial.attempt >= 2
     finally:
         executor.shutdown()
+
+
+def test_a_closed_client_is_named_as_such(dask_cluster, quadratic_space):
+    # it failed deep inside with "'NoneType' object has no attribute 'register_worker_plugin'"
+    from ultraopt import fmin
+    from ultraopt.facade.checks import InvalidArgumentError
+
+    client = Client(dask_cluster, set_as_default=False)
+    client.close()
+    with pytest.raises(ValueError, match="the Dask client is closed"):
+        DaskExecutor(client).start(Objective(square))
+    with pytest.raises(InvalidArgumentError, match="dask_client must be None or a distributed.Client that is not clos"):
+        fmin(square, quadratic_space, n_iterations=2, parallel_strategy="Dask", dask_client=client)

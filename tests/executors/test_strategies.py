@@ -1,5 +1,6 @@
 """fmin with parallel_strategy="MapReduce" and "Dask"."""
 
+import logging
 import multiprocessing.resource_tracker
 import os
 import signal
@@ -181,6 +182,15 @@ def test_an_objective_that_cannot_be_pickled_is_named_and_no_process_is_left(str
 
 
 # ---------------------------------------------------------------------------------------------- Dask
+class RecordingHandler(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
 def test_dask_on_a_created_cluster_leaves_no_process_behind(children_before):
     result = run(sleepy_quadratic, n_iterations=6, n_jobs=2, parallel_strategy="Dask")
     assert result.meta["parallel_strategy"] == "Dask"
@@ -191,9 +201,16 @@ def test_dask_on_a_created_cluster_leaves_no_process_behind(children_before):
 
 
 def test_dask_time_limit_counts_the_cluster_start_and_does_not_wait_for_hung_trials(children_before):
+    nanny_warnings = RecordingHandler()
+    logging.getLogger("distributed.nanny").addHandler(nanny_warnings)  # Dask's loggers do not propagate
     start = time.monotonic()
-    result = run(hangs_on_b, n_iterations=20, n_jobs=2, parallel_strategy="Dask", time_limit=6, random_state=2)
+    try:
+        result = run(hangs_on_b, n_iterations=20, n_jobs=2, parallel_strategy="Dask", time_limit=6, random_state=2)
+    finally:
+        logging.getLogger("distributed.nanny").removeHandler(nanny_warnings)
     elapsed = time.monotonic() - start
+    # the workers killed because the cluster closes are not announced as restarting
+    assert not [text for text in nanny_warnings.messages if text.startswith("Restarting worker")]
     assert result.meta["stop_reason"] == "time limit"
     assert result.trials_with_status(TrialStatus.CANCELLED)  # the hung ones
     assert elapsed < 6 + 4  # was the cluster's start-up + 6 s + a graceful close waiting on the hung workers

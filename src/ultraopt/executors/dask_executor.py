@@ -7,6 +7,7 @@ import logging
 import math
 import time
 import traceback
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import dask
@@ -26,7 +27,14 @@ from ultraopt.trial import Trial
 if TYPE_CHECKING:
     from distributed import Future
 
-__all__ = ["DaskExecutor", "ObjectivePlugin", "install_on_cluster", "local_cluster_options", "start_local_cluster"]
+__all__ = [
+    "DaskExecutor",
+    "ObjectivePlugin",
+    "install_on_cluster",
+    "is_closed",
+    "local_cluster_options",
+    "start_local_cluster",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +62,11 @@ class ObjectivePlugin(WorkerPlugin):
         close = getattr(self.objective, "close", None)  # a LimitedObjective stops its helper processes
         if callable(close):
             close()
+
+
+def is_closed(client: Client) -> bool:
+    """Whether ``client`` was closed (or is closing): nothing can be submitted through it any more."""
+    return client.status in ("closing", "closed")
 
 
 def install_on_cluster(client: Client, token: str, objective: Objective) -> str:
@@ -104,6 +117,23 @@ def _kill_worker_processes(cluster: LocalCluster) -> None:
         if process is not None:
             with contextlib.suppress(Exception):  # already gone
                 process.kill()
+
+
+class _DropRestartNotices(logging.Filter):
+    """Drops the nannies' "Restarting worker" warnings: the workers were killed because the cluster closes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Restarting worker")
+
+
+@contextlib.contextmanager
+def _restart_notices_dropped() -> Iterator[None]:
+    nanny_logger, notices = logging.getLogger("distributed.nanny"), _DropRestartNotices()
+    nanny_logger.addFilter(notices)
+    try:
+        yield
+    finally:
+        nanny_logger.removeFilter(notices)
 
 
 # How often a wait on a cluster of our own looks whether its workers are still there.
@@ -195,6 +225,8 @@ class DaskExecutor(FuturesExecutor):
         return self._cluster is not None
 
     def start(self, objective: Objective) -> None:
+        if self._client is not None and is_closed(self._client):
+            raise ValueError(f"the Dask client is {self._client.status}: pass a client that is not closed")
         if self._client is None:
             self._cluster, self._client = start_local_cluster(self.n_workers)
             logger.info("started a local Dask cluster of %d workers at %s", self.n_workers,
@@ -268,9 +300,10 @@ class DaskExecutor(FuturesExecutor):
         finally:
             if cluster is not None:
                 self._cluster = self._client = None
-                if futures:  # a cancelled task still runs in its worker thread: the nanny would wait for it
-                    _kill_worker_processes(cluster)
-                try:
-                    client.close()
-                finally:
-                    cluster.close()
+                with _restart_notices_dropped():
+                    if futures:  # a cancelled task still runs in its worker thread: the nanny would wait for it
+                        _kill_worker_processes(cluster)
+                    try:
+                        client.close()
+                    finally:
+                        cluster.close()

@@ -29,10 +29,12 @@ def is_positive_number(value: Any) -> bool:
 
 
 def is_dask_client(value: Any) -> bool:
-    """A ``distributed.Client`` (Dask is imported only when a value is given)."""
+    """A ``distributed.Client`` that is not closed (Dask is imported only when a value is given)."""
     from distributed import Client
 
-    return isinstance(value, Client)
+    from ultraopt.executors.dask_executor import is_closed
+
+    return isinstance(value, Client) and not is_closed(value)
 
 
 def optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:

@@ -78,7 +78,7 @@ _CONSTRAINTS = {
     "checkpoint_freq": (optional(is_positive_int), "None or a positive int (it has no effect, see the docstring)"),
     "trial_time_limit": (optional(is_positive_number), "None or a positive number of seconds"),
     "trial_memory_limit": (optional(is_positive_number), "None or a positive number of MB"),
-    "dask_client": (optional(is_dask_client), "None or a distributed.Client"),
+    "dask_client": (optional(is_dask_client), "None or a distributed.Client that is not closed"),
 }
 
 
