@@ -306,3 +306,21 @@ def test_queued_jobs_of_a_replaced_master_are_skipped_not_run():
     while (item := runtime.outbox.get()) is not None:
         sent.append(item[:2])
     assert ran == [2.0] and sent == [("PYRO:new@h:2", 2)] and runtime.n_jobs == 1  # one left to report
+
+
+def test_a_worker_in_a_long_job_stops_at_once(nameserver, dispatcher, workers):
+    # it waited a second each for its compute and report threads, which a run's time limit then overran
+    worker = Worker(nameserver.run_id).initialize(lambda config: time.sleep(config["x"]) or 0.0)
+    worker.run(background=True)
+    workers.append(worker)
+    assert dispatcher.wait_for_workers(1, timeout=10)
+    submit(dispatcher, 0, 60.0)
+    deadline = time.monotonic() + 10
+    while not worker.is_busy():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)  # in the objective
+    start = time.monotonic()
+    worker.shutdown()
+    worker.thread.join(10)
+    assert not worker.thread.is_alive() and time.monotonic() - start < 1.5  # was over 2 s

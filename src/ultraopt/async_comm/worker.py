@@ -110,6 +110,7 @@ class _Runtime:
         self.uri: str | None = None
         self.objective: Objective | None = None
         self.current: dict[str, Any] = {}
+        self.evaluating = False  # the compute thread is in the objective
 
 
 def _is_stale(runtime: _Runtime, callback: str) -> bool:
@@ -334,9 +335,12 @@ class Worker:
             runtime.daemon.requestLoop(lambda: not runtime.stop.is_set())
         finally:
             self.shutdown()
+            runtime.outbox.put(None)  # the report thread ends after what is queued; no more results come now
             for thread in threads:
+                if thread is threads[0] and runtime.evaluating:
+                    continue  # a compute thread in a job is a daemon thread: its job is not waited for
                 if thread is not threading.current_thread():
-                    thread.join(timeout=1.0)  # a compute thread in a long job is a daemon thread: not waited for
+                    thread.join(timeout=1.0)
             self._unregister(runtime)
             for proxy in list(runtime.dispatchers.values()):
                 proxy.close()  # the dispatcher sees the connection close: this worker is gone
@@ -359,7 +363,11 @@ class Worker:
                 with runtime.lock:
                     runtime.n_jobs -= 1
                 continue
-            evaluation = self._evaluate(runtime, config_id, kwargs)
+            runtime.evaluating = True
+            try:
+                evaluation = self._evaluate(runtime, config_id, kwargs)
+            finally:
+                runtime.evaluating = False
             result = (callback, kwargs.get("job"), {"worker": runtime.name, "evaluation": evaluation.to_dict()})
             if runtime.jobs.empty():
                 self._deliver(runtime, [result])
