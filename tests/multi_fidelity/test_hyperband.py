@@ -1,5 +1,6 @@
 """Hyperband and successive-halving schedules, and the budget arithmetic under them."""
 
+import logging
 import math
 from fractions import Fraction
 
@@ -144,3 +145,13 @@ class _OwnIteration(RankReductionIteration):
 )
 def test_repr_says_which_iterations_run(generator, shown):
     assert repr(generator).endswith(shown)
+
+
+def test_an_eta_that_leaves_one_budget_is_warned_about(caplog):
+    with caplog.at_level(logging.WARNING, logger="ultraopt.multi_fidelity"):
+        HyperBandIterGenerator(1 / 9, 1, eta=10)  # 1/10 is below min_budget: only max_budget is left
+        HyperBandIterGenerator(1, 1, eta=3)  # a single budget on purpose
+        HyperBandIterGenerator(1 / 9, 1, eta=3)
+    assert [record.getMessage() for record in caplog.records] == [
+        "eta=10 is more than max_budget / min_budget (1 / 1/9): every trial runs on max_budget, nothing is stopped "
+        "early"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -10,6 +11,8 @@ from ultraopt.multi_fidelity.iter.base_iter import BaseIteration
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
 
 __all__ = ["HyperBandIterGenerator", "SuccessiveHalvingIterGenerator"]
+
+logger = logging.getLogger(__name__)
 
 
 class HyperBandIterGenerator(BaseIterGenerator):
@@ -60,6 +63,10 @@ class HyperBandIterGenerator(BaseIterGenerator):
         self.max_budget = float(max_budget)
         self.eta = eta
         self.SH_only = bool(SH_only)
+        if len(self.budgets) == 1 and self.min_budget < self.max_budget:
+            logger.warning("eta=%s is more than max_budget / min_budget (%s / %s): every trial runs on max_budget, "
+                           "nothing is stopped early", eta, format_budget(self.max_budget),
+                           format_budget(self.min_budget))
         # Iteration i of a cycle is bracket s = S - 1 - i: the most exploratory first.
         self._brackets = [self._make_bracket(s) for s in reversed(range(self.n_stages))]
 
