@@ -95,6 +95,13 @@ def test_readers_see_every_committed_trial_while_the_writer_writes(stored_run, q
     writer.close()
 
 
+def test_reading_a_closed_run_leaves_no_file_behind(stored_run):
+    # SQLite made -wal and -shm files for the reader, which cannot remove them: `ultraopt show` left them there
+    before = sorted(os.listdir(stored_run.parent))
+    assert len(FMinResult.load(stored_run).trials) == 40
+    assert sorted(os.listdir(stored_run.parent)) == before == ["run.db"]
+
+
 def test_the_trials_table_answers_plain_sql(stored_run):
     conn = sqlite3.connect(f"file:{stored_run}?mode=ro", uri=True)
     rows = conn.execute("SELECT count(*), min(loss), max(attempt) FROM trials WHERE status = 'success'").fetchone()

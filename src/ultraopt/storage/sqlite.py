@@ -182,7 +182,7 @@ class SQLiteStorage(Storage):
         side_files = [Path(f"{self.path}{suffix}") for suffix in ("-wal", "-shm")]
         existed = [side.exists() for side in side_files]
         try:
-            conn = sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True)
+            conn = self._read_only_connection()
             try:
                 return self._read_header(conn)
             finally:
@@ -193,6 +193,15 @@ class SQLiteStorage(Storage):
         except StorageError:
             self._remove_created_side_files(side_files, existed)
             raise
+
+    def _read_only_connection(self) -> sqlite3.Connection:
+        """A connection that reads the file and never writes to it.
+
+        Without a ``-wal`` file beside it no writer has the file open and all of it is in the file: it is then
+        opened immutable, as SQLite would otherwise create ``-wal``/``-shm`` files that a reader cannot remove.
+        """
+        immutable = "" if Path(f"{self.path}-wal").exists() else "&immutable=1"
+        return sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro{immutable}", uri=True)
 
     @staticmethod
     def _remove_created_side_files(side_files: list[Path], existed: list[bool]) -> None:
@@ -336,7 +345,7 @@ class SQLiteStorage(Storage):
 
     # ------------------------------------------------------------------ reading
     def events(self) -> Iterator[Event]:
-        conn = self._conn or sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True)
+        conn = self._conn or self._read_only_connection()
         try:
             rows = conn.execute(
                 f"SELECT e.seq, e.kind, e.attempt, {', '.join('t.' + c for c in _TRIAL_COLUMNS.split(', '))} "
