@@ -29,6 +29,15 @@ def test_quickstart_runs_as_written(capsys):
     assert "Optimal Loss" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_the_quickstart_prints_the_optimum_the_readme_shows(capsys):
+    # seeded, so the README can show what it prints; a change to sampling must update the README
+    quickstart = next(block for block in code_blocks("python") if "fmin(" in block)
+    exec(compile(quickstart, "README quickstart", "exec"), {})
+    shown = re.search(r"`print\(result\)` shows the optimum.*?```\n(.*?)```", README, flags=re.S).group(1)
+    assert capsys.readouterr().out.strip().endswith(shown.strip())
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
 def test_examples_compile(path):
     compile(path.read_text(), str(path), "exec")
