@@ -111,29 +111,36 @@ def start_local_cluster(n_workers: int) -> tuple[LocalCluster, Client]:
 
 def _kill_worker_processes(cluster: LocalCluster) -> None:
     """Kill the worker processes of a cluster this executor created (a graceful close waits seconds per worker
-    for trials that were cancelled but keep running, which would overrun the run's time limit)."""
+    for trials that were cancelled but keep running, which would overrun the run's time limit).
+
+    Each nanny is first told that the cluster closes: it would otherwise start a new worker in place of the
+    killed one, and the cluster's close would wait for that worker to come up.
+    """
     for nanny in list(cluster.workers.values()):
+        with contextlib.suppress(Exception):  # closed already
+            nanny.close_gracefully(reason="ultraopt: the run stopped")
         process = getattr(getattr(nanny, "process", None), "process", None)  # Nanny -> WorkerProcess -> process
         if process is not None:
             with contextlib.suppress(Exception):  # already gone
                 process.kill()
 
 
-class _DropRestartNotices(logging.Filter):
-    """Drops the nannies' "Restarting worker" warnings: the workers were killed because the cluster closes."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Restarting worker")
+#: Dask's loggers that report the workers killed at shutdown as failures (closed comms, tasks of dead workers).
+_SHUTDOWN_NOISE = ("distributed.batched", "distributed.core", "distributed.scheduler", "distributed.worker")
 
 
 @contextlib.contextmanager
-def _restart_notices_dropped() -> Iterator[None]:
-    nanny_logger, notices = logging.getLogger("distributed.nanny"), _DropRestartNotices()
-    nanny_logger.addFilter(notices)
+def _shutdown_noise_muted() -> Iterator[None]:
+    """Mute the tracebacks and errors Dask logs about the workers this executor kills when its cluster closes."""
+    loggers = [logging.getLogger(name) for name in _SHUTDOWN_NOISE]
+    levels = [each.level for each in loggers]
+    for each in loggers:
+        each.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
-        nanny_logger.removeFilter(notices)
+        for each, level in zip(loggers, levels):
+            each.setLevel(level)
 
 
 # How often a wait on a cluster of our own looks whether its workers are still there.
@@ -300,7 +307,7 @@ class DaskExecutor(FuturesExecutor):
         finally:
             if cluster is not None:
                 self._cluster = self._client = None
-                with _restart_notices_dropped():
+                with _shutdown_noise_muted():
                     if futures:  # a cancelled task still runs in its worker thread: the nanny would wait for it
                         _kill_worker_processes(cluster)
                     try:
