@@ -123,6 +123,7 @@ class Master:
         self._sampler = self._ask  # the replay of a journal swaps in the stored configs
         self._to_submit: deque[int] = deque()  # ids of running trials not handed to the executor yet
         self._cancelled_before: set[int] = set()  # ids among them that an earlier session stopped cleanly
+        self._lost_on_resume: set[int] = set()  # ids of those lost for their earlier sessions' deaths
         self._n_warm_start = 0  # trials of a warm start at the head of the result
         # trials restored from storage (warm start and journal): a broken objective is judged on the trials after
         self._n_restored = 0
@@ -210,6 +211,7 @@ class Master:
                     self.storage.record_restarted(trial)
                     self.executor.submit(trial)
                 else:
+                    self._lost_on_resume.add(trial.trial_id)
                     self._record(trial)
                 continue
             found = self._next_run()
@@ -290,13 +292,14 @@ class Master:
         """Raise :class:`ObjectiveError` when the first trials of this session all failed; ``finished``: the run has
         no more trials to come (promotions planned for a short Hyperband run never happen when everything fails).
 
-        Restored trials do not count: a run stopped by a broken objective resumes once the objective is fixed.
+        Restored trials do not count: a run stopped by a broken objective resumes once the objective is fixed. Nor
+        do trials lost because earlier sessions died while they ran: the objective may never have failed.
         """
-        trials = self.result.trials
-        if len(trials) - self._n_restored > BROKEN_OBJECTIVE_TRIALS:  # only the first trials of the session decide
-            return
-        trials = trials[self._n_restored:]
-        planned = self.iter_generator.num_all_configs(self._n_iterations) - (self._n_restored - self._n_warm_start)
+        if len(self.result.trials) - self._n_restored - len(self._lost_on_resume) > BROKEN_OBJECTIVE_TRIALS:
+            return  # only the first trials of the session decide
+        trials = [t for t in self.result.trials[self._n_restored:] if t.trial_id not in self._lost_on_resume]
+        planned = (self.iter_generator.num_all_configs(self._n_iterations) - (self._n_restored - self._n_warm_start)
+                   - len(self._lost_on_resume))
         first = min(BROKEN_OBJECTIVE_TRIALS, planned)
         if not trials or not (len(trials) == first or finished) or not all(t.status.is_failure for t in trials):
             return

@@ -179,6 +179,24 @@ def test_trials_a_clean_stop_cancels_run_again_without_using_up_their_attempts(s
     assert [t.status for t in storage.load_result().unfinished] == []
 
 
+def test_trials_lost_to_dead_sessions_are_no_sign_of_a_broken_objective(storage, quadratic_space):
+    # killed sessions left both trials running four times: lost on resume, and the run stopped with an
+    # ObjectiveError although the objective had never failed
+    from tests.storage.test_contract import created
+
+    generator = CustomIterGenerator([1], [1.0])
+    storage.open_run(RunHeader(quadratic_space.to_serialized_dict(), {}, generator.get_budgets()))
+    for trial_id in (0, 1):
+        trial = created(trial_id, {"x": 0.5, "c": "a"})
+        storage.record_created(trial)
+        trial.attempt = 4
+        storage.record_restarted(trial)
+    master = make_master(quadratic_space, storage, generator)
+    result = master.run(2)
+    assert [t.status for t in result.trials] == [TrialStatus.LOST, TrialStatus.LOST]
+    assert master.stop_reason == "finished"
+
+
 def test_a_journal_of_another_schedule_is_refused(quadratic_space):
     storage = InMemoryStorage()
     with pytest.raises(Crash):
