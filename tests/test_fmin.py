@@ -196,3 +196,11 @@ def test_the_progress_bar_ends_full_when_failed_configs_were_not_promoted(quadra
                   multi_fidelity_iter_generator=CustomIterGenerator([3, 2], [1, 3]))
     assert len(result.trials) == 4
     assert "4/4" in capsys.readouterr().err.splitlines()[-1].split("\r")[-1]
+
+
+def test_the_progress_bar_says_why_a_run_stopped_short(capsys, quadratic_space):
+    # only meta["stop_reason"] said it: a bar left at 6/30 looked like a run that had hung
+    fmin(quadratic, quadratic_space, n_iterations=30, early_stopping_rounds=3, optimizer="Random")
+    assert "stopped: early stopping" in capsys.readouterr().err
+    fmin(quadratic, quadratic_space, n_iterations=5, optimizer="Random")
+    assert "stopped" not in capsys.readouterr().err

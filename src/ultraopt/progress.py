@@ -46,10 +46,12 @@ class ProgressBar:
             postfix["max budget"] = format_budget(result.max_budget_reached)
         self.bar.set_postfix(postfix, refresh=False)
 
-    def close(self, complete: bool = False) -> None:
+    def close(self, complete: bool = False, stop_reason: str | None = None) -> None:
         """Finish the bar; ``complete``: the run ended with its schedule done, so the bar ends full (fewer trials
-        than planned ran when failed configs were not promoted)."""
+        than planned ran when failed configs were not promoted); otherwise ``stop_reason`` says why it ends short."""
         if complete and self.bar.total is not None and self.bar.n < self.bar.total:
             self.bar.total = self.bar.n
             self.bar.refresh()
+        elif not complete and stop_reason:
+            self.bar.set_description_str(f"stopped: {stop_reason}")
         self.bar.close()

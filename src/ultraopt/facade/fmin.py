@@ -303,7 +303,8 @@ def fmin(
             master.run(n_iterations, started_at=started_at)
     finally:
         if progress is not None:
-            progress.close(complete=master is not None and master.stop_reason == "finished")
+            stop_reason = None if master is None else master.stop_reason
+            progress.close(complete=stop_reason == "finished", stop_reason=stop_reason or "error")
         if master is not None:
             result.meta["stop_reason"] = master.stop_reason
             storage.update_meta(result.meta)
