@@ -324,3 +324,17 @@ def test_a_worker_in_a_long_job_stops_at_once(nameserver, dispatcher, workers):
     worker.shutdown()
     worker.thread.join(10)
     assert not worker.thread.is_alive() and time.monotonic() - start < 1.5  # was over 2 s
+
+
+def test_a_job_of_a_restarted_master_runs_though_the_worker_last_saw_the_dead_one(nameserver, dispatcher, workers):
+    # The heartbeat thread looked the dispatcher up just before the restarted master registered: its jobs were
+    # skipped as stale, never reported, and the master waited for them for ever.
+    worker = Worker(nameserver.run_id).initialize(lambda config: config["x"])
+    worker.run(background=True)
+    workers.append(worker)
+    assert dispatcher.wait_for_workers(1, timeout=10)
+    worker._runtime.dispatcher_uri = "PYRO:ultraopt.dispatcher.dead@127.0.0.1:9"  # the killed master's
+    submit(dispatcher, 0, 4.0)
+    (trial,) = dispatcher.collector.wait_for(1, timeout=10)
+    assert trial.status is TrialStatus.SUCCESS and trial.loss == 4.0
+    assert worker._runtime.dispatcher_uri == dispatcher.uri  # the name server was asked again

@@ -113,12 +113,6 @@ class _Runtime:
         self.evaluating = False  # the compute thread is in the objective
 
 
-def _is_stale(runtime: _Runtime, callback: str) -> bool:
-    """Whether jobs for the dispatcher at ``callback`` are of a master that was replaced: the name server names
-    another dispatcher of the run, or a newer job came from another one (one master serves a run at a time)."""
-    return runtime.dispatcher_uri not in (None, callback) or runtime.latest_callback not in (None, callback)
-
-
 class Worker:
     """Evaluates configs for the dispatcher of run ``run_id``.
 
@@ -220,7 +214,7 @@ class Worker:
     ) -> None:
         """Read host, port and secret of the run's name server from the credentials file in ``working_directory``.
 
-        Waits up to ``num_tries * interval`` seconds for the file to appear (the master may start later).
+        Looks ``num_tries`` times, ``interval`` seconds apart, for the file to appear (the master may start later).
         """
         credentials = read_credentials(working_directory, self.run_id, num_tries, interval)
         self.nameserver, self.nameserver_port, self.secret = credentials.host, credentials.port, credentials.secret
@@ -354,7 +348,7 @@ class Worker:
         assert runtime is not None
         while (item := runtime.jobs.get()) is not None:
             callback, config_id, kwargs = item
-            if _is_stale(runtime, callback):
+            if self._is_stale(runtime, callback):
                 # Its master was restarted, and runs the job again: running it would only delay the new master's
                 # jobs queued behind it (a master killed during a long trial queued it once per restart).
                 logger.warning("worker %s: job %s skipped: its dispatcher %s is gone (the run's is now %s)",
@@ -422,7 +416,7 @@ class Worker:
                 self._dispatcher(runtime, callback).call("register_results", results)
                 return
             except errors.CommunicationError as exc:
-                if _is_stale(runtime, callback):  # a restarted master runs these jobs again
+                if self._is_stale(runtime, callback):  # a restarted master runs these jobs again
                     logger.warning("worker %s: jobs %s belong to a dispatcher that is gone (%s); the run's "
                                    "dispatcher is now %s", runtime.name, jobs, exc, runtime.dispatcher_uri)
                     return
@@ -454,6 +448,7 @@ class Worker:
                 logger.info("worker %s idle for %.1f s: shutting down", runtime.name, self.timeout)
                 self.shutdown()
                 return
+            calling_dispatcher = False
             try:
                 if not registered:
                     self._register(runtime)
@@ -462,17 +457,24 @@ class Worker:
                     dispatcher_uri = self._lookup_dispatcher(runtime)
                     if dispatcher_uri is not None:
                         runtime.dispatcher_uri = dispatcher_uri
+                        calling_dispatcher = True
                         self._dispatcher(runtime, dispatcher_uri).call("trigger_discover_worker")
-                elif not self._dispatcher(runtime, dispatcher_uri).call("heartbeat", runtime.name):
-                    registered = False  # the dispatcher took us for dead: register again
-                    continue
+                else:
+                    calling_dispatcher = True
+                    if not self._dispatcher(runtime, dispatcher_uri).call("heartbeat", runtime.name):
+                        registered = False  # the dispatcher took us for dead: register again
+                        continue
                 failures = 0
             except errors.CommunicationError as exc:
                 failures += 1
                 # a wrong address or secret looks like a server not up yet: say so once it lasts, then now and then
                 log = logger.warning if failures % _FAILURES_PER_WARNING == _FAILURES_BEFORE_WARNING else logger.debug
-                log("worker %s cannot reach the name server or the dispatcher (%d tries): %s; will retry (check "
-                    "the name server's host and port and the run's secret)", runtime.name, failures, exc)
+                if calling_dispatcher:  # the name server answered: its master stopped, or is starting again
+                    log("worker %s cannot reach the run's dispatcher (%d tries): %s; waiting for a master",
+                        runtime.name, failures, exc)
+                else:
+                    log("worker %s cannot reach the name server (%d tries): %s; will retry (check its host and port "
+                        "and the run's secret)", runtime.name, failures, exc)
                 dispatcher_uri = None
                 if failures >= _FAILURES_BEFORE_REREAD and self._reread_credentials(runtime):
                     registered, failures = False, 0
@@ -512,6 +514,26 @@ class Worker:
             ns.call("register", worker_prefix(self.run_id) + runtime.name, runtime.uri)
         finally:
             ns.close()
+
+    def _is_stale(self, runtime: _Runtime, callback: str) -> bool:
+        """Whether jobs for the dispatcher at ``callback`` are of a master that was replaced: a newer job came from
+        another dispatcher (one master serves a run at a time), or the name server names another one.
+
+        The name server is asked again before a job is called stale on its word: the heartbeat thread may have
+        looked it up just before a restarted master registered, and a live master's skipped job would wait for
+        ever. When the name server cannot be reached, the job is not stale (a stale one then runs once).
+        """
+        if runtime.latest_callback not in (None, callback):
+            return True
+        if runtime.dispatcher_uri in (None, callback):
+            return False
+        try:
+            named = self._lookup_dispatcher(runtime)
+        except errors.CommunicationError:
+            return False
+        if named is not None:
+            runtime.dispatcher_uri = named
+        return named not in (None, callback)
 
     def _lookup_dispatcher(self, runtime: _Runtime) -> str | None:
         ns = nameserver_proxy(runtime.credentials)
