@@ -179,3 +179,18 @@ def test_the_master_follows_a_name_server_restarted_elsewhere(tmp_path, space, m
             if process.poll() is None:
                 process.kill()
                 process.wait(10)
+
+
+def test_wait_looks_for_the_credentials_file_as_long_as_it_says(tmp_path):
+    # --wait 3 gave up after about 2 s: three tries a second apart
+    import time
+
+    from ultraopt.cli import build_parser
+    from ultraopt.cli.worker import make_worker
+
+    args = build_parser().parse_args(["worker", "--run-id", "nobody", "--objective", "math:sqrt",
+                                      "--working-directory", str(tmp_path), "--wait", "2"])
+    start = time.monotonic()
+    with pytest.raises(FileNotFoundError, match="no credentials of run 'nobody'"):
+        make_worker(args)
+    assert 1.9 < time.monotonic() - start < 10

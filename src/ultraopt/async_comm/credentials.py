@@ -89,7 +89,7 @@ def write_credentials(path: Path, credentials: Credentials) -> None:
 def read_credentials(
     working_directory: str | os.PathLike[str], run_id: str, num_tries: int = 1, interval: float = 1.0
 ) -> Credentials:
-    """Read the credentials file of ``run_id``, waiting up to ``num_tries`` times ``interval`` for it to appear.
+    """Read the credentials file of ``run_id``, looking ``num_tries`` times, ``interval`` seconds apart.
 
     Raises
     ------

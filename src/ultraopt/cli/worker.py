@@ -111,7 +111,8 @@ def make_worker(args: argparse.Namespace) -> Any:
     else:
         raise ValueError(f"--objective {args.objective!r} is neither a function nor a Worker subclass")
     if args.working_directory:
-        worker.load_nameserver_credentials(args.working_directory, num_tries=max(int(args.wait), 1), interval=1)
+        # a try now, then one a second: --wait 3 looks for the file 3 s
+        worker.load_nameserver_credentials(args.working_directory, num_tries=int(args.wait) + 1, interval=1)
     return worker
 
 
