@@ -39,6 +39,16 @@ def test_choice_keeps_each_option_and_its_type(rng: np.random.Generator) -> None
     assert seen == {(type(option), option) for option in options}
 
 
+@pytest.mark.parametrize("hdl_type", ["choice", "ordinal"])
+@pytest.mark.parametrize("options", [[2, 0.1], [True, 2, 0.5], [1, 0.5, 0]])
+def test_numbers_of_one_choice_keep_their_own_types(
+    hdl_type: str, options: list[Any], rng: np.random.Generator
+) -> None:
+    # ConfigSpace holds such options in a float array: a 2 drawn as 2.0 is a fraction to scikit-learn
+    _, values = _samples({"_type": hdl_type, "_value": options}, rng)
+    assert {(type(value), value) for value in values} == {(type(option), option) for option in options}
+
+
 def test_ordinal_samples_its_options(rng: np.random.Generator) -> None:
     _, values = _samples({"_type": "ordinal", "_value": ["low", "mid", "high"]}, rng)
     assert set(values) == {"low", "mid", "high"}

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from ultraopt.hdl import hdl2cs
 from ultraopt.hdl.configs import config_key
 from ultraopt.optimizer import RandomOptimizer
 
@@ -106,6 +107,19 @@ def make_optimizer(name, space, seed=0):
     opt = getattr(optimizers, name)()
     opt.initialize(space, random_state=seed)
     return opt
+
+
+@pytest.mark.parametrize("name", ALL_OPTIMIZERS)
+def test_proposals_keep_the_type_of_each_option_of_a_mixed_number_choice(name):
+    space = hdl2cs({"min_samples_split": {"_type": "choice", "_value": [2, 0.1, 0.25]},
+                    "max_features": {"_type": "ordinal", "_value": [1, 0.5, 0.25]},
+                    "x": {"_type": "uniform", "_value": [0, 1]}})
+    opt = make_optimizer(name, space)
+    written = {(int, 2), (float, 0.1), (float, 0.25), (int, 1), (float, 0.5)}
+    for _ in range(25):  # the initial design, then model (or random) proposals
+        config, _ = opt.ask()
+        assert {(type(config[n]), config[n]) for n in ("min_samples_split", "max_features")} <= written, config
+        opt.tell(config, config["x"] + config["min_samples_split"])
 
 
 @pytest.mark.parametrize("name", ALL_OPTIMIZERS)

@@ -128,11 +128,27 @@ def scale_value(hp: NumericalHyperparameter, positions: np.ndarray) -> np.ndarra
 
 def _plain_value(hp: Hyperparameter, value: Any) -> Any:
     value = plain_scalar(value)
+    if isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter)):
+        return _written_option(hp, value)
     if isinstance(hp, IntegerHyperparameter):
         value = int(round(value))
     elif isinstance(hp, FloatHyperparameter):
         value = float(value)
     return snap_to_grid(hp, value)
+
+
+def _written_option(hp: CategoricalHyperparameter | OrdinalHyperparameter, value: Any) -> Any:
+    """The option of ``hp`` that ``value`` stands for, as the space was given it.
+
+    ConfigSpace samples and decodes the options of a choice that mixes ints and floats through a float array:
+    the ``2`` of ``[2, 0.1]`` came back as ``2.0``, which scikit-learn reads as a fraction, not a count. The
+    options are pairwise unequal (the HDL refuses ``True`` beside ``1``), so Python's equality finds the one meant.
+    """
+    options = tuple(_options(hp))
+    try:
+        return options[options.index(value)]
+    except ValueError:  # not an option: left for the caller's checks to name
+        return value
 
 
 def plain_config(
