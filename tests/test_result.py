@@ -50,6 +50,29 @@ def test_an_integer_inactive_in_some_trials_stays_an_integer(conditional_space):
     assert frame["config:C"].dtype == float
 
 
+NONE_OR_INTS = {"m(choice)": {"lr": {"class_weight": {"_type": "choice", "_value": [None, "balanced"]}},
+                              "rf": {"max_depth": {"_type": "choice", "_value": [None, 5, 10]},
+                                     "split": {"_type": "choice", "_value": [2, 0.1]}}}}
+NONE_OR_INTS_CONFIGS = [
+    {"m:__choice__": "rf", "m:rf:max_depth": 5, "m:rf:split": 2},
+    {"m:__choice__": "lr", "m:lr:class_weight": None},
+    {"m:__choice__": "rf", "m:rf:max_depth": None, "m:rf:split": 0.1},
+]
+
+
+def test_a_choice_of_several_types_keeps_its_options_and_none_is_not_inactive():
+    # pandas turned 5 into 5.0 beside a missing value and an active None into NaN, like an inactive cell
+    from ultraopt.hdl import hdl2cs
+
+    trials = [finished(i, config, 1.0, 0.1 * i) for i, config in enumerate(NONE_OR_INTS_CONFIGS)]
+    frame = FMinResult(hdl2cs(NONE_OR_INTS), [1], trials).to_dataframe()
+    depth, weight, split = (frame[f"config:m:{name}"].tolist()
+                            for name in ("rf:max_depth", "lr:class_weight", "rf:split"))
+    assert [type(v) for v in depth[:1] + split[:1] + split[2:]] == [int, int, float] and depth[0] == 5
+    assert depth[2] is None and np.isnan(depth[1])  # active None, inactive NaN
+    assert weight[1] is None and np.isnan(weight[0]) and np.isnan(weight[2])
+
+
 def test_convergence_plot_draws_the_best_so_far(quadratic_space):
     result = fmin(quadratic, quadratic_space, optimizer="Random", n_iterations=30, show_progressbar=False)
     ax = result.plot_convergence()

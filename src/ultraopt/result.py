@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 __all__ = ["FMinResult"]
 
 _FORMAT_VERSION = 1
+# The columns of to_dataframe before the config columns.
+_TRIAL_COLUMNS = ["trial_id", "iteration", "config_id", "budget", "status", "loss", "origin", "start_time",
+                  "end_time", "duration", "worker", "attempt", "error"]
+_INACTIVE = object()  # a hyperparameter's place in a trial where it was inactive
 
 
 def _format_value(value: Any) -> str:
@@ -218,8 +222,11 @@ class FMinResult:
         """One row per trial: ids, budget, status, loss (NaN without one), times, worker, origin, error and a
         ``config:<name>`` column per hyperparameter (missing where inactive).
 
-        An integer (or boolean) hyperparameter inactive in some trials gets a nullable ``Int64`` (``boolean``)
-        column, so that its values stay integers (``15``, not ``15.0``, in a CSV export)."""
+        A config column holds the values the objective got: an integer (or boolean) hyperparameter inactive in
+        some trials gets a nullable ``Int64`` (``boolean``) column, so that its values stay integers (``15``, not
+        ``15.0``, in a CSV export); a choice whose options differ in type (``[None, 5, 10]``, ``[2, 0.1]``) gets an
+        ``object`` column of its options as written, where an active ``None`` is ``None`` and an inactive cell
+        NaN."""
         records = []
         for trial in self.trials:
             record: dict[str, Any] = {
@@ -237,16 +244,14 @@ class FMinResult:
                 "attempt": trial.attempt,
                 "error": trial.error,
             }
-            record.update({f"config:{name}": value for name, value in trial.config.items()})
             records.append(record)
-        frame = pd.DataFrame.from_records(records)
-        for column in frame.columns[frame.isna().any()]:
-            if str(column).startswith("config:"):
-                name = column[len("config:"):]
-                dtype = _nullable_dtype([trial.config[name] for trial in self.trials if name in trial.config])
-                if dtype is not None:
-                    frame[column] = frame[column].astype(dtype)
-        return frame
+        frame = pd.DataFrame.from_records(records, columns=_TRIAL_COLUMNS)
+        names = dict.fromkeys(name for name in self.config_space if any(name in t.config for t in self.trials))
+        names.update(dict.fromkeys(name for trial in self.trials for name in trial.config))  # space order first
+        # pandas makes floats of ints beside a missing value and NaN of None: build each column from the values
+        columns = {f"config:{name}": _config_column([trial.config.get(name, _INACTIVE) for trial in self.trials])
+                   for name in names}
+        return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
@@ -400,11 +405,16 @@ class FMinResult:
         return write_report(self, path, title=title)
 
 
-def _nullable_dtype(values: list[Any]) -> str | None:
-    """The nullable pandas dtype that keeps ``values`` as they are (a column with missing values made them floats)."""
-    kinds = {type(value) for value in values}
+def _config_column(values: list[Any]) -> pd.Series:
+    """A hyperparameter's column: its value in each trial, ``_INACTIVE`` where it was inactive (missing)."""
+    active = [value for value in values if value is not _INACTIVE]
+    kinds = {type(value) for value in active}
+    missing = len(active) < len(values)
+    column = pd.Series([math.nan if value is _INACTIVE else value for value in values], dtype=object)
     if kinds == {bool}:
-        return "boolean"
-    if kinds and all(issubclass(kind, (int, np.integer)) and kind is not bool for kind in kinds):
-        return "Int64"
-    return None
+        return column.astype("boolean" if missing else bool)
+    if kinds == {int}:
+        return column.astype("Int64" if missing else "int64")
+    if kinds == {float}:
+        return column.astype(float)
+    return column  # strings, or options of several types (None among them): as written

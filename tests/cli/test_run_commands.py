@@ -1,5 +1,6 @@
 """``ultraopt show``, ``export`` and ``report`` on a saved run; errors are one line and exit code 2."""
 
+import csv
 import io
 import json
 import subprocess
@@ -58,6 +59,18 @@ def test_export_csv_has_a_row_per_trial(saved, capsys):
     assert len(frame) == len(run.trials)
     assert frame["loss"].min() == pytest.approx(min(t.loss for t in run.trials if t.is_success))
     assert "config:x<script>" in frame.columns and set(frame["status"]) == {"success", "failed"}
+
+
+def test_export_csv_writes_an_active_none_option_as_none_and_an_inactive_cell_empty(tmp_path, capsys):
+    from tests.test_result import NONE_OR_INTS, NONE_OR_INTS_CONFIGS
+
+    run = fmin(lambda config: 0.0, NONE_OR_INTS, initial_points=NONE_OR_INTS_CONFIGS, n_iterations=3,
+               show_progressbar=False)
+    run.save(tmp_path / "run.json")
+    assert main(["export", str(tmp_path / "run.json"), "--format", "csv"]) == 0
+    cells = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(c["config:m:rf:max_depth"], c["config:m:lr:class_weight"], c["config:m:rf:split"]) for c in cells] == [
+        ("5", "", "2"), ("", "None", ""), ("None", "", "0.1")]
 
 
 def test_export_json_reads_back_as_the_same_run(saved, tmp_path, capsys):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ultraopt.cli.runs import add_run_argument, load_run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["add_parser", "run"]
 
@@ -19,7 +22,8 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         NAME, help="write a run's trials as CSV or JSON",
         description="Write every trial of a run: CSV has a row per trial (ids, budget, status, loss, times, worker, "
-                    "error and a config:<name> column per hyperparameter); JSON is the whole run, which "
+                    "error and a config:<name> column per hyperparameter, empty where inactive; an option None "
+                    "is written None); JSON is the whole run, which "
                     "FMinResult.load reads back.",
     )
     add_run_argument(parser)
@@ -31,10 +35,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the run in the asked format."""
     result = load_run(args.run_path)
-    if args.format == "csv":
-        text = result.to_dataframe().to_csv(index=False)
-    else:
-        text = json.dumps(result.to_dict(), indent=1) + "\n"
+    text = _csv(result.to_dataframe()) if args.format == "csv" else json.dumps(result.to_dict(), indent=1) + "\n"
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as out:
             out.write(text)
@@ -42,3 +43,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    """The trials as CSV: an inactive hyperparameter is an empty cell, an active ``None`` option is ``None``."""
+    import pandas as pd
+
+    for column in frame.columns:
+        if str(column).startswith("config:") and any(value is None for value in frame[column]):
+            # a list, not Series.map, which would infer floats for [2, NaN, 0.1]
+            frame[column] = pd.Series(["None" if value is None else value for value in frame[column]],
+                                      index=frame.index, dtype=object)
+    return str(frame.to_csv(index=False))
