@@ -117,6 +117,15 @@ def test_a_numpy_integer_seed_is_recorded_as_the_int_it_is(quadratic_space):
     assert result.meta["random_state"] == 5 and type(result.meta["random_state"]) is int
 
 
+def test_a_run_on_an_hdl_written_with_numpy_values_saves_as_json(tmp_path):
+    # the HDL kept in the result's meta held the numpy values, and save() failed after the run
+    hdl = {"depth": {"_type": "choice", "_value": list(np.arange(1, 6))},
+           "lr": {"_type": "uniform", "_value": [np.float64(0.0), np.float64(1.0)], "_default": np.float32(0.5)}}
+    result = fmin(lambda config: config["lr"], hdl, n_iterations=3, show_progressbar=False)
+    result.save(tmp_path / "run.json")
+    assert FMinResult.load(tmp_path / "run.json").meta["hdl"]["depth"]["_value"] == [1, 2, 3, 4, 5]
+
+
 def test_a_run_on_a_configspace_space_saves_as_json(quadratic_space, tmp_path):
     result = run(quadratic_space, n_iterations=2)
     result.save(tmp_path / "run.json")

@@ -51,6 +51,15 @@ def test_dict_return_keeps_extra_entries_as_plain_info():
     assert info == {"acc": 0.9, "cost": 3} and type(info["acc"]) is float
 
 
+def test_an_extra_entry_that_holds_itself_keeps_the_loss():
+    # to_jsonable recursed until RecursionError, which failed a trial whose loss was fine
+    state: dict = {"name": "model", "shared": [1, 2]}
+    state["self"], state["again"] = state, state["shared"]
+    evaluation = Objective(lambda config: {"loss": 0.5, "state": state})({}, 1.0)
+    assert evaluation.status is TrialStatus.SUCCESS and evaluation.loss == 0.5
+    assert evaluation.info == {"state": {"name": "model", "shared": [1, 2], "self": "<cycle>", "again": [1, 2]}}
+
+
 @pytest.mark.parametrize("bad", [None, "0.5", [1.0], {"acc": 1.0}, True])
 def test_unusable_return_values_are_failures_naming_the_problem(bad):
     evaluation = Objective(lambda config: bad)({}, 1.0)

@@ -29,15 +29,27 @@ def to_jsonable(value: Any) -> Any:
     """Return a copy of ``value`` made of dicts with string keys, lists and Python scalars.
 
     Non-finite floats are kept (JSON writers spell them ``NaN``/``Infinity``); objects that have no JSON form
-    are replaced by their ``repr`` so that an exotic ``info`` entry never makes a finished trial unrecordable.
+    are replaced by their ``repr`` so that an exotic ``info`` entry never makes a finished trial unrecordable; a
+    container that holds itself becomes ``"<cycle>"`` where it recurs.
     """
+    return _jsonable(value, set())
+
+
+def _jsonable(value: Any, path: set[int]) -> Any:
+    """:func:`to_jsonable`; ``path``: the ids of the containers ``value`` is inside of."""
     value = plain_scalar(value)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, Mapping):
-        return {str(key): to_jsonable(item) for key, item in value.items()}
     if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(item) for item in value]
-    return repr(value)
+        return _jsonable(value.tolist(), path)
+    if not isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        return repr(value)
+    if id(value) in path:
+        return "<cycle>"
+    path.add(id(value))
+    try:
+        if isinstance(value, Mapping):
+            return {str(key): _jsonable(item, path) for key, item in value.items()}
+        return [_jsonable(item, path) for item in value]
+    finally:
+        path.discard(id(value))

@@ -26,6 +26,7 @@ from ultraopt.facade.checks import (
 from ultraopt.facade.registry import DASK_STRATEGIES, EXECUTOR_FACTORIES, make_optimizer
 from ultraopt.hdl import as_config_space
 from ultraopt.hdl.configs import values_json_cannot_hold
+from ultraopt.jsonable import to_jsonable
 from ultraopt.limits import LimitedObjective
 from ultraopt.master import Callback, Master
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
@@ -260,7 +261,8 @@ def fmin(
         "n_jobs": n_jobs if executor is not parallel_strategy else _workers_of(executor),
         "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,
         # A ConfigurationSpace is a Mapping too (of hyperparameter objects): only an HDL dict is kept.
-        "hdl": None if isinstance(config_space, ConfigurationSpace) else dict(config_space),
+        # to_jsonable: an HDL written with numpy (list(np.arange(1, 6))) made save() fail after the run
+        "hdl": None if isinstance(config_space, ConfigurationSpace) else to_jsonable(dict(config_space)),
     }
     warm_start = [] if previous_result is None else warm_start_trials(load_previous_result(previous_result), space)
     header = describe_run(space, generator, the_optimizer, random_state, initial_points, warm_start,
