@@ -4,6 +4,7 @@ import pytest
 from ultraopt.hdl import hdl2cs
 from ultraopt.hdl.configs import config_key
 from ultraopt.optimizer import RandomOptimizer
+from ultraopt.optimizer.base_opt import BaseOptimizer
 
 
 def test_random_never_repeats_until_a_small_space_is_exhausted(small_discrete_space):
@@ -120,6 +121,33 @@ def test_proposals_keep_the_type_of_each_option_of_a_mixed_number_choice(name):
         config, _ = opt.ask()
         assert {(type(config[n]), config[n]) for n in ("min_samples_split", "max_features")} <= written, config
         opt.tell(config, config["x"] + config["min_samples_split"])
+
+
+class _Proposes(BaseOptimizer):
+    """A user's optimizer that proposes what it is given."""
+
+    proposal = None
+
+    def _propose(self, budget):
+        return self.proposal
+
+
+@pytest.mark.parametrize("proposal, error, words", [
+    (({"x": 9.0, "c": "a"}, {}), ValueError, "_Proposes._propose: config: value 9.0 of hyperparameter 'x'"),
+    (({"x": 0.5, "c": "a", "nope": 1}, {}), ValueError, r"unknown hyperparameter\(s\) \['nope'\]"),
+    ({"x": 0.5, "c": "a"}, TypeError, r"must return a \(config, info\) pair of dicts"),
+])
+def test_an_illegal_proposal_of_a_users_optimizer_is_refused_naming_the_fault(quadratic_space, proposal, error,
+                                                                              words):
+    # it reached the objective and the journal, whose resume then refused it
+    opt = _Proposes()
+    opt.initialize(quadratic_space, random_state=0)
+    opt.proposal = proposal
+    with pytest.raises(error, match=words):
+        opt.ask()
+    assert opt.pending_configs == []
+    opt.proposal = ({"x": 0.5, "c": "a"}, {"origin": "mine"})
+    assert opt.ask() == ({"x": 0.5, "c": "a"}, {"origin": "mine"})
 
 
 @pytest.mark.parametrize("name", ALL_OPTIMIZERS)

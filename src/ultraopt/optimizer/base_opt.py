@@ -222,9 +222,10 @@ class BaseOptimizer(ABC):
     def _propose(self, budget: float) -> Proposal:
         """Propose one config for ``budget``; :attr:`pending_configs` are already running.
 
-        Return a plain config (see :func:`ultraopt.hdl.configs.plain_config`) and an info dict with ``"origin"``.
-        Returning a duplicate is allowed (the base class then replaces it by a random new config), but a model
-        should avoid it: use :meth:`is_new`.
+        Return a plain config (see :func:`ultraopt.hdl.configs.plain_config`) and an info dict with ``"origin"``;
+        the config of an optimizer defined outside UltraOpt is checked against the space (a ``ValueError`` names
+        the hyperparameter at fault). Returning a duplicate is allowed (the base class then replaces it by a
+        random new config), but a model should avoid it: use :meth:`is_new`.
         """
 
     def _observe(self, config: dict[str, Any], loss: float, budget: float) -> None:  # noqa: B027
@@ -254,8 +255,7 @@ class BaseOptimizer(ABC):
         if self._initial_points:
             config, info = self._initial_points.popleft(), {"origin": "user"}
         else:
-            config, info = self._propose(budget)
-            info = dict(info)
+            config, info = self._checked_proposal(self._propose(budget))
         if not self.is_new(config):
             replacement = self._new_random_config()
             if replacement is None:
@@ -267,6 +267,19 @@ class BaseOptimizer(ABC):
         self._seen.add(key)
         self._pending[key] = (config, budget)
         return config, info
+
+    def _checked_proposal(self, proposal: Any) -> Proposal:
+        """``proposal`` as ``(config, info)``; the config of an optimizer written outside UltraOpt is checked
+        against the space first, so that an illegal one fails here rather than reach the objective and the
+        journal (whose resume would then refuse it)."""
+        what = f"{type(self).__name__}._propose"
+        if not (isinstance(proposal, (tuple, list)) and len(proposal) == 2 and isinstance(proposal[0], Mapping)
+                and isinstance(proposal[1], Mapping)):
+            raise TypeError(f"{what} must return a (config, info) pair of dicts, got {proposal!r:.200}")
+        config, info = proposal
+        if not getattr(type(self)._propose, "__module__", "").startswith("ultraopt."):
+            config = check_config(self.config_space, config, what=f"{what}: config")
+        return dict(config), dict(info)
 
     def _new_random_config(self) -> dict[str, Any] | None:
         """A config never proposed nor told, or ``None`` when the space has none left."""
