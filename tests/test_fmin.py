@@ -117,6 +117,18 @@ def test_a_numpy_integer_seed_is_recorded_as_the_int_it_is(quadratic_space):
     assert result.meta["random_state"] == 5 and type(result.meta["random_state"]) is int
 
 
+def test_a_callback_that_raises_leaves_the_run_so_far_on_its_error(quadratic_space):
+    # the error left fmin without the result: every finished trial of a run without checkpoint was lost
+    def buggy(result, trial):
+        if len(result.trials) == 4:
+            raise KeyError("typo")
+
+    with pytest.raises(KeyError, match="typo") as caught:
+        run(quadratic_space, n_iterations=10, callbacks=[buggy])
+    assert len(caught.value.result.trials) == 4 and caught.value.result.best_loss is not None
+    assert "4 finished trials are in this error's .result" in caught.value.__notes__[0]
+
+
 def test_a_run_on_an_hdl_written_with_numpy_values_saves_as_json(tmp_path):
     # the HDL kept in the result's meta held the numpy values, and save() failed after the run
     hdl = {"depth": {"_type": "choice", "_value": list(np.arange(1, 6))},

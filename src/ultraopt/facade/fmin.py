@@ -28,7 +28,7 @@ from ultraopt.hdl import as_config_space
 from ultraopt.hdl.configs import values_json_cannot_hold
 from ultraopt.jsonable import to_jsonable
 from ultraopt.limits import LimitedObjective
-from ultraopt.master import Callback, Master
+from ultraopt.master import Callback, Master, ObjectiveError
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
 from ultraopt.multi_fidelity.iter_gen.custom_gen import CustomIterGenerator
 from ultraopt.objective import Objective
@@ -184,7 +184,8 @@ def fmin(
         this process, so its running trial ends first; ``trial_time_limit`` bounds that.
     callbacks : list of callable, optional
         ``callback(result, trial)`` after each finished trial; a truthy return value stops the run. Trials
-        restored from a ``checkpoint_file`` are not shown to callbacks.
+        restored from a ``checkpoint_file`` are not shown to callbacks. An exception raised by a callback stops
+        the run and leaves ``fmin``; the run so far is its ``.result``.
     early_stopping_rounds : int, optional
         Stop when this many trials in a row on the largest budget (``max_budget`` with Hyperband) did not
         improve the best loss there; trials on smaller budgets neither count nor reset the count.
@@ -302,7 +303,11 @@ def fmin(
             except KeyboardInterrupt:  # Ctrl-C while the workers start: the result so far, as during the run
                 master.stop_reason = "interrupted"
                 logger.warning("interrupted while the executor started")
-            master.run(n_iterations, started_at=started_at)
+            try:
+                master.run(n_iterations, started_at=started_at)
+            except Exception as error:  # a callback's bug, say: it must not take the finished trials with it
+                _attach_result(error, result)
+                raise
     finally:
         if progress is not None:
             stop_reason = None if master is None else master.stop_reason
@@ -314,6 +319,17 @@ def fmin(
         if isinstance(objective, LimitedObjective):
             objective.close()
     return result
+
+
+def _attach_result(error: Exception, result: FMinResult) -> None:
+    """Give ``error`` the run so far as ``error.result``, as :class:`~ultraopt.master.ObjectiveError` has it."""
+    if isinstance(error, ObjectiveError):
+        return
+    try:
+        error.result = result  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type with __slots__
+        return
+    error.add_note(f"fmin: the run stopped; its {len(result.trials)} finished trials are in this error's .result")
 
 
 def _choose_strategy(
