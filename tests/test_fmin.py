@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 
@@ -126,7 +128,16 @@ def test_a_callback_that_raises_leaves_the_run_so_far_on_its_error(quadratic_spa
     with pytest.raises(KeyError, match="typo") as caught:
         run(quadratic_space, n_iterations=10, callbacks=[buggy])
     assert len(caught.value.result.trials) == 4 and caught.value.result.best_loss is not None
-    assert "4 finished trials are in this error's .result" in caught.value.__notes__[0]
+    if sys.version_info >= (3, 11):  # exceptions take notes
+        assert "4 finished trials are in this error's .result" in caught.value.__notes__[0]
+
+
+def test_initial_points_beyond_the_new_configs_of_the_run_are_named_in_a_warning(quadratic_space, caplog):
+    points = [{"x": float(x), "c": "a"} for x in range(6)]
+    result = run(quadratic_space, n_iterations=4, initial_points=points)
+    assert [trial.config["x"] for trial in result.trials] == [0.0, 1.0, 2.0, 3.0]
+    assert "6 initial_points, but 4 iterations sample 4 new configs: the last 2 initial points are not " \
+           "evaluated" in caplog.text
 
 
 def test_a_run_on_an_hdl_written_with_numpy_values_saves_as_json(tmp_path):

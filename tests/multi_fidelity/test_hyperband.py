@@ -29,6 +29,7 @@ def test_hyperband_1_16_to_1_eta_4_matches_hpbandster():
     ]
     assert generator.num_all_configs(3) == 29
     assert generator.num_all_configs(5) == 55
+    assert generator.num_new_configs(5) == 16 + 4 + 3 + 16 + 4
 
 
 def test_sh_only_has_21_configs_per_iteration():

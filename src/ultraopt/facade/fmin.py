@@ -254,6 +254,11 @@ def fmin(
         logger.warning(
             "fmin: the schedule has %d budgets but the objective takes none (it is called as f(config)), so every "
             "stage repeats the same evaluation; give it a second parameter: f(config, budget)", len(budgets))
+    n_points, n_new = len(list(initial_points or [])), generator.num_new_configs(n_iterations)
+    if n_points > n_new:
+        logger.warning(
+            "fmin: %d initial_points, but %d iterations sample %d new configs: the last %d initial points are not "
+            "evaluated; raise n_iterations to evaluate them all", n_points, n_iterations, n_new, n_points - n_new)
     started_at = executor.clock()  # time_limit counts from the call: starting workers or a cluster takes time too
     meta = {
         "optimizer": the_optimizer.name,
@@ -329,7 +334,8 @@ def _attach_result(error: Exception, result: FMinResult) -> None:
         error.result = result  # type: ignore[attr-defined]
     except AttributeError:  # an exception type with __slots__
         return
-    error.add_note(f"fmin: the run stopped; its {len(result.trials)} finished trials are in this error's .result")
+    if hasattr(error, "add_note"):  # Python 3.11+
+        error.add_note(f"fmin: the run stopped; its {len(result.trials)} finished trials are in this error's .result")
 
 
 def _choose_strategy(

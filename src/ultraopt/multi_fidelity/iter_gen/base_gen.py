@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -83,7 +84,15 @@ class BaseIterGenerator(ABC):
 
         The schedule repeats every :attr:`n_brackets` iterations, so this takes no longer for a million iterations.
         """
-        sizes = [sum(self.get_bracket(i)[0]) for i in range(min(n_iterations, self.n_brackets))]
+        return self._over_iterations(n_iterations, lambda num_configs: sum(num_configs))
+
+    def num_new_configs(self, n_iterations: int) -> int:
+        """How many new configs ``n_iterations`` iterations sample (the first stage of each takes new ones)."""
+        return self._over_iterations(n_iterations, lambda num_configs: num_configs[0])
+
+    def _over_iterations(self, n_iterations: int, count: Callable[[list[int]], int]) -> int:
+        """The sum of ``count(num_configs)`` over the first ``n_iterations`` iterations."""
+        sizes = [count(self.get_bracket(i)[0]) for i in range(min(n_iterations, self.n_brackets))]
         full_cycles, rest = divmod(n_iterations, self.n_brackets)
         return full_cycles * sum(sizes) + sum(sizes[:rest])
 
