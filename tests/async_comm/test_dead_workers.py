@@ -122,6 +122,39 @@ def test_configs_that_crash_their_workers_one_after_another_are_each_lost_and_th
         executor.shutdown()
 
 
+def test_a_result_on_its_way_when_the_next_job_kills_the_worker_is_not_charged_with_the_death():
+    # the worker held both: it finished the good job, and the bad one killed it before the result went out.
+    # The good job was charged each death as "the oldest job held", and ended LOST though it never failed.
+    executor = LocalAsyncCommExecutor(1, max_retries=1, job_queue_sizes=(0, 1))
+    try:
+        executor.start(Objective(_kill_own_process_on_positive_x()))
+        executor.wait_for_workers(1, timeout=60)
+        for trial_id, x in enumerate([-1.0, 1.0]):
+            executor.submit(Trial(trial_id, (trial_id, 0, 0), {"x": x}, 1.0, status=TrialStatus.RUNNING, attempt=1))
+        finished = {trial.trial_id: trial for trial in _wait_one(executor) + _wait_one(executor)}
+        good, bad = finished[0], finished[1]
+        assert good.status is TrialStatus.SUCCESS and good.loss == -1.0 and good.attempt <= 2
+        assert bad.status is TrialStatus.LOST
+    finally:
+        executor.shutdown()
+
+
+def test_two_configs_crashing_their_workers_at_once_are_both_lost_without_stopping_the_run():
+    # their deaths interleave: each needs max_retries + 1 of them, 8 in a row in all, and the guard against
+    # workers that cannot run at all stopped the run at 5
+    executor = LocalAsyncCommExecutor(2)
+    try:
+        executor.start(Objective(_kill_own_process_on_positive_x()))
+        for trial_id in range(2):
+            executor.submit(Trial(trial_id, (trial_id, 0, 0), {"x": 1.0}, 1.0, status=TrialStatus.RUNNING, attempt=1))
+        finished = _wait_one(executor, timeout=120)
+        if len(finished) < 2:
+            finished += _wait_one(executor, timeout=120)
+        assert [trial.status for trial in finished] == [TrialStatus.LOST] * 2
+    finally:
+        executor.shutdown()
+
+
 def _kill_own_process_on_positive_x():
     from tests.async_comm.objectives import kill_own_process_on_positive_x
 

@@ -35,7 +35,10 @@ state of its own processes, so that a busy process is never taken for dead, and 
 Only the job the worker was running counts as a try (``trial.attempt`` is incremented): the oldest one it holds,
 as a worker runs its jobs in the order they were sent. Jobs that were only queued at it (``job_queue_sizes``)
 go out again unchanged, so that a worker dying for reasons of its own never makes a job that it never started
-``LOST``.
+``LOST``. The oldest job may have finished, though, with its result still on the way when the next job killed
+the worker: so every job a dead worker held runs again *alone*, on a worker that holds no other job, and a
+death there is that job's own. A config that crashes its worker is thus ``LOST`` after ``max_retries`` more tries
+of its own, and a good config run before it on the same worker is charged one try at most.
 
 A result is accepted once per trial, whoever sends it first (a worker taken for dead that comes back may still
 deliver); any later result for the same trial is ignored.
@@ -213,6 +216,7 @@ class Dispatcher:
         self._cond = threading.Condition()
         self._queue: OrderedDict[int, Trial] = OrderedDict()  # waiting for a worker
         self._pending: dict[int, Trial] = {}  # submitted and not finished
+        self._alone: set[int] = set()  # ids of jobs held by a worker that died: they run on a worker of their own
         self._workers: dict[str, Worker] = {}
         self._dead: dict[str, str] = {}  # name -> uri of dead workers still to remove from the name server
         self._backlog = False  # whether the last job_runner left jobs queued because no worker had room
@@ -366,16 +370,21 @@ class Dispatcher:
                     self._lose_worker(worker.name, f"sending it {len(trials)} job(s) failed ({exc})")
 
     def _next_assignment(self) -> tuple[Trial, Worker] | None:
-        """The oldest queued job and the least loaded worker with room for it (call with the lock held)."""
+        """The oldest queued job that a worker has room for, and the least loaded such worker (call with the lock
+        held). A worker running a job that must run alone takes no other, and such a job goes to an idle worker."""
         if not self._queue:
             return None
-        room = [w for w in self._workers.values() if self.prefetch is None or len(w.jobs) <= self.prefetch]
+        room = [w for w in self._workers.values()
+                if (self.prefetch is None or len(w.jobs) <= self.prefetch) and self._alone.isdisjoint(w.jobs)]
         if not room:
             return None
         worker = min(room, key=lambda w: len(w.jobs))
-        trial_id, trial = self._queue.popitem(last=False)
-        worker.jobs[trial_id] = trial
-        return trial, worker
+        for trial_id, trial in self._queue.items():
+            if trial_id not in self._alone or not worker.jobs:
+                del self._queue[trial_id]
+                worker.jobs[trial_id] = trial
+                return trial, worker
+        return None
 
     def cancel(self, trial_ids: list[int]) -> None:
         """Forget trials the caller gave up on: queued ones are never sent, and a worker's death does not run
@@ -384,6 +393,7 @@ class Dispatcher:
             for trial_id in trial_ids:
                 self._pending.pop(trial_id, None)
                 self._queue.pop(trial_id, None)
+                self._alone.discard(trial_id)
 
     @expose
     def register_result(self, id: Any = None, result: Any = None) -> None:  # noqa: A002 - the seed's name
@@ -427,6 +437,7 @@ class Dispatcher:
             if reporter is not None:
                 reporter.last_seen = time.monotonic()
             trial = self._pending.pop(trial_id, None)
+            self._alone.discard(trial_id)
             if trial is None:
                 if reporter is not None:
                     reporter.jobs.pop(trial_id, None)
@@ -594,6 +605,7 @@ class Dispatcher:
                     continue  # cancelled: nobody waits for it
                 if trial_id == running and trial.attempt > self.max_retries:
                     self._pending.pop(trial_id, None)
+                    self._alone.discard(trial_id)
                     trial.finish(TrialStatus.LOST, error=f"its worker died on each of {trial.attempt} attempts "
                                                          f"(the last one, {name}: {reason})")
                     trial.worker, trial.end_time = name, time.time()
@@ -601,6 +613,7 @@ class Dispatcher:
                     continue
                 if trial_id == running:
                     trial.attempt += 1
+                self._alone.add(trial_id)  # the one that killed the worker, if any, must not take another along
                 self._queue[trial_id] = trial
                 self._queue.move_to_end(trial_id, last=False)
             n_jobs, n_workers = len(worker.jobs), len(self._workers)

@@ -286,7 +286,8 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
                 continue
             self.workers.remove(worker)
             self._deaths_in_a_row += 1
-            limit = max(4, 2 * self.n_workers)
+            # each worker may be on a config that crashes it on every one of its tries before it is LOST
+            limit = (self.dispatcher.max_retries + 1) * self.n_workers
             if self._deaths_in_a_row > limit:
                 raise RuntimeError(
                     f"worker processes died {self._deaths_in_a_row} times in a row without finishing a trial "
