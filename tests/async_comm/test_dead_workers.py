@@ -81,7 +81,7 @@ def test_a_worker_started_after_the_master_joins_and_gets_jobs(nameserver, spawn
         result = run.result()
     finally:
         master.shutdown(shutdown_workers=True)
-    pids = {int(trial.worker.split(".")[-2]) for trial in result.trials}
+    pids = {int(trial.worker.split(".")[-3]) for trial in result.trials}  # host.pid.token.number
     assert pids == {first.pid, late.pid}
     assert len(result.trials) == 20
 

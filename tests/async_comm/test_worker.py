@@ -176,6 +176,20 @@ def test_a_worker_id_and_the_default_numbering_never_give_two_workers_one_name(n
         taken.run(background=False)
 
 
+def test_workers_of_processes_with_one_host_name_and_pid_get_two_names(monkeypatch):
+    # containers sharing the host's name (host networking) each run their worker as process 1: the two workers
+    # had one name, so the dispatcher saw one worker and the other never got a job
+    from ultraopt.async_comm import worker as worker_module
+
+    monkeypatch.setattr(worker_module.os, "getpid", lambda: 1)
+    names = []
+    for _container in range(2):
+        monkeypatch.setattr(worker_module, "_tag", None)  # a fresh interpreter
+        monkeypatch.setattr(worker_module, "_names_serving", set())
+        names.append(worker_module._claim_name(0))
+    assert names[0] != names[1] and all(name.split(".")[-3] == "1" for name in names)
+
+
 def test_a_worker_without_credentials_says_how_to_get_them(monkeypatch):
     monkeypatch.delenv("ULTRAOPT_SECRET", raising=False)
     with pytest.raises(ValueError, match="load_nameserver_credentials"):

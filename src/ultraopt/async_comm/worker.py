@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 import queue
+import secrets
 import socket
 import threading
 import time
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 _worker_numbers = itertools.count()
 _names_serving: set[str] = set()  # the names of this process's workers that serve now
 _names_lock = threading.Lock()
+_tag: tuple[int, str] | None = None  # (pid, token) of _process_tag
 
 #: How often the compute thread tries to deliver a result before giving it up.
 _REPORT_TRIES = 20
@@ -47,10 +49,21 @@ _FAILURES_PER_WARNING = 60
 _FAILURES_BEFORE_REREAD = 3
 
 
+def _process_tag() -> str:
+    """``pid.token`` of this process: containers that share a host name (host networking) each have a process 1,
+    so the pid alone named two workers alike; the token is drawn again in a forked child."""
+    global _tag
+    pid = os.getpid()
+    if _tag is None or _tag[0] != pid:
+        _tag = (pid, secrets.token_hex(2))
+    return f"{pid}.{_tag[1]}"
+
+
 def _claim_name(worker_id: Any) -> str:
-    """A name for a worker of this process that no other worker of it serves under now (the dispatcher knows a
-    worker by its name: two of the same name would be one, and the other would never get a job)."""
-    prefix = f"{socket.gethostname()}.{os.getpid()}."
+    """A name ``host.pid.token.id`` for a worker of this process that no other worker serves under now (the
+    dispatcher knows a worker by its name: two of the same name would be one, and the other would never get a
+    job)."""
+    prefix = f"{socket.gethostname()}.{_process_tag()}."
     with _names_lock:
         if worker_id is not None:
             name = prefix + str(worker_id)

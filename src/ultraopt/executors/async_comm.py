@@ -238,9 +238,9 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
         self.dispatcher.is_alive = self._worker_process_is_running
 
     def _worker_process_is_running(self, worker_name: str) -> bool | None:
-        """Whether ``worker_name`` (``host.pid.number``) is one of this executor's processes, alive and running;
-        ``None`` for a worker it did not start."""
-        host, _, rest = worker_name.rpartition(".")[0].rpartition(".")
+        """Whether ``worker_name`` (``host.pid.token.number``) is one of this executor's processes, alive and
+        running; ``None`` for a worker it did not start."""
+        host, _, rest = worker_name.rsplit(".", 2)[0].rpartition(".")
         pids = {worker.process.pid for worker in list(self.workers)}
         if host != socket.gethostname() or not rest.isdigit() or int(rest) not in pids:
             return None
