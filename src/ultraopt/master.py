@@ -175,6 +175,13 @@ class Master:
         """How many iterations the run has in all: as many as asked for, or more when its journal holds more."""
         return max(self._n_iterations, len(self.iterations))
 
+    @property
+    def is_done(self) -> bool:
+        """Whether every one of the run's iterations is finished, with no trial left to run (after :meth:`restore`:
+        a finished run started again)."""
+        return (not self._running and len(self.iterations) >= self._n_iterations
+                and all(iteration.is_finished for iteration in self.iterations))
+
     def restore(self, n_iterations: int) -> int:
         """Rebuild the run from its storage (warm start, then the journal); return how many events were replayed.
 

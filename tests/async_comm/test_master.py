@@ -251,6 +251,25 @@ def test_a_checkpoint_file_resumes_the_run_and_previous_result_warm_starts(names
     assert len(fresh.trials) == 6 and len(warm._loop.optimizer.observations[1.0]) == 12 + 4
 
 
+def test_a_finished_run_started_again_returns_its_result_without_waiting_for_workers(nameserver, start_workers,
+                                                                                    space, tmp_path):
+    # its workers were shut down when it finished: the requeued master waited for them forever
+    start_workers(1)
+    path = tmp_path / "run.db"
+    first = make_master(nameserver.run_id, space, checkpoint_file=path)
+    try:
+        done = first.run(n_iterations=3)
+    finally:
+        first.shutdown(shutdown_workers=True)
+    again = make_master(nameserver.run_id, space, checkpoint_file=path, time_left_for_this_task=5)
+    try:
+        result = again.run(n_iterations=3, min_n_workers=1)  # without the time limit, it would wait for ever
+    finally:
+        again.shutdown()
+    assert [t.to_dict() for t in result.trials] == [t.to_dict() for t in done.trials]
+    assert result.meta["stop_reason"] == "finished" and again.incumbent_performances == {1.0: done.best_loss}
+
+
 def test_the_optimizer_must_be_initialized(space):
     with pytest.raises(ValueError, match="initialize the optimizer"):
         Master("uninitialized", RandomOptimizer(), CustomIterGenerator([1], [1.0]))

@@ -196,15 +196,18 @@ class Master:
         self._n_iterations += int(n_iterations)
         self._loop.stop_reason = None
         try:
-            if not self._wait_for_workers(min_n_workers, deadline=started_at + self._loop.time_limit):
-                self._loop.stop_reason = "time limit"
-                return self.result
             if self._loop.restore(self._n_iterations):  # trials of a stored run: no callbacks, but incumbents
                 for trial in self.result.trials:
                     self._update_incumbent(trial)
                 catch_up = getattr(self.progress_callback, "catch_up", None)  # a ProgressBar counts them at once
                 if catch_up is not None:
                     catch_up(self.result, len(self.result.trials))
+            if self._loop.is_done:  # a finished run started again (a requeued cluster job): no worker will come
+                self._loop.stop_reason = "finished"
+                return self.result
+            if not self._wait_for_workers(min_n_workers, deadline=started_at + self._loop.time_limit):
+                self._loop.stop_reason = "time limit"
+                return self.result
             return self._loop.run(self._n_iterations, started_at=started_at)
         finally:
             self.result.meta["stop_reason"] = self._loop.stop_reason
