@@ -101,7 +101,9 @@ def test_a_worker_refused_by_the_name_server_says_why(nameserver):
         if worker.poll() is None:
             worker.kill()
             worker.wait(10)
-    assert "WARNING" in error and "cannot reach the name server" in error and "secret" in error, error
+    # and exits: the secret comes from the environment, so the refusal cannot end (it retried for ever)
+    assert worker.returncode == 2 and "ultraopt worker: error: the name server" in error, error
+    assert "refused this worker's secret" in error and "ULTRAOPT_SECRET" in error, error
 
 
 def test_the_nameserver_command_cannot_bind_a_taken_port(capsys):

@@ -190,6 +190,18 @@ def test_workers_of_processes_with_one_host_name_and_pid_get_two_names(monkeypat
     assert names[0] != names[1] and all(name.split(".")[-3] == "1" for name in names)
 
 
+@pytest.mark.timeout(60)
+def test_a_worker_whose_secret_the_name_server_refuses_stops_saying_so(nameserver):
+    # with the secret from the environment, the refusal cannot end: the worker retried for ever
+    credentials = nameserver.credentials
+    worker = Worker(nameserver.run_id, nameserver=credentials.host, nameserver_port=credentials.port,
+                    secret="not-the-runs-secret").initialize(lambda config: 0.0)
+    worker.heartbeat_interval = 0.1
+    with pytest.raises(ValueError, match=f"name server {credentials.host}:{credentials.port} of run "
+                                         f"'{nameserver.run_id}' refused this worker's secret"):
+        worker.run(background=False)
+
+
 def test_a_worker_without_credentials_says_how_to_get_them(monkeypatch):
     monkeypatch.delenv("ULTRAOPT_SECRET", raising=False)
     with pytest.raises(ValueError, match="load_nameserver_credentials"):

@@ -124,6 +124,7 @@ class _Runtime:
         self.objective: Objective | None = None
         self.current: dict[str, Any] = {}
         self.evaluating = False  # the compute thread is in the objective
+        self.refused: str | None = None  # why the name server refused this worker's secret for good
 
 
 class Worker:
@@ -186,6 +187,7 @@ class Worker:
         self.process: Any = None  # a subprocess.Popen with concurrent_type="process"
         self._runtime: _Runtime | None = None
         self._stop_requested = False
+        self._raises_refusal = False  # run() in the calling thread raises a refused secret; a background one logs it
         self._credentials_directory: str | None = None  # read again when the name server cannot be reached
 
     # ------------------------------------------------------------------ what users override or call
@@ -246,14 +248,24 @@ class Worker:
             wait), or a process of its own (CPU-bound objectives in Python). The process receives this worker,
             objective included, pickled with cloudpickle through a pipe; it stops when this process closes the
             pipe or dies.
+
+        Raises
+        ------
+        ValueError
+            In the calling thread (``background=False``): when the name server keeps refusing the worker's secret
+            and no credentials file (:meth:`load_nameserver_credentials`) can bring the right one. A background
+            worker logs it and stops.
         """
         if concurrent_type not in ("thread", "process"):
             raise ValueError(f"concurrent_type must be 'thread' or 'process', got {concurrent_type!r}")
         credentials = resolve_credentials(self.run_id, self.nameserver, self.nameserver_port, self.secret)
         self.nameserver, self.nameserver_port, self.secret = credentials.host, credentials.port, credentials.secret
         self._stop_requested = False
+        self._raises_refusal = not background
         if not background:
             self._serve()
+            if self._runtime is not None and self._runtime.refused is not None:
+                raise ValueError(self._runtime.refused)
         elif concurrent_type == "thread":
             self.thread = threading.Thread(target=self._serve, name=f"ultraopt-worker-{self.run_id}", daemon=True)
             self.thread.start()
@@ -480,6 +492,8 @@ class Worker:
                 failures = 0
             except errors.CommunicationError as exc:
                 failures += 1
+                if self._refused_for_good(runtime, exc, calling_dispatcher, failures):
+                    return
                 # a wrong address or secret looks like a server not up yet: say so once it lasts, then now and then
                 log = logger.warning if failures % _FAILURES_PER_WARNING == _FAILURES_BEFORE_WARNING else logger.debug
                 if calling_dispatcher:  # the name server answered: its master stopped, or is starting again
@@ -495,6 +509,20 @@ class Worker:
                 logger.exception("worker %s: unexpected error talking to the name server or dispatcher", runtime.name)
                 registered, dispatcher_uri = False, None
             runtime.stop.wait(self.heartbeat_interval)
+
+    def _refused_for_good(self, runtime: _Runtime, exc: Exception, calling_dispatcher: bool, failures: int) -> bool:
+        """Stop the worker when the name server keeps refusing its secret and no credentials file can bring
+        another (the secret came from the environment or the command line): waiting cannot help."""
+        refused = not calling_dispatcher and "authentication failed" in str(exc)
+        if not refused or failures < _FAILURES_BEFORE_WARNING or self._credentials_directory is not None:
+            return False
+        credentials = runtime.credentials
+        runtime.refused = (f"the name server {credentials.host}:{credentials.port} of run {self.run_id!r} refused "
+                           f"this worker's secret {failures} times: give the run's secret (ULTRAOPT_SECRET, or "
+                           "--working-directory to read it from the run's credentials file)")
+        (logger.debug if self._raises_refusal else logger.error)("worker %s stops: %s", runtime.name, runtime.refused)
+        self.shutdown()
+        return True
 
     def _reread_credentials(self, runtime: _Runtime) -> bool:
         """Take the credentials file's name server if it changed (a restarted master or name server writes a new
