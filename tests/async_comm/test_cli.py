@@ -106,6 +106,21 @@ def test_a_worker_refused_by_the_name_server_says_why(nameserver):
     assert "refused this worker's secret" in error and "ULTRAOPT_SECRET" in error, error
 
 
+def test_a_second_nameserver_command_of_a_served_run_is_one_line_of_error(tmp_path, capsys):
+    from ultraopt.async_comm.nameserver import NameServer
+    from ultraopt.cli import main
+
+    first = NameServer("served", working_directory=str(tmp_path))
+    first.start()
+    try:  # it raised a RuntimeError with its traceback, and blamed "another master"
+        assert main(["nameserver", "--run-id", "served", "--working-directory", str(tmp_path)]) == 2
+    finally:
+        first.shutdown()
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "ultraopt nameserver: error: run 'served' already has a name server" in error
+    assert "a master or `ultraopt nameserver` serves it" in error
+
+
 def test_the_nameserver_command_cannot_bind_a_taken_port(capsys):
     import socket
 

@@ -162,8 +162,8 @@ class NameServer:
         if self.working_directory is not None and (other := self._live_nameserver()) is not None:
             raise RuntimeError(
                 f"run {self.run_id!r} already has a name server that answers, at {other.host}:{other.port} (see "
-                f"{credentials_path(self.working_directory, self.run_id)}): another master is running it; stop it, "
-                "or give this run another run_id or working directory"
+                f"{credentials_path(self.working_directory, self.run_id)}): a master or `ultraopt nameserver` serves "
+                "it; stop that one, or give this run another run_id or working directory"
             )
         host = self.host or (nic_name_to_host(self.nic_name) if self.nic_name else LOOPBACK)
         self._daemon = _SecureNameServerDaemon(host, self.port, self.secret)

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     """Start the name server, print where it is, serve until interrupted."""
     from ultraopt.async_comm.credentials import SECRET_ENV, credentials_path
     from ultraopt.async_comm.nameserver import NameServer
+    from ultraopt.cli import CommandError
 
     secret = args.secret or os.environ.get(SECRET_ENV) or None
     nameserver = NameServer(args.run_id, args.working_directory, args.host, args.port, args.nic_name, secret=secret)
@@ -65,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         host, port = nameserver.start()
     except OSError as exc:  # address in use, or not one of this machine's
-        from ultraopt.cli import CommandError
-
         raise CommandError(f"cannot serve on {args.host or args.nic_name or '127.0.0.1'}:{args.port}: {exc}") from exc
+    except RuntimeError as exc:  # the run has a live name server already
+        raise CommandError(str(exc)) from exc
     try:
         print(f"name server of run {args.run_id!r} on {host}:{port}", flush=True)
         if args.working_directory:
