@@ -195,6 +195,12 @@ CASES: list[tuple[str, Any, str, str]] = [
         "__activate:n:2",
         "keys of a JSON object are strings",
     ),
+    (
+        "a string for an int option in a forbidden",
+        {"a": _c(1, 2), "__forbidden": [{"a": "2"}]},
+        "__forbidden[0]",
+        "'2' (str) is not one of the options [1, 2] of 'a'; '2' is a string, not 2",
+    ),
     ("forbidden not a list", {"a": _c(1, 2), "__forbidden": {"a": 1}}, "__forbidden", "must be a list"),
     ("forbidden empty dict", {"a": _c(1, 2), "__forbidden": [{}]}, "__forbidden[0]", "non-empty"),
     (
@@ -236,6 +242,18 @@ def test_malformed_hdl_names_the_key_and_the_problem(hdl: Any, path: str, proble
     message = str(info.value)
     assert message.startswith(f"HDL key '{path}") if path.endswith(":") else f"HDL key '{path}':" in message
     assert problem in message, message
+
+
+@pytest.mark.parametrize("special", [
+    {"__forbidden": [{"kernel": "rbff"}]},
+    {"__condition": [{"_child": "g", "_parent": "kernel", "_values": ["rbff"]}]},
+    {"__activate": {"kernel": {"rbff": ["g"]}}},
+])
+def test_a_typo_in_a_special_key_gets_no_hint_about_strings(special: dict[str, Any]) -> None:
+    # every one ended with "keys of a JSON object are strings", which does not apply to a typo
+    with pytest.raises(HDLError) as info:
+        hdl2cs({"kernel": _c("rbf", "poly"), "g": _u(), **special})
+    assert info.value.problem == "'rbff' (str) is not one of the options ['rbf', 'poly'] of 'kernel'"
 
 
 def test_there_are_many_distinct_malformed_cases() -> None:

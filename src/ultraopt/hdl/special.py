@@ -17,6 +17,7 @@ A child with several conditions is active when all hold. Parents and forbidden n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -234,19 +235,36 @@ def _value_of(hp: Hyperparameter, value: Any, path: KeyPath) -> Any:
         index = find_choice(options, value)
         if index is None:
             problem = f"{value!r} ({type_name(value)}) is not one of the options {options} of '{hp.name}'"
-            raise HDLError(path, problem + _string_key_hint(value))
+            meant = _parsed(value)
+            raise HDLError(path, problem + (_string_hint(value, meant, path) if find_choice(options, meant) is not None
+                                            else ""))
         return options[index]
     assert isinstance(hp, UniformIntegerHyperparameter), hp  # the only other kind a parent may be
     if not is_number(value) or float(value) != int(value) or not hp.lower <= value <= hp.upper:
         bounds = f"[{hp.lower}, {hp.upper}]"
         problem = f"{value!r} ({type_name(value)}) is not an integer in {bounds} of '{hp.name}'"
-        raise HDLError(path, problem + _string_key_hint(value))
+        meant = _parsed(value)
+        raise HDLError(path, problem + (_string_hint(value, meant, path) if is_number(meant) else ""))
     if snap_to_grid(hp, value) != value:
         raise HDLError(path, f"{value!r} is not on the grid of '{hp.name}' (step {grid_step(hp)})")
     return int(value)
 
 
-def _string_key_hint(value: Any) -> str:
+def _parsed(value: Any) -> Any:
+    """What a string such as ``"2"``, ``"true"`` or ``"null"`` reads as in JSON; anything else: itself."""
     if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _string_hint(value: Any, meant: Any, path: KeyPath) -> str:
+    """A hint for a string that stands for an option of another type (``"2"`` for ``2``); nothing for a typo."""
+    if not isinstance(value, str) or isinstance(meant, str):
         return ""
-    return "; keys of a JSON object are strings: give other values in a __condition's '_values' list"
+    hint = f"; {value!r} is a string, not {meant!r}"
+    if path and path[0] == "__activate":
+        hint += " (keys of a JSON object are strings: give other values in a __condition's '_values' list)"
+    return hint
