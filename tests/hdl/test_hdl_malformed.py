@@ -201,6 +201,12 @@ CASES: list[tuple[str, Any, str, str]] = [
         "__forbidden[0]",
         "'2' (str) is not one of the options [1, 2] of 'a'; '2' is a string, not 2",
     ),
+    (
+        "a forbidden that rules out every option",  # it said to change a '_default', which cannot help
+        {"a": _c(1, 2), "b": _c(3, 4), "__forbidden": [{"a": [1, 2], "b": [3, 4]}]},
+        "__forbidden[0]",
+        "forbids every value of ['a', 'b']: no config of the space is allowed",
+    ),
     ("forbidden not a list", {"a": _c(1, 2), "__forbidden": {"a": 1}}, "__forbidden", "must be a list"),
     ("forbidden empty dict", {"a": _c(1, 2), "__forbidden": [{}]}, "__forbidden[0]", "non-empty"),
     (

@@ -15,6 +15,7 @@ from ConfigSpace.forbidden import (
     ForbiddenInClause,
     ForbiddenLike,
 )
+from ConfigSpace.hyperparameters import CategoricalHyperparameter, OrdinalHyperparameter
 
 from ultraopt.hdl.errors import HDLError, KeyPath
 from ultraopt.hdl.parse import ParsedHDL, parse_hdl
@@ -134,6 +135,9 @@ def _raise_first_bad(space: ConfigurationSpace, items: list[tuple[Any, KeyPath, 
         except CyclicDependancyError as exc:
             raise HDLError(where, f"{what} form a cycle") from exc
         except ForbiddenValueError as exc:
+            if (names := _forbids_every_value(space, item)) is not None:
+                raise HDLError(where, f"{what} forbids every value of {names}: no config of the space is allowed "
+                                      "(a forbidden combination must leave some value out)") from exc
             raise HDLError(
                 where,
                 f"{what} holds for the default configuration; give one of its hyperparameters another "
@@ -141,6 +145,24 @@ def _raise_first_bad(space: ConfigurationSpace, items: list[tuple[Any, KeyPath, 
             ) from exc
         except ValueError as exc:
             raise HDLError(where, f"ConfigSpace refuses {what}: {exc}") from exc
+
+
+def _forbids_every_value(space: ConfigurationSpace, forbidden: Any) -> list[str] | None:
+    """The names of ``forbidden``'s hyperparameters when it forbids every one of their values and they are always
+    active (no config escapes it); ``None`` otherwise."""
+    clauses = forbidden.components if isinstance(forbidden, ForbiddenAndConjunction) else [forbidden]
+    names = []
+    for clause in clauses:
+        if not isinstance(clause, (ForbiddenInClause, ForbiddenEqualsClause)):
+            return None
+        hp = clause.hyperparameter
+        values = list(clause.values) if isinstance(clause, ForbiddenInClause) else [clause.value]
+        options = (hp.choices if isinstance(hp, CategoricalHyperparameter)
+                   else hp.sequence if isinstance(hp, OrdinalHyperparameter) else None)
+        if options is None or space.parent_conditions_of[hp.name] or any(o not in values for o in options):
+            return None
+        names.append(hp.name)
+    return names
 
 
 def _condition(space: ConfigurationSpace, spec: ConditionSpec) -> EqualsCondition | InCondition:
