@@ -140,6 +140,12 @@ def test_initial_points_beyond_the_new_configs_of_the_run_are_named_in_a_warning
            "evaluated" in caplog.text
 
 
+def test_n_jobs_with_the_serial_strategy_is_named_in_a_warning_and_not_recorded(quadratic_space, caplog):
+    # the run's meta said 4 jobs, and `ultraopt show` "n jobs: 4 · parallel strategy: Serial"
+    result = run(quadratic_space, n_iterations=2, n_jobs=4, parallel_strategy="Serial")
+    assert result.meta["n_jobs"] == 1 and "n_jobs=4 has no effect with parallel_strategy 'Serial'" in caplog.text
+
+
 def test_a_run_on_an_hdl_written_with_numpy_values_saves_as_json(tmp_path):
     # the HDL kept in the result's meta held the numpy values, and save() failed after the run
     hdl = {"depth": {"_type": "choice", "_value": list(np.arange(1, 6))},

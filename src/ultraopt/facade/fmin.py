@@ -259,12 +259,15 @@ def fmin(
         logger.warning(
             "fmin: %d initial_points, but %d iterations sample %d new configs: the last %d initial points are not "
             "evaluated; raise n_iterations to evaluate them all", n_points, n_iterations, n_new, n_points - n_new)
+    if jobs_ignored := isinstance(executor, SerialExecutor) and n_jobs > 1:
+        logger.warning("fmin: n_jobs=%d has no effect with parallel_strategy 'Serial': trials run one at a time; "
+                       "give 'AsyncComm', 'MapReduce' or 'Dask' to run them in parallel", n_jobs)
     started_at = executor.clock()  # time_limit counts from the call: starting workers or a cluster takes time too
     meta = {
         "optimizer": the_optimizer.name,
         "random_state": int(random_state) if isinstance(random_state, numbers.Integral) else None,
         "n_iterations": n_iterations,
-        "n_jobs": n_jobs if executor is not parallel_strategy else _workers_of(executor),
+        "n_jobs": n_jobs if executor is not parallel_strategy and not jobs_ignored else _workers_of(executor),
         "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,
         # A ConfigurationSpace is a Mapping too (of hyperparameter objects): only an HDL dict is kept.
         # to_jsonable: an HDL written with numpy (list(np.arange(1, 6))) made save() fail after the run
