@@ -1,3 +1,6 @@
+import json
+import math
+
 import numpy as np
 import pytest
 
@@ -71,6 +74,28 @@ def test_a_choice_of_several_types_keeps_its_options_and_none_is_not_inactive():
     assert [type(v) for v in depth[:1] + split[:1] + split[2:]] == [int, int, float] and depth[0] == 5
     assert depth[2] is None and np.isnan(depth[1])  # active None, inactive NaN
     assert weight[1] is None and np.isnan(weight[0]) and np.isnan(weight[2])
+
+
+def _strict_json(text):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_saved_and_exported_runs_are_standard_json_with_null_for_nan(quadratic_space, tmp_path, capsys):
+    # bare NaN / Infinity tokens, which JavaScript's JSON.parse and most other readers refuse
+    from ultraopt.cli import main
+
+    result = fmin(lambda config: {"loss": quadratic(config), "auc": math.nan, "ratio": math.inf}, quadratic_space,
+                  n_iterations=2, show_progressbar=False)
+    result.save(tmp_path / "run.json")
+    saved = _strict_json((tmp_path / "run.json").read_text())
+    assert saved["trials"][0]["info"] == {"auc": None, "ratio": None}
+    assert math.isnan(result.trials[0].info["auc"])  # in memory, as the objective returned it
+    assert FMinResult.load(tmp_path / "run.json").best_loss == result.best_loss
+    assert main(["export", str(tmp_path / "run.json"), "--format", "json"]) == 0
+    assert _strict_json(capsys.readouterr().out)["trials"][1]["info"] == {"auc": None, "ratio": None}
 
 
 def test_convergence_plot_draws_the_best_so_far(quadratic_space):

@@ -6,12 +6,14 @@ arrays, tuples and the like are converted once, where they enter the run.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["to_jsonable", "plain_scalar"]
+__all__ = ["json_text", "to_jsonable", "plain_scalar"]
 
 
 def plain_scalar(value: Any) -> Any:
@@ -25,10 +27,30 @@ def plain_scalar(value: Any) -> Any:
     return value
 
 
+def json_text(value: Any, indent: int | None = None) -> str:
+    """``value`` (made of JSON types, as :func:`to_jsonable` gives) as standard JSON text.
+
+    JSON has no NaN nor infinity: Python writes them as bare ``NaN``/``Infinity``, which other readers
+    (JavaScript's ``JSON.parse``, most languages) refuse; they are written ``null`` here.
+    """
+    return json.dumps(_finite_or_none(value), indent=indent, allow_nan=False)
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    return value
+
+
 def to_jsonable(value: Any) -> Any:
     """Return a copy of ``value`` made of dicts with string keys, lists and Python scalars.
 
-    Non-finite floats are kept (JSON writers spell them ``NaN``/``Infinity``); objects that have no JSON form
+    Non-finite floats are kept (Python's JSON writer spells them ``NaN``/``Infinity``; :func:`json_text` writes
+    standard JSON for files that leave Python); objects that have no JSON form
     are replaced by their ``repr`` so that an exotic ``info`` entry never makes a finished trial unrecordable; a
     container that holds itself becomes ``"<cycle>"`` where it recurs.
     """

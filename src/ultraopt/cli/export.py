@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +33,10 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the run in the asked format."""
+    from ultraopt.jsonable import json_text
+
     result = load_run(args.run_path)
-    text = _csv(result.to_dataframe()) if args.format == "csv" else json.dumps(result.to_dict(), indent=1) + "\n"
+    text = _csv(result.to_dataframe()) if args.format == "csv" else json_text(result.to_dict(), indent=1) + "\n"
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as out:
             out.write(text)
