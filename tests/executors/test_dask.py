@@ -158,3 +158,40 @@ def test_a_closed_client_is_named_as_such(dask_cluster, quadratic_space):
         DaskExecutor(client).start(Objective(square))
     with pytest.raises(InvalidArgumentError, match="dask_client must be None or a distributed.Client that is not clos"):
         fmin(square, quadratic_space, n_iterations=2, parallel_strategy="Dask", dask_client=client)
+
+
+@pytest.mark.parametrize("strategy", ["Dask", "MapReduce"])
+def test_a_client_that_closes_during_the_run_stops_it_with_the_trials_so_far(dask_cluster, strategy):
+    # fmin waited for ever for the trials of a client whose scheduler had died; a closed client made the
+    # shutdown raise Dask's ClosedClientError, which hid the first error and the result it carried
+    from ultraopt import fmin
+
+    client = Client(dask_cluster, set_as_default=False)
+    client.wait_for_workers(2, timeout=60)
+    closer = threading.Timer(2.5, client.close)
+    closer.start()
+    try:
+        with pytest.raises(RuntimeError, match="the Dask client closed during the run") as caught:
+            fmin(sleep_x, {"x": {"_type": "uniform", "_value": [0.4, 0.6]}}, n_iterations=200, n_jobs=2,
+                 parallel_strategy=strategy, dask_client=client, show_progressbar=False, time_limit=60)
+    finally:
+        closer.cancel()
+        client.close()
+    assert len(caught.value.result.trials) >= 2
+    assert caught.value.result.meta["stop_reason"] == "error"
+
+
+def test_ctrl_c_while_the_own_cluster_starts_waits_until_it_can_be_closed():
+    # the interrupt came inside LocalCluster(...): the executor never got the cluster, whose workers outlived fmin
+    executor = DaskExecutor(n_workers=1)
+    interrupt = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))  # the start takes a second
+    interrupt.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            executor.start(Objective(square))
+        assert executor.owns_cluster  # so that shutdown closes it
+    finally:
+        interrupt.cancel()
+        executor.shutdown()
+    assert not executor.owns_cluster
+

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -125,6 +127,28 @@ def _kill_worker_processes(cluster: LocalCluster) -> None:
                 process.kill()
 
 
+@contextlib.contextmanager
+def _interrupt_deferred(until: str) -> Iterator[None]:
+    """Hold Ctrl-C back until the block ends (in the main thread), then raise it; ``until`` says what for."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupted: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if not interrupted:
+            logger.warning("interrupted: stopping once %s", until)
+        interrupted.append(signum)
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
+
+
 #: Dask's loggers that report the workers killed at shutdown as failures (closed comms, tasks of dead workers).
 _SHUTDOWN_NOISE = ("distributed.batched", "distributed.core", "distributed.scheduler", "distributed.worker")
 
@@ -235,7 +259,8 @@ class DaskExecutor(FuturesExecutor):
         if self._client is not None and is_closed(self._client):
             raise ValueError(f"the Dask client is {self._client.status}: pass a client that is not closed")
         if self._client is None:
-            self._cluster, self._client = start_local_cluster(self.n_workers)
+            with _interrupt_deferred(until="the local Dask cluster is up"):  # else nobody could close it
+                self._cluster, self._client = start_local_cluster(self.n_workers)
             logger.info("started a local Dask cluster of %d workers at %s", self.n_workers,
                         self._cluster.scheduler_address)
         self._token = new_token()
@@ -243,6 +268,7 @@ class DaskExecutor(FuturesExecutor):
 
     def _launch(self, trial: Trial, report: Report) -> Future:
         assert self._client is not None and self._plugin is not None, "start() must be called before submit()"
+        self._check_client()
         future = self._client.submit(
             run_installed, self._token, trial.trial_id, trial.config, trial.budget,
             key=f"ultraopt-trial-{self._token}-{trial.trial_id}-{trial.attempt}", pure=False,
@@ -253,18 +279,25 @@ class DaskExecutor(FuturesExecutor):
         return future
 
     def wait(self, timeout: float | None = None) -> list[Trial]:
-        if self._cluster is None:
-            return super().wait(timeout)
-        # a cluster of our own is watched while we wait: its workers must not all go away under running trials
+        # The cluster is watched while we wait: a client that closed (its scheduler died) would never report the
+        # running trials, and the workers of a cluster of our own must not all go away under them.
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = _CLUSTER_CHECK_SECONDS if deadline is None else max(deadline - time.monotonic(), 0.0)
             finished = super().wait(min(left, _CLUSTER_CHECK_SECONDS))
             if finished or not self._running:
                 return finished
-            self._restore_workers()
+            self._check_client()
+            if self._cluster is not None:
+                self._restore_workers()
             if deadline is not None and time.monotonic() >= deadline:
                 return finished
+
+    def _check_client(self) -> None:
+        """Raise when the client closed under the run: Dask gives up on a scheduler it lost for 30 s."""
+        if self._client is not None and is_closed(self._client):
+            raise RuntimeError(f"the Dask client closed during the run ({len(self._running)} trial(s) were running): "
+                               "its scheduler is gone or the client was closed; the trials finished so far are kept")
 
     def _restore_workers(self) -> None:
         """Bring the cluster this executor created back to ``n_workers`` workers: a nanny whose worker process died
@@ -300,7 +333,9 @@ class DaskExecutor(FuturesExecutor):
         futures = [future for _, future in self._running.values()]
         self._running.clear()
         try:
-            if futures:
+            if is_closed(client):
+                pass  # nothing to cancel or remove through it (raising here would hide why the run stopped)
+            elif futures:
                 client.cancel(futures)
             if cluster is None and plugin is not None and client.status == "running":
                 client.unregister_worker_plugin(plugin)

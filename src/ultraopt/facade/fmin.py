@@ -321,7 +321,7 @@ def fmin(
             stop_reason = None if master is None else master.stop_reason
             progress.close(complete=stop_reason == "finished", stop_reason=stop_reason or "error")
         if master is not None:
-            result.meta["stop_reason"] = master.stop_reason
+            result.meta["stop_reason"] = master.stop_reason or "error"  # None: an error left the run
             storage.update_meta(result.meta)
         storage.close()
         if isinstance(objective, LimitedObjective):
