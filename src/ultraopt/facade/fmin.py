@@ -138,9 +138,9 @@ def fmin(
         - ``"Serial"``: one at a time in this process. For cheap objectives and debugging.
         - On one machine, ``"AsyncComm"`` or ``"MapReduce"``. ``"AsyncComm"`` is asynchronous: a worker process
           takes the next config as soon as it is free, which pays when trials take unequal times (Hyperband
-          budgets, say). ``"MapReduce"`` runs batches of ``n_jobs`` distinct configs in local processes and tells
-          the optimizer a whole batch before asking for the next; simple, and as fast when trials take similar
-          times.
+          budgets, say). ``"MapReduce"`` runs batches of ``n_jobs`` distinct configs in local processes (on the
+          process's default Dask client instead, if one is active) and tells the optimizer a whole batch before
+          asking for the next; simple, and as fast when trials take similar times.
         - On a cluster with a shared filesystem: ``"AsyncComm"``, with workers started on the nodes by
           ``ultraopt worker`` (they find the name server through the working directory).
         - On a Dask cluster (SLURM or PBS through dask-jobqueue, Kubernetes through dask-kubernetes, ...):
