@@ -109,6 +109,7 @@ def test_etpe_on_dask_evaluates_distinct_configs(dask_client):
     result = fmin(mixed_quadratic, MIXED_SPACE, optimizer="ETPE", n_iterations=24, parallel_strategy="Dask",
                   dask_client=dask_client, show_progressbar=False)
     assert_distinct_proposals_from_the_model(result, 24)
+    assert result.meta["n_jobs"] is None  # the cluster's threads set it: it said 1 while 2 ran at once
 
 
 def test_mapreduce_with_hyperband_mixes_budgets_and_keeps_the_schedule():

@@ -267,7 +267,9 @@ def fmin(
         "optimizer": the_optimizer.name,
         "random_state": int(random_state) if isinstance(random_state, numbers.Integral) else None,
         "n_iterations": n_iterations,
-        "n_jobs": n_jobs if executor is not parallel_strategy and not jobs_ignored else _workers_of(executor),
+        # with a dask_client and no cap, the cluster's worker threads set how many trials run at once
+        "n_jobs": (None if dask_client is not None and n_jobs == 1
+                   else n_jobs if executor is not parallel_strategy and not jobs_ignored else _workers_of(executor)),
         "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,
         # A ConfigurationSpace is a Mapping too (of hyperparameter objects): only an HDL dict is kept.
         # to_jsonable: an HDL written with numpy (list(np.arange(1, 6))) made save() fail after the run
