@@ -207,6 +207,12 @@ CASES: list[tuple[str, Any, str, str]] = [
         "__forbidden[0]",
         "forbids every value of ['a', 'b']: no config of the space is allowed",
     ),
+    (
+        "a range too narrow for floating point",  # ConfigSpace's "illegal settings" alone said nothing of why
+        {"a": _hp("uniform", [0, 1e-320])},
+        "a",
+        "the range [0, 1e-320] is too narrow for floating point to map onto [0, 1]",
+    ),
     ("forbidden not a list", {"a": _c(1, 2), "__forbidden": {"a": 1}}, "__forbidden", "must be a list"),
     ("forbidden empty dict", {"a": _c(1, 2), "__forbidden": [{}]}, "__forbidden[0]", "non-empty"),
     (

@@ -134,7 +134,20 @@ def build_hyperparameter(name: str, definition: Mapping[str, Any], path: KeyPath
     except HDLError:
         raise
     except ValueError as exc:  # a check ConfigSpace makes that ours missed: keep its words, add the path
-        raise HDLError(path, str(exc)) from exc
+        raise HDLError(path, str(exc) + _range_hint(hdl_type, value)) from exc
+
+
+def _range_hint(hdl_type: str, value: Any) -> str:
+    """Why ConfigSpace may refuse a numerical range that passed our checks: floating point cannot map it onto
+    [0, 1] (``uniform [0, 1e-320]`` was refused as having "illegal settings", without a word of why)."""
+    if hdl_type in CATEGORICAL_TYPES:
+        return ""
+    low, high = float(value[0]), float(value[1])
+    width = high - low
+    if math.isfinite(width) and 1e-12 * max(1.0, abs(low), abs(high)) < width < 1e300:
+        return ""
+    return (f" (the range [{value[0]!r}, {value[1]!r}] is too {'wide' if width >= 1e300 else 'narrow'} for floating "
+            "point to map onto [0, 1]: rescale the hyperparameter)")
 
 
 def _categorical(
