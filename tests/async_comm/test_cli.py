@@ -84,13 +84,14 @@ def worker_of(credentials, timeout: float, secret: str, **kwargs) -> subprocess.
         env=child_env(ULTRAOPT_SECRET=secret), cwd=REPO, **kwargs)
 
 
-def test_a_worker_with_an_idle_timeout_exits_by_itself(nameserver):
-    worker = worker_of(nameserver.credentials, 1, nameserver.credentials.secret)
+def test_a_worker_with_an_idle_timeout_exits_by_itself_and_says_why(nameserver):
+    worker = worker_of(nameserver.credentials, 1, nameserver.credentials.secret, stdout=subprocess.PIPE, text=True)
     try:
-        assert worker.wait(60) == 0
+        output, _ = worker.communicate(timeout=60)
     finally:
         if worker.poll() is None:
             worker.kill()
+    assert worker.returncode == 0 and "worker stopped: no job for 1 s (--timeout)" in output, output
 
 
 def test_a_worker_refused_by_the_name_server_says_why(nameserver):

@@ -117,7 +117,7 @@ def test_timeout_shuts_an_idle_worker_down(nameserver, dispatcher, workers):
     dispatcher.collector.wait_for(1)  # a job resets the idle clock
     start = time.monotonic()
     worker.thread.join(10)
-    assert not worker.thread.is_alive()
+    assert not worker.thread.is_alive() and worker.timed_out
     assert 0.9 < time.monotonic() - start < 6
     ns = nameserver_proxy(nameserver.credentials)
     assert ns.call("list", prefix=worker_prefix(nameserver.run_id)) == {}  # it unregistered

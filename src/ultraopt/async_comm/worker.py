@@ -125,6 +125,7 @@ class _Runtime:
         self.current: dict[str, Any] = {}
         self.evaluating = False  # the compute thread is in the objective
         self.refused: str | None = None  # why the name server refused this worker's secret for good
+        self.timed_out = False  # it stopped after ``timeout`` seconds without a job
 
 
 class Worker:
@@ -289,6 +290,12 @@ class Worker:
         runtime.stop.set()
         runtime.jobs.put(None)
         wake(runtime.daemon)  # the request loop of _serve sees the stop flag and cleans up
+
+    @property
+    def timed_out(self) -> bool:
+        """Whether the worker's last :meth:`run` (in this process) stopped after ``timeout`` seconds without a job."""
+        runtime = self._runtime
+        return runtime is not None and runtime.timed_out
 
     def is_busy(self) -> bool:
         """Whether the worker holds a job it has not reported yet."""
@@ -471,6 +478,7 @@ class Worker:
         while not runtime.stop.is_set():
             if self._idle_too_long(runtime):
                 logger.info("worker %s idle for %.1f s: shutting down", runtime.name, self.timeout)
+                runtime.timed_out = True
                 self.shutdown()
                 return
             calling_dispatcher = False

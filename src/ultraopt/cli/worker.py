@@ -134,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if len(workers) == 1:
             workers[0].run(background=False)
+            if workers[0].timed_out:
+                print(f"worker stopped: no job for {args.timeout:g} s (--timeout)", flush=True)
         else:
             for worker in workers:
                 worker.run(background=True, concurrent_type="process")
