@@ -195,3 +195,47 @@ def test_ctrl_c_while_the_own_cluster_starts_waits_until_it_can_be_closed():
         executor.shutdown()
     assert not executor.owns_cluster
 
+
+def test_the_objective_of_a_killed_run_is_removed_from_the_cluster_by_the_next_run(dask_cluster):
+    # a master killed on a user's cluster left its objective installed on every worker, for good
+    import subprocess
+    import sys
+
+    from tests.async_comm.conftest import REPO, child_env
+    from ultraopt import fmin
+
+    script = (
+        "from distributed import Client\n"
+        "from tests.executors.contract import sleep_x\n"
+        "from ultraopt import fmin\n"
+        f"client = Client({dask_cluster.scheduler_address!r}, set_as_default=False)\n"
+        "fmin(sleep_x, {'x': {'_type': 'uniform', '_value': [1, 2]}}, n_iterations=50, parallel_strategy='Dask',\n"
+        "     dask_client=client, show_progressbar=False)\n"
+    )
+    client = Client(dask_cluster, set_as_default=False)
+    master = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=child_env())
+
+    def ours():
+        plugins, clients = client.run_on_scheduler(lambda dask_scheduler: (
+            list(dask_scheduler.worker_plugins), list(dask_scheduler.clients)))
+        return [name for name in plugins if name.startswith("ultraopt-objective-")], clients
+
+    try:
+        deadline = time.monotonic() + 60
+        while not ours()[0]:
+            assert time.monotonic() < deadline and master.poll() is None, "the master never installed its objective"
+            time.sleep(0.2)
+        (orphan,), _ = ours()
+        master.kill()
+        master.wait(10)
+        while orphan.partition("-objective-")[2].partition("-")[2] in ours()[1]:  # the scheduler forgets it
+            assert time.monotonic() < deadline + 30
+            time.sleep(0.2)
+        fmin(square, {"x": {"_type": "uniform", "_value": [0, 1]}}, n_iterations=2, parallel_strategy="Dask",
+             dask_client=client, show_progressbar=False)
+        assert ours()[0] == []
+    finally:
+        if master.poll() is None:
+            master.kill()
+        client.close()
+

@@ -71,12 +71,35 @@ def is_closed(client: Client) -> bool:
     return client.status in ("closing", "closed")
 
 
+_PLUGIN_PREFIX = "ultraopt-objective-"
+
+
 def install_on_cluster(client: Client, token: str, objective: Objective) -> str:
-    """Install ``objective`` under ``token`` on every worker of ``client``'s cluster; return the plugin's name."""
-    name = f"ultraopt-objective-{token}"
+    """Install ``objective`` under ``token`` on every worker of ``client``'s cluster; return the plugin's name.
+
+    The name holds the client's id. A run whose process was killed could not remove its objective: the first run
+    after it does, once the scheduler no longer knows that client.
+    """
+    _remove_orphaned_objectives(client)
+    name = f"{_PLUGIN_PREFIX}{token}-{client.id}"
     with explain_unpicklable(objective):
         client.register_plugin(ObjectivePlugin(token, objective), name=name)
     return name
+
+
+def _remove_orphaned_objectives(client: Client) -> None:
+    """Unregister the objectives of runs whose client left the scheduler without removing them (a killed run)."""
+    plugins, clients = client.run_on_scheduler(_plugins_and_clients)
+    for name in plugins:
+        owner = name[len(_PLUGIN_PREFIX):].partition("-")[2]
+        if name.startswith(_PLUGIN_PREFIX) and owner and owner not in clients:
+            logger.info("removing %s from the Dask cluster: the run that installed it is gone", name)
+            client.unregister_worker_plugin(name)
+
+
+def _plugins_and_clients(dask_scheduler: Any) -> tuple[list[str], list[str]]:
+    """On the scheduler: the names of its worker plugins and the ids of its clients."""
+    return list(dask_scheduler.worker_plugins), list(dask_scheduler.clients)
 
 
 def local_cluster_options(n_workers: int) -> dict[str, Any]:
