@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import warnings
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,20 +134,7 @@ def build_hyperparameter(name: str, definition: Mapping[str, Any], path: KeyPath
     except HDLError:
         raise
     except ValueError as exc:  # a check ConfigSpace makes that ours missed: keep its words, add the path
-        raise HDLError(path, str(exc) + _range_hint(hdl_type, value)) from exc
-
-
-def _range_hint(hdl_type: str, value: Any) -> str:
-    """Why ConfigSpace may refuse a numerical range that passed our checks: floating point cannot map it onto
-    [0, 1] (``uniform [0, 1e-320]`` was refused as having "illegal settings", without a word of why)."""
-    if hdl_type in CATEGORICAL_TYPES:
-        return ""
-    low, high = float(value[0]), float(value[1])
-    width = high - low
-    if math.isfinite(width) and 1e-12 * max(1.0, abs(low), abs(high)) < width < 1e300:
-        return ""
-    return (f" (the range [{value[0]!r}, {value[1]!r}] is too {'wide' if width >= 1e300 else 'narrow'} for floating "
-            "point to map onto [0, 1]: rescale the hyperparameter)")
+        raise HDLError(path, str(exc)) from exc
 
 
 def _categorical(
@@ -215,7 +202,7 @@ def _numeric(
         _check_step(low, high, q, hdl_type, path)
         meta = {"q": q}
     cls = UniformIntegerHyperparameter if kind.integer else UniformFloatHyperparameter
-    provisional = _encodable(cls, name, low, high, kind.log, meta, hdl_type, path)
+    provisional = _encodable(cls, name, low, high, kind.log, meta, hdl_type, path, written=value)
     if has_default:
         default = _checked_default(provisional, default, hdl_type, path)
     else:
@@ -249,16 +236,23 @@ def _number(value: Any, what: str, hdl_type: str, integer: bool, path: KeyPath) 
 
 def _encodable(
     cls: type[UniformIntegerHyperparameter | UniformFloatHyperparameter], name: str, low: float, high: float,
-    log: bool, meta: dict[Hashable, Any] | None, hdl_type: str, path: KeyPath,
+    log: bool, meta: dict[Hashable, Any] | None, hdl_type: str, path: KeyPath, written: Sequence[Any],
 ) -> UniformIntegerHyperparameter | UniformFloatHyperparameter:
     """The hyperparameter, unless ConfigSpace's unit-interval encoding cannot map its range back (``[0, 1e300]``
-    overflows inside ConfigSpace, which then fails far from the HDL key)."""
+    overflows inside ConfigSpace, which then fails far from the HDL key; ``[0, 1e-320]`` it refuses as "illegal
+    settings", without a word of why: that error shows the ``_value`` as ``written``)."""
     too_wide = HDLError(path, f"the range [{low!r}, {high!r}] of '{hdl_type}' is too wide to encode")
     if not math.isfinite(high - low):  # ConfigSpace would fail on the default it computes (nan)
         raise too_wide
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        hp = cls(name, low, high, log=log, meta=meta)
+        try:
+            hp = cls(name, low, high, log=log, meta=meta)
+        except ValueError as exc:
+            if high - low > 1e-12 * max(1.0, abs(low), abs(high)):
+                raise
+            raise HDLError(path, f"the range [{written[0]!r}, {written[1]!r}] is too narrow for floating point to "
+                                 "map onto [0, 1]: rescale the hyperparameter") from exc
         ends = np.asarray(hp.to_value(np.array([0.0, 1.0])), dtype=float)
     if not np.all(np.isfinite(ends)):
         raise too_wide
