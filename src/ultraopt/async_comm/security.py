@@ -30,6 +30,7 @@ from Pyro5.client import Proxy
 from Pyro5.server import Daemon
 
 __all__ = [
+    "AUTHENTICATION_FAILED",
     "DEFAULT_TIMEOUT",
     "AuthenticatedProxy",
     "SecureDaemon",
@@ -53,6 +54,8 @@ _ALLOWED_SERIALIZER_IDS = frozenset(
 _SERIALIZER_BYTE = 7
 #: Seconds a handshake timestamp may differ from the server's clock.
 _MAX_CLOCK_SKEW = 300.0
+#: How a daemon's refusal of a client without the run's secret begins (clients tell it from other failures).
+AUTHENTICATION_FAILED = "authentication failed"
 #: Seconds of a call on our proxies before it fails with a TimeoutError.
 DEFAULT_TIMEOUT = 10.0
 #: Seconds a new connection has to complete its handshake before the daemon closes it, so that idle connections
@@ -165,7 +168,7 @@ class SecureDaemonMixin:
         if nonce is None:
             logger.warning("refused a connection from %s to %s: it did not prove it holds the run's secret",
                            _peer(conn), getattr(self, "locationStr", "?"))
-            raise errors.SecurityError("authentication failed: this server belongs to a run whose secret you lack")
+            raise errors.SecurityError(f"{AUTHENTICATION_FAILED}: this server belongs to a run whose secret you lack")
         tune_socket(conn.sock)
         identity = data.get("identity")
         if isinstance(identity, str):

@@ -27,7 +27,7 @@ from Pyro5.server import expose, oneway
 
 from ultraopt.async_comm.credentials import Credentials, changed_credentials, read_credentials, resolve_credentials
 from ultraopt.async_comm.nameserver import LOOPBACK, dispatcher_name, nameserver_proxy, worker_prefix
-from ultraopt.async_comm.security import SecureDaemon, SharedProxy, wake
+from ultraopt.async_comm.security import AUTHENTICATION_FAILED, SecureDaemon, SharedProxy, wake
 from ultraopt.objective import Evaluation, Objective
 from ultraopt.trial import TrialStatus
 
@@ -521,7 +521,7 @@ class Worker:
     def _refused_for_good(self, runtime: _Runtime, exc: Exception, calling_dispatcher: bool, failures: int) -> bool:
         """Stop the worker when the name server keeps refusing its secret and no credentials file can bring
         another (the secret came from the environment or the command line): waiting cannot help."""
-        refused = not calling_dispatcher and "authentication failed" in str(exc)
+        refused = not calling_dispatcher and AUTHENTICATION_FAILED in str(exc)
         if not refused or failures < _FAILURES_BEFORE_WARNING or self._credentials_directory is not None:
             return False
         credentials = runtime.credentials
