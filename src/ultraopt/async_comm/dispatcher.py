@@ -374,8 +374,9 @@ class Dispatcher:
         held). A worker running a job that must run alone takes no other, and such a job goes to an idle worker."""
         if not self._queue:
             return None
-        room = [w for w in self._workers.values()
-                if (self.prefetch is None or len(w.jobs) <= self.prefetch) and self._alone.isdisjoint(w.jobs)]
+        room = [w for w in self._workers.values()  # (_alone is empty unless a worker died: skip its test then)
+                if (self.prefetch is None or len(w.jobs) <= self.prefetch)
+                and (not self._alone or self._alone.isdisjoint(w.jobs))]
         if not room:
             return None
         worker = min(room, key=lambda w: len(w.jobs))
