@@ -247,8 +247,8 @@ class FMinResult:
             }
             records.append(record)
         frame = pd.DataFrame.from_records(records, columns=_TRIAL_COLUMNS)
-        names = dict.fromkeys(name for name in self.config_space if any(name in t.config for t in self.trials))
-        names.update(dict.fromkeys(name for trial in self.trials for name in trial.config))  # space order first
+        seen = dict.fromkeys(name for trial in self.trials for name in trial.config)
+        names = [name for name in self.config_space if name in seen] + [n for n in seen if n not in self.config_space]
         # pandas makes floats of ints beside a missing value and NaN of None: build each column from the values
         columns = {f"config:{name}": _config_column([trial.config.get(name, _INACTIVE) for trial in self.trials])
                    for name in names}

@@ -259,7 +259,7 @@ def fmin(
         logger.warning(
             "fmin: %d initial_points, but %d iterations sample %d new configs: the last %d initial points are not "
             "evaluated; raise n_iterations to evaluate them all", n_points, n_iterations, n_new, n_points - n_new)
-    if jobs_ignored := isinstance(executor, SerialExecutor) and n_jobs > 1:
+    if isinstance(executor, SerialExecutor) and n_jobs > 1:
         logger.warning("fmin: n_jobs=%d has no effect with parallel_strategy 'Serial': trials run one at a time; "
                        "give 'AsyncComm', 'MapReduce' or 'Dask' to run them in parallel", n_jobs)
     started_at = executor.clock()  # time_limit counts from the call: starting workers or a cluster takes time too
@@ -267,9 +267,7 @@ def fmin(
         "optimizer": the_optimizer.name,
         "random_state": int(random_state) if isinstance(random_state, numbers.Integral) else None,
         "n_iterations": n_iterations,
-        # with a dask_client and no cap, the cluster's worker threads set how many trials run at once
-        "n_jobs": (None if dask_client is not None and n_jobs == 1
-                   else n_jobs if executor is not parallel_strategy and not jobs_ignored else _workers_of(executor)),
+        "n_jobs": _jobs_at_once(executor, parallel_strategy, n_jobs, dask_client),
         "parallel_strategy": strategy if isinstance(strategy, str) else type(strategy).__name__,
         # A ConfigurationSpace is a Mapping too (of hyperparameter objects): only an HDL dict is kept.
         # to_jsonable: an HDL written with numpy (list(np.arange(1, 6))) made save() fail after the run
@@ -369,6 +367,15 @@ def _make_executor(strategy: str | Executor, n_jobs: int, dask_client: Any) -> E
         )
     options = {} if dask_client is None else {"dask_client": dask_client}
     return EXECUTOR_FACTORIES[strategy](n_jobs, **options)
+
+
+def _jobs_at_once(executor: Executor, parallel_strategy: Any, n_jobs: int, dask_client: Any) -> int | None:
+    """How many trials the run takes at once, for its meta; ``None`` when it is not known here."""
+    if dask_client is not None and n_jobs == 1:
+        return None  # no cap: the cluster's worker threads decide
+    if executor is parallel_strategy or isinstance(executor, SerialExecutor):
+        return _workers_of(executor)  # the user's executor, or Serial, which ignores n_jobs
+    return n_jobs
 
 
 def _workers_of(executor: Executor) -> int | None:
