@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from ultraopt.hdl import hdl2cs
-from ultraopt.hdl.configs import config_key
-from ultraopt.optimizer import RandomOptimizer
+from ultraopt.hdl.configs import branches, config_key, sample_branch
+from ultraopt.optimizer import ETPEOptimizer, RandomOptimizer
 from ultraopt.optimizer.base_opt import BaseOptimizer
 
 
@@ -19,6 +19,40 @@ def test_random_never_repeats_until_a_small_space_is_exhausted(small_discrete_sp
         opt.tell(config, 0.0)
     config, info = opt.ask()  # the space is exhausted now
     assert info["duplicate"] is True and config_key(config) in seen
+
+
+def _nested_choices(levels):
+    """Only the all-"L" path, behind ``levels`` nested choices, reaches a float: 1 / 3**levels of uniform draws."""
+    if levels == 0:
+        return {"leaf": {"_type": "uniform", "_value": [0, 1]}}
+    alternatives = {"L": _nested_choices(levels - 1), "R": {"r": {"_type": "int_uniform", "_value": [1, 3]}}, "E": {}}
+    return {f"c{levels}(choice)": alternatives}
+
+
+@pytest.mark.parametrize("cls", [RandomOptimizer, ETPEOptimizer])
+def test_new_configs_are_found_behind_rarely_drawn_nested_choices(cls):
+    # The space is infinite, but its 13 configs outside the float's branch soak up 728/729 of uniform draws:
+    # known configs were proposed again as if the space were exhausted.
+    space = hdl2cs(_nested_choices(6))
+    opt = cls()
+    opt.initialize(space, random_state=0)
+    keys = set()
+    for _ in range(60):
+        config, info = opt.ask()
+        assert not info.get("duplicate")
+        keys.add(config_key(config))
+        opt.tell(config, float(len(config)))
+    assert len(keys) == 60
+
+
+def test_branches_of_a_conditional_space():
+    space = hdl2cs(_nested_choices(2))
+    top, inner = "c2:__choice__", "c2:L:c1:__choice__"
+    assert branches(space) == [{top: "L", inner: "L"}, {top: "L", inner: "R"}, {top: "L", inner: "E"}, {top: "R"},
+                               {top: "E"}]
+    leaves = sample_branch(space, {top: "L", inner: "L"}, 5, np.random.default_rng(0))
+    assert len(leaves) == 5 and all(len(config) == 3 and config[inner] == "L" for config in leaves)
+    assert branches(hdl2cs({"x": {"_type": "uniform", "_value": [0, 1]}})) == [{}]
 
 
 def test_batch_ask_is_distinct_and_pending_aware(small_discrete_space):

@@ -32,12 +32,14 @@ from ultraopt.jsonable import plain_scalar
 
 __all__ = [
     "ConfigKey",
+    "branches",
     "check_config",
     "enumerate_configs",
     "finite_values",
     "config_key",
     "grid_step",
     "plain_config",
+    "sample_branch",
     "sample_configs",
     "snap_to_grid",
     "values_json_cannot_hold",
@@ -241,16 +243,57 @@ def _sample_snapped(config_space: ConfigurationSpace, n: int) -> list[dict[str, 
     but decide conditions and forbidden clauses on the snapped values."""
     configs: list[dict[str, Any]] = []
     while len(configs) < n:
-        missing = n - len(configs)
-        columns = {name: _draw_column(hp, missing, config_space.random) for name, hp in config_space.items()}
-        for row in range(missing):
-            config: dict[str, Any] = {}
-            for name in config_space:  # topological order: parents come first
-                if _conditions_hold(config_space.parent_conditions_of[name], config):
-                    config[name] = columns[name][row]
-            if not _is_forbidden(config_space, config):
-                configs.append(config)
+        configs.extend(_draw_configs(config_space, n - len(configs), config_space.random))
     return configs
+
+
+def _draw_configs(
+    config_space: ConfigurationSpace, n: int, random: np.random.RandomState, fixed: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """``n`` draws (values of ``fixed`` kept), conditions applied to the snapped values, minus forbidden ones."""
+    fixed = fixed or {}
+    columns = {
+        name: [fixed[name]] * n if name in fixed else _draw_column(hp, n, random) for name, hp in config_space.items()
+    }
+    configs = []
+    for row in range(n):
+        config: dict[str, Any] = {}
+        for name in config_space:  # topological order: parents come first
+            if _conditions_hold(config_space.parent_conditions_of[name], config):
+                config[name] = columns[name][row]
+        if not _is_forbidden(config_space, config):
+            configs.append(config)
+    return configs
+
+
+def branches(config_space: ConfigurationSpace, limit: int = 20_000) -> list[dict[str, Any]] | None:
+    """The branches of a conditional space: every distinct assignment of the hyperparameters that decide
+    conditions, as far as they are active; ``None`` when one of them takes infinitely many values or there are
+    more than ``limit`` combinations. A space without conditions has one branch, ``{}``."""
+    parents = {parent.name for name in config_space for parent in config_space.parents_of[name]}
+    deciders = [name for name in config_space if name in parents]  # topological order
+    value_sets = _value_sets(config_space, deciders, limit)
+    if value_sets is None:
+        return None
+    found: dict[ConfigKey, dict[str, Any]] = {}
+    for combination in itertools.product(*value_sets):
+        branch: dict[str, Any] = {}
+        for name, value in zip(deciders, combination):
+            value = _plain_value(config_space[name], value)
+            if _conditions_hold(config_space.parent_conditions_of[name], {**branch, name: value}):
+                branch[name] = value
+        found.setdefault(config_key(branch), branch)
+    return list(found.values())
+
+
+def sample_branch(
+    config_space: ConfigurationSpace, branch: Mapping[str, Any], n: int, rng: np.random.Generator
+) -> list[dict[str, Any]]:
+    """Up to ``n`` configs of one branch (see :func:`branches`), the other hyperparameters drawn uniformly with
+    ``rng``; fewer when forbidden clauses reject draws. Uniform sampling of the whole space reaches a branch
+    behind several nested choices only rarely: a ``1 / 3**6`` chance six levels down."""
+    random = np.random.RandomState(int(rng.integers(2**31 - 1)))
+    return _draw_configs(config_space, n, random, fixed=branch)
 
 
 def check_config(
@@ -348,15 +391,10 @@ def enumerate_configs(config_space: ConfigurationSpace, limit: int = 20_000) -> 
 
     Conditions decide which hyperparameters each combination keeps, and forbidden combinations are left out.
     """
-    value_sets: list[list[Any]] = []
-    for hp in config_space.values():
-        values = finite_values(hp)
-        if values is None:
-            return None
-        value_sets.append(values)
-    if math.prod(len(values) for values in value_sets) > limit:
-        return None
     names = list(config_space)
+    value_sets = _value_sets(config_space, names, limit)
+    if value_sets is None:
+        return None
     found: dict[ConfigKey, dict[str, Any]] = {}
     for combination in itertools.product(*value_sets):
         config: dict[str, Any] = {}
@@ -366,6 +404,18 @@ def enumerate_configs(config_space: ConfigurationSpace, limit: int = 20_000) -> 
         if not _is_forbidden(config_space, config):
             found.setdefault(config_key(config), config)
     return list(found.values())
+
+
+def _value_sets(config_space: ConfigurationSpace, names: list[str], limit: int) -> list[list[Any]] | None:
+    """Every value of each of ``names``, or ``None`` when one takes infinitely many or there are more than
+    ``limit`` combinations."""
+    value_sets: list[list[Any]] = []
+    for name in names:
+        values = finite_values(config_space[name])
+        if values is None:
+            return None
+        value_sets.append(values)
+    return value_sets if math.prod(len(values) for values in value_sets) <= limit else None
 
 
 def _is_forbidden(config_space: ConfigurationSpace, config: dict[str, Any]) -> bool:

@@ -20,7 +20,15 @@ import numpy as np
 from ConfigSpace import ConfigurationSpace
 
 from ultraopt.checks import is_seed
-from ultraopt.hdl.configs import ConfigKey, check_config, config_key, enumerate_configs, sample_configs
+from ultraopt.hdl.configs import (
+    ConfigKey,
+    branches,
+    check_config,
+    config_key,
+    enumerate_configs,
+    sample_branch,
+    sample_configs,
+)
 
 __all__ = ["BaseOptimizer", "Observations", "Proposal"]
 
@@ -31,6 +39,8 @@ Proposal = tuple[dict[str, Any], dict[str, Any]]
 
 # How many random configs to draw when a proposal is a duplicate, before enumerating a finite space.
 _RANDOM_DRAWS_FOR_NEW_CONFIG = 256
+# ... and then per branch of a conditional space.
+_DRAWS_PER_BRANCH = 16
 
 
 @dataclass
@@ -133,7 +143,8 @@ class BaseOptimizer(ABC):
         )
         self._pending: dict[ConfigKey, tuple[dict[str, Any], float]] = {}
         self._seen: set[ConfigKey] = set()
-        self._all_configs: list[dict[str, Any]] | None = None  # the enumerated space, once needed
+        # once needed: every config of a small space (None when infinite or large), else the space's branches
+        self._enumeration: tuple[list[dict[str, Any]] | None, list[dict[str, Any]]] | None = None
         self._initialized = True
         self._on_initialize()
 
@@ -260,7 +271,7 @@ class BaseOptimizer(ABC):
             replacement = self._new_random_config()
             if replacement is None:
                 info["duplicate"] = True
-                logger.info("every config of the space was proposed; proposing %s again", config)
+                logger.info("no config left that was not proposed before; proposing %s again", config)
             else:
                 config, info = replacement, {"origin": "random", "replaces": str(info.get("origin"))}
         key = config_key(config)
@@ -286,13 +297,21 @@ class BaseOptimizer(ABC):
         for config in self.sample_random(_RANDOM_DRAWS_FOR_NEW_CONFIG):
             if self.is_new(config):
                 return config
-        # Sampling keeps hitting known configs: the space is small, so enumerate it and pick among the rest.
-        if self._all_configs is None:
-            self._all_configs = enumerate_configs(self.config_space) or []
-        unseen = [config for config in self._all_configs if self.is_new(config)]
-        if not unseen:
-            return None
-        return unseen[int(self.rng.integers(len(unseen)))]
+        # Sampling keeps hitting known configs: the space is small, so enumerate it and pick among the rest...
+        if self._enumeration is None:
+            all_configs = enumerate_configs(self.config_space)
+            self._enumeration = (all_configs, (branches(self.config_space) or []) if all_configs is None else [])
+        all_configs, space_branches = self._enumeration
+        if all_configs is not None:
+            unseen = [config for config in all_configs if self.is_new(config)]
+            return unseen[int(self.rng.integers(len(unseen)))] if unseen else None
+        # ... or its unseen configs hide in branches that uniform draws rarely reach (behind nested choices):
+        # draw within each branch in turn.
+        for index in self.rng.permutation(len(space_branches)):
+            for config in sample_branch(self.config_space, space_branches[index], _DRAWS_PER_BRANCH, self.rng):
+                if self.is_new(config):
+                    return config
+        return None
 
     def _budget(self, budget: float | None) -> float:
         """``budget`` as a float, the largest one for ``None``; a budget is a positive finite number."""
