@@ -56,6 +56,18 @@ def test_initial_design_then_model_with_interleaved_random(make, quadratic_space
 
 
 @pytest.mark.parametrize("make", OPTIMIZERS)
+def test_a_wide_space_leaves_most_of_a_short_run_to_the_model(make):
+    # n_hyperparameters + 1 initial configs made a 200-float run of 150 trials pure random search.
+    space = ConfigurationSpace({f"x{i}": (0.0, 1.0) for i in range(200)})
+    opt = make()
+    opt.initialize(space, random_state=0)
+    assert opt.n_initial_ == 25
+    small = make()
+    small.initialize(ConfigurationSpace({"x": (0.0, 1.0), "y": (0.0, 1.0)}), random_state=0)
+    assert small.n_initial_ == 8
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
 def test_proposals_are_legal_on_a_conditional_space(make, conditional_space):
     opt = make(n_initial=4)
     opt.initialize(conditional_space, random_state=1)

@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 # How many of the best-scored candidates to decode while looking for a config never proposed before.
 _MAX_DECODE_TRIES = 64
+# Bounds of the default initial design size, n_hyperparameters + 1.
+_MIN_INITIAL, _MAX_INITIAL = 8, 25
 
 _SETTINGS: Rules = {
     "n_initial": (lambda v: v is None or is_int(v, 1), "a positive int or None"),
@@ -60,8 +62,9 @@ class TreeSMBOOptimizer(BaseOptimizer):
     ----------
     n_initial : int or None
         Random configs before the model takes over, and the number of successful results a budget needs for
-        its own model. ``None``: ``max(n_hyperparameters + 1, 8)`` — enough rows for a first split on every
-        dimension, small enough to leave most of a 100-evaluation run to the model.
+        its own model. ``None``: ``n_hyperparameters + 1`` (enough rows for a first split on every dimension),
+        at least 8 and at most 25, so that most of a 100-evaluation run is left to the model even in a wide
+        space (SMAC3 caps its initial design at a quarter of the trials).
     random_fraction : float
         Share of the model-phase proposals drawn uniformly at random instead (SMAC uses 0.2).
     transform : {"log", "identity"}
@@ -83,7 +86,8 @@ class TreeSMBOOptimizer(BaseOptimizer):
         Moves per local search at most.
     initial_design : {"random", "sobol"}
         The first ``n_initial`` configs: uniform random, or the first points of a scrambled Sobol sequence
-        (spread evenly along every column, every top-level choice tried; SMAC3's design).
+        (spread evenly along every column: each option of a choice of ``k`` is tried once ``n_initial`` reaches
+        ``2 k``; SMAC3's design).
     local_search_min_step : float or None
         Smallest scale of the local search's numerical steps (every other move draws its scale log-uniformly
         between this and 0.2); ``None``: every step has scale 0.2, as SMAC.
@@ -138,7 +142,8 @@ class TreeSMBOOptimizer(BaseOptimizer):
     def _on_initialize(self) -> None:
         self.encoder = SpaceEncoder(self.config_space)
         n_free = sum(dim.kind != "constant" for dim in self.encoder.dimensions)
-        self.n_initial_ = self.n_initial if self.n_initial is not None else max(n_free + 1, 8)
+        default_initial = min(max(n_free + 1, _MIN_INITIAL), _MAX_INITIAL)
+        self.n_initial_ = self.n_initial if self.n_initial is not None else default_initial
         self._rows: dict[float, list[np.ndarray]] = {}
         self._matrix_cache: dict[float, np.ndarray] = {}
         self._fit_cache: tuple[tuple[float, int], Surrogate, LossTransform] | None = None
