@@ -268,6 +268,8 @@ def test_adaptive_share_follows_the_model_whose_proposals_turn_out_good():
     ("setting", "message"),
     [
         ({"gamma": 0.25}, "gamma must be a callable"),  # Hyperopt's float gamma
+        ({"gamma": lambda n: 0.25 * n}, "gamma(n_successes) must return an int (the number of good observations), "
+                                        "but gamma(10) returned 2.5"),
         ({"bandwidth": "Scott"}, "bandwidth must be one of"),
         ({"max_kernels": 0}, "max_kernels must be a positive int"),
         ({"prior_weight": -1}, "prior_weight must be a non-negative number"),

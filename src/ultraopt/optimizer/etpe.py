@@ -94,6 +94,15 @@ def ramp_weights(n: int, n_recent: int = 25) -> np.ndarray:
     return np.concatenate([np.linspace(1.0 / n, 1.0, num=n - n_recent), np.ones(n_recent)])
 
 
+def _n_good(gamma: Callable[[int], int], n: int) -> int:
+    """``gamma(n)`` within ``[min(1, n), n]``; a ``ValueError`` names ``gamma`` when it is not an int."""
+    n_good = gamma(n)
+    if isinstance(n_good, bool) or not isinstance(n_good, (int, np.integer)):
+        raise ValueError(f"gamma(n_successes) must return an int (the number of good observations), but gamma({n}) "
+                         f"returned {n_good!r}; for a share, use e.g. lambda n: math.ceil(0.25 * n)")
+    return int(min(max(n_good, 1), n))
+
+
 def _group_champions(ranked: np.ndarray, n_good: int, group: np.ndarray) -> np.ndarray:
     """The best observation of every group without one among the ``n_good`` best, best first, at most ``n_good``.
 
@@ -243,6 +252,7 @@ class ETPEOptimizer(BaseOptimizer):
         if not callable(gamma):
             raise ValueError(f"gamma must be a callable gamma(n_successes) -> n_good such as "
                              f"lambda n: math.ceil(0.25 * n), got {gamma!r}")
+        _n_good(gamma, 10)  # a gamma returning a float fails here, not after the initial design
         self.n_startup_trials = n_startup_trials
         self.n_candidates = n_candidates
         self.gamma = gamma
@@ -354,7 +364,7 @@ class ETPEOptimizer(BaseOptimizer):
         elif len(finite) == 0:
             good = True
         else:  # the gamma-th smallest loss, without sorting the whole history on every tell
-            k = min(self.gamma(len(finite)), len(finite)) - 1
+            k = _n_good(self.gamma, len(finite)) - 1
             good = loss <= np.partition(finite, k)[k]
         record = self._model_record[model]
         record[0] += good
@@ -383,7 +393,7 @@ class ETPEOptimizer(BaseOptimizer):
         settings of the classic independent TPE instead of the optimizer's own."""
         history = self._history[budget]
         num, cat, group, loss = history["num"], history["cat"], history["group"], history["loss"]
-        n_good = min(self.gamma(self._n_successes[budget]), self._n_successes[budget])
+        n_good = _n_good(self.gamma, self._n_successes[budget])
         order = np.argsort(loss, kind="stable")
         is_good = np.zeros(len(loss), dtype=bool)
         is_good[order[:n_good]] = True
