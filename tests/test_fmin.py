@@ -96,6 +96,8 @@ def test_callbacks_and_time_limit(quadratic_space):
         ({"parallel_strategy": "Threads", "n_jobs": 2}, "parallel_strategy"),
         ({"multi_fidelity_iter_generator": [1, 2]}, "multi_fidelity_iter_generator"),
         ({"early_stopping_rounds": 0}, "early_stopping_rounds"),
+        ({"initial_points": 3}, "initial_points"),
+        ({"initial_points": [{"x": 0.5, "c": "a"}, "x"]}, "initial_points"),
     ],
 )
 def test_bad_arguments_name_the_argument(quadratic_space, kwargs, name):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Rules", "check_settings", "is_int", "is_number", "is_seed"]
+__all__ = ["CONFIG_LIST", "Rules", "check_settings", "is_config_list", "is_int", "is_number", "is_seed"]
 
 #: Setting name to its check and what it must be (for the message).
 Rules = Mapping[str, tuple[Callable[[Any], bool], str]]
@@ -49,3 +49,14 @@ def check_settings(
     for name, (valid, what) in rules.items():
         if name in settings and not valid(settings[name]):
             raise error(f"{prefix}{name} must be {what}, got {settings[name]!r}")
+
+
+#: What :func:`is_config_list` accepts, for messages.
+CONFIG_LIST = "a list of configs (dicts; pass [config] for one)"
+
+
+def is_config_list(value: Any) -> bool:
+    """Whether ``value`` is a list (or other iterable, not one dict or string) of dicts."""
+    if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
+        return False
+    return all(isinstance(item, Mapping) for item in value)

@@ -89,8 +89,9 @@ def test_initial_points_come_first_and_are_validated(conditional_space):
         opt.initialize(conditional_space, initial_points=[points[0], {"model": "tree", "depth": 99}])
     with pytest.raises(ValueError, match="initial_points\\[0\\]"):
         opt.initialize(conditional_space, initial_points=[{"model": "svm", "depth": 3}])
-    with pytest.raises(ValueError, match="initial_points must be a list of configs"):
-        opt.initialize(conditional_space, initial_points=points[0])
+    for not_a_list in (points[0], 3, "model=tree", [points[0], 3]):
+        with pytest.raises(ValueError, match="initial_points must be a list of configs"):
+            opt.initialize(conditional_space, initial_points=not_a_list)
 
 
 def test_initial_points_a_resumed_journal_holds_are_not_proposed_again(conditional_space):
@@ -191,6 +192,12 @@ def test_a_rejected_tell_changes_nothing(name, quadratic_space):
         opt.tell({"x": 99.0, "c": "a"}, 0.1)  # outside the domain
     with pytest.raises(ValueError, match="unknown"):
         opt.tell({"x": 0.5, "c": "a", "nope": 1}, 0.1)
+    with pytest.raises(TypeError, match="tell: loss must be a number, or None .* got '0.5' \\(str\\)"):
+        opt.tell({"x": 0.5, "c": "a"}, "0.5")
+    with pytest.raises(TypeError, match="tell: loss must be a number"):
+        opt.tell({"x": 0.5, "c": "a"}, np.array([0.5]))
+    with pytest.raises(ValueError, match="hyperparameter 'x'"):  # not "unhashable type: 'dict'"
+        opt.tell({"x": {"value": 0.5}, "c": "a"}, 0.1)
     assert all(len(observations) == 0 for observations in opt.observations.values())
     for _ in range(12):  # the models still fit: no row without its loss
         config, _ = opt.ask()

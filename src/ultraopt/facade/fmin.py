@@ -11,6 +11,7 @@ from typing import Any
 
 from ConfigSpace import ConfigurationSpace
 
+from ultraopt.checks import CONFIG_LIST, is_config_list
 from ultraopt.executors.base import Executor
 from ultraopt.executors.serial import SerialExecutor
 from ultraopt.facade.checks import (
@@ -58,6 +59,7 @@ _CONSTRAINTS = {
     "time_limit": (optional(is_positive_number), "None or a positive number of seconds"),
     "early_stopping_rounds": (optional(is_positive_int), "None or a positive int"),
     "callbacks": (optional(is_callables), "None or a list of callables callback(result, trial)"),
+    "initial_points": (optional(is_config_list), f"None or {CONFIG_LIST}"),
     "verbose": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a non-negative int"),
     "multi_fidelity_iter_generator": (
         lambda v: v is None or isinstance(v, BaseIterGenerator),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,7 +20,7 @@ from typing import Any, overload
 import numpy as np
 from ConfigSpace import ConfigurationSpace
 
-from ultraopt.checks import is_seed
+from ultraopt.checks import CONFIG_LIST, is_config_list, is_seed
 from ultraopt.hdl.configs import (
     ConfigKey,
     branches,
@@ -41,6 +42,16 @@ Proposal = tuple[dict[str, Any], dict[str, Any]]
 _RANDOM_DRAWS_FOR_NEW_CONFIG = 256
 # ... and then per branch of a conditional space.
 _DRAWS_PER_BRANCH = 16
+
+
+def _key_or_none(config: Mapping[str, Any]) -> ConfigKey | None:
+    """The config's key, or ``None`` when a value is unhashable (such as a nested config: the checks name it)."""
+    key = config_key(config)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 @dataclass
@@ -126,8 +137,10 @@ class BaseOptimizer(ABC):
         from ultraopt.hdl import as_config_space  # imported here: the HDL compiler imports nothing from us
 
         self.config_space = as_config_space(config_space)
-        if isinstance(initial_points, Mapping):
-            raise ValueError("initial_points must be a list of configs (dicts); got one dict: pass [config]")
+        if initial_points is not None:
+            initial_points = list(initial_points) if is_config_list(initial_points) else initial_points
+            if not is_config_list(initial_points):
+                raise ValueError(f"initial_points must be {CONFIG_LIST}, got {initial_points!r:.200}")
         if not budgets:
             raise ValueError("budgets must hold at least one budget")
         self.budgets = tuple(sorted({float(budget) for budget in budgets}))
@@ -195,8 +208,11 @@ class BaseOptimizer(ABC):
         """
         self._check_initialized()
         budget = self._budget(budget)
+        if loss is not None and (isinstance(loss, bool) or not isinstance(loss, numbers.Real)):
+            raise TypeError(f"tell: loss must be a number, or None for a failed evaluation, got {loss!r:.200} "
+                            f"({type(loss).__name__})")
         config = dict(config)
-        key = config_key(config)
+        key = _key_or_none(config)
         if key not in self._pending:  # one of our proposals is legal already; anything else is checked first
             # before anything changes: a config the models cannot take must not half-update them, and numpy or
             # int values must find the proposal they came from
