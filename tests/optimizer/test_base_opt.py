@@ -185,6 +185,14 @@ def test_an_illegal_proposal_of_a_users_optimizer_is_refused_naming_the_fault(qu
     assert opt.ask() == ({"x": 0.5, "c": "a"}, {"origin": "mine"})
 
 
+def test_a_users_optimizer_is_named_after_its_class(quadratic_space):
+    class Tuned(ETPEOptimizer):
+        pass
+
+    assert _Proposes.name == "_Proposes" and Tuned.name == "Tuned"  # not "Base", nor its parent's "ETPE"
+    assert ETPEOptimizer.name == "ETPE" and RandomOptimizer.name == "Random"
+
+
 @pytest.mark.parametrize("name", ALL_OPTIMIZERS)
 def test_a_rejected_tell_changes_nothing(name, quadratic_space):
     opt = make_optimizer(name, quadratic_space)

@@ -101,8 +101,13 @@ class BaseOptimizer(ABC):
         Budget to :class:`Observations`.
     """
 
-    #: Short name used in results and logs.
+    #: Short name used in results and logs; a subclass that sets none is named after its class.
     name = "Base"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
 
     def __init__(self) -> None:
         self._initialized = False
