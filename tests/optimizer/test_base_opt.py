@@ -94,6 +94,14 @@ def test_initial_points_come_first_and_are_validated(conditional_space):
             opt.initialize(conditional_space, initial_points=not_a_list)
 
 
+def test_a_repeated_initial_point_is_named_in_a_warning(conditional_space, caplog):
+    opt = RandomOptimizer()
+    point = {"model": "tree", "depth": 3}
+    opt.initialize(conditional_space, initial_points=[point, {"model": "svm", "C": 1.0}, dict(point)])
+    assert "initial_points[2] repeats initial_points[0]" in caplog.text
+    assert [info["origin"] for _, info in opt.ask(n_points=3)] == ["user", "user", "random"]
+
+
 def test_initial_points_a_resumed_journal_holds_are_not_proposed_again(conditional_space):
     points = [{"model": "tree", "depth": depth} for depth in range(1, 6)]
     opt = RandomOptimizer()

@@ -44,6 +44,22 @@ _RANDOM_DRAWS_FOR_NEW_CONFIG = 256
 _DRAWS_PER_BRANCH = 16
 
 
+def _distinct_points(config_space: ConfigurationSpace, points: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The checked initial points, each once (a repeat is logged: it would not be evaluated twice)."""
+    first_index: dict[ConfigKey, int] = {}
+    distinct = []
+    for index, point in enumerate(points):
+        config = check_config(config_space, point, what=f"initial_points[{index}]")
+        key = config_key(config)
+        if key in first_index:
+            logger.warning("initial_points[%d] repeats initial_points[%d]; it is evaluated once", index,
+                           first_index[key])
+            continue
+        first_index[key] = index
+        distinct.append(config)
+    return distinct
+
+
 def _key_or_none(config: Mapping[str, Any]) -> ConfigKey | None:
     """The config's key, or ``None`` when a value is unhashable (such as a nested config: the checks name it)."""
     key = config_key(config)
@@ -155,10 +171,7 @@ class BaseOptimizer(ABC):
             )
         self.rng = np.random.default_rng(random_state)
         self.observations: dict[float, Observations] = {budget: Observations() for budget in self.budgets}
-        self._initial_points = deque(
-            check_config(self.config_space, point, what=f"initial_points[{index}]")
-            for index, point in enumerate(initial_points or [])
-        )
+        self._initial_points = deque(_distinct_points(self.config_space, initial_points or []))
         self._pending: dict[ConfigKey, tuple[dict[str, Any], float]] = {}
         self._seen: set[ConfigKey] = set()
         # once needed: every config of a small space (None when infinite or large), else the space's branches
