@@ -187,8 +187,8 @@ def fmin(
     callbacks : list of callable, optional
         ``callback(result, trial)`` after each finished trial; a truthy return value stops the run: no new trial
         starts, and the trials already running (with ``n_jobs > 1``) still finish, are recorded and are shown to
-        the callbacks. Trials restored from a ``checkpoint_file`` are not shown to callbacks. An exception raised by a callback stops
-        the run and leaves ``fmin``; the run so far is its ``.result``.
+        the callbacks. Trials restored from a ``checkpoint_file`` are not shown to callbacks. An exception raised
+        by a callback stops the run and leaves ``fmin``; the run so far is its ``.result``.
     early_stopping_rounds : int, optional
         Stop when this many trials in a row on the largest budget (``max_budget`` with Hyperband) did not
         improve the best loss there; trials on smaller budgets neither count nor reset the count.
