@@ -65,5 +65,13 @@ def always_die(config: dict) -> float:
     os._exit(1)
 
 
+def die_if_marked(config: dict) -> float:
+    """Kill the worker process on every run of a config with ``die``; others take ``x`` seconds."""
+    if config.get("die"):
+        os._exit(1)
+    time.sleep(config["x"])
+    return float(config["x"])
+
+
 def thread_limit(config: dict) -> float:
     return float(os.environ["OMP_NUM_THREADS"])

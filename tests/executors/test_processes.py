@@ -7,7 +7,7 @@ import pytest
 from joblib.externals import loky
 
 from tests.executors.contract import ExecutorContract, make_trial, run_all, sleep_x
-from tests.executors.objectives import always_die, die_once_per_marker, thread_limit
+from tests.executors.objectives import always_die, die_if_marked, die_once_per_marker, thread_limit
 from ultraopt.executors import MapReduceExecutor, ProcessExecutor
 from ultraopt.objective import Objective
 from ultraopt.trial import TrialStatus
@@ -45,6 +45,15 @@ class TestProcessExecutor(ExecutorContract):
             executor.shutdown()
         assert trial.status is TrialStatus.LOST and trial.attempt == 2
         assert "lost after 2 attempt(s)" in trial.error
+
+    def test_a_trial_that_kills_its_worker_does_not_take_the_one_beside_it_down(self, executor):
+        # The broken pool cannot say which trial killed it; rerun together, both ended LOST.
+        executor.start(Objective(die_if_marked))
+        trials = [make_trial(0, 1.0), make_trial(1, 1.0)]
+        trials[0].config["die"] = True
+        finished = {t.trial_id: t for t in run_all(executor, trials, timeout=300)}
+        assert finished[0].status is TrialStatus.LOST
+        assert finished[1].status is TrialStatus.SUCCESS and finished[1].loss == 1.0
 
 
 class TestMapReduceExecutor(ExecutorContract):

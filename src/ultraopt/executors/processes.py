@@ -8,6 +8,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import Future
+from typing import Any
 
 from joblib.externals import loky
 from joblib.externals.loky.process_executor import ShutdownExecutorError
@@ -66,11 +67,10 @@ class ProcessExecutor(FuturesExecutor):
     the executor, so MapReduce batches reuse the same warm workers.
 
     A worker that dies (a segfault, the OOM killer) breaks a loky pool: every trial running in it is an
-    infrastructure failure and runs again, up to ``max_retries`` times, in a fresh pool. The pool cannot tell
-    which trial killed it, so one that kills its worker on every run can take a trial running beside it down to
-    ``LOST`` too; the workers of ``parallel_strategy="AsyncComm"`` (``fmin``'s default for ``n_jobs > 1``) are
-    separate processes and keep the two apart. The workers end by themselves when the process that started the
-    pool dies.
+    infrastructure failure and runs again, up to ``max_retries`` times. The pool cannot tell which trial killed
+    it, so each runs again apart, in a one-worker pool of its own: a trial that kills its worker on every run
+    ends ``LOST`` without taking the trials that ran beside it down too. The workers end by themselves when the
+    process that started the pool dies.
 
     Parameters
     ----------
@@ -88,15 +88,16 @@ class ProcessExecutor(FuturesExecutor):
         self._objective: Objective | None = None
         self._token = ""
         self._pool: loky.ProcessPoolExecutor | None = None
+        self._apart: list[tuple[loky.ProcessPoolExecutor, Future]] = []  # one-worker pools of retried trials
 
     def start(self, objective: Objective) -> None:
         self._objective = objective
         self._token = new_token()
         self._pool = self._new_pool()
 
-    def _new_pool(self) -> loky.ProcessPoolExecutor:
+    def _new_pool(self, n_workers: int | None = None) -> loky.ProcessPoolExecutor:
         return loky.ProcessPoolExecutor(
-            max_workers=self.n_workers,
+            max_workers=n_workers or self.n_workers,
             initializer=_start_worker,
             initargs=(self._token, self._objective, os.getpid()),
             env=worker_environment(self.n_workers),
@@ -106,14 +107,27 @@ class ProcessExecutor(FuturesExecutor):
         assert self._pool is not None, "start() must be called before submit()"
         args = (run_installed, self._token, trial.trial_id, trial.config, trial.budget)
         with explain_unpicklable(self._objective):  # the pool pickles it when it starts a worker
-            try:
-                future = self._pool.submit(*args)
-            except loky.BrokenProcessPool:  # a worker died earlier: the trials it broke are being retried
-                logger.info("the process pool broke; starting a new one")
-                self._pool.shutdown(wait=False, kill_workers=True)
-                self._pool = self._new_pool()
-                future = self._pool.submit(*args)
+            if trial.attempt > 1:
+                future = self._run_apart(args)
+            else:
+                try:
+                    future = self._pool.submit(*args)
+                except loky.BrokenProcessPool:  # a worker died earlier: the trials it broke are being retried
+                    logger.info("the process pool broke; starting a new one")
+                    self._pool.shutdown(wait=False, kill_workers=True)
+                    self._pool = self._new_pool()
+                    future = self._pool.submit(*args)
         future.add_done_callback(lambda done: report(self._outcome(done)))
+        return future
+
+    def _run_apart(self, args: tuple[Any, ...]) -> Future:
+        """Run a trial whose worker died in a pool of its own: the trial that killed the worker may be another."""
+        for pool, future in [entry for entry in self._apart if entry[1].done()]:
+            pool.shutdown(wait=False)
+            self._apart.remove((pool, future))
+        pool = self._new_pool(n_workers=1)
+        future = pool.submit(*args)
+        self._apart.append((pool, future))
         return future
 
     @staticmethod
@@ -141,4 +155,7 @@ class ProcessExecutor(FuturesExecutor):
         for _, future in self._running.values():
             future.cancel()
         self._running.clear()
+        for apart, _ in self._apart:
+            apart.shutdown(wait=True, kill_workers=running)
+        self._apart.clear()
         pool.shutdown(wait=True, kill_workers=running)
