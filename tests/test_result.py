@@ -1,5 +1,6 @@
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -74,6 +75,26 @@ def test_a_choice_of_several_types_keeps_its_options_and_none_is_not_inactive():
     assert [type(v) for v in depth[:1] + split[:1] + split[2:]] == [int, int, float] and depth[0] == 5
     assert depth[2] is None and np.isnan(depth[1])  # active None, inactive NaN
     assert weight[1] is None and np.isnan(weight[0]) and np.isnan(weight[2])
+
+
+def test_a_save_that_fails_leaves_the_earlier_file_whole(quadratic_space, tmp_path, monkeypatch):
+    first = fmin(quadratic, quadratic_space, optimizer="Random", n_iterations=3, show_progressbar=False)
+    first.save(tmp_path / "run.json")
+    os.chmod(tmp_path / "run.json", 0o640)
+    second = fmin(quadratic, quadratic_space, optimizer="Random", n_iterations=5, show_progressbar=False)
+
+    def no_space(fd):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("ultraopt.files.os.fsync", no_space)
+        with pytest.raises(OSError, match="No space left"):
+            second.save(tmp_path / "run.json")
+    assert len(FMinResult.load(tmp_path / "run.json").trials) == 3  # not truncated half-way
+    assert [path.name for path in tmp_path.iterdir()] == ["run.json"]  # no temporary file left behind
+    second.save(tmp_path / "run.json")
+    assert len(FMinResult.load(tmp_path / "run.json").trials) == 5
+    assert os.stat(tmp_path / "run.json").st_mode & 0o777 == 0o640  # the file's permissions are kept
 
 
 def _strict_json(text):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
+from ultraopt.files import write_text_atomically
 from ultraopt.jsonable import json_text
 from ultraopt.multi_fidelity.budgets import format_budget, match_budget
 from ultraopt.text_table import render_table
@@ -296,7 +297,7 @@ class FMinResult:
         if unsavable := values_json_cannot_hold(self.config_space):
             raise ValueError(f"this result cannot be saved as JSON, which cannot give back {unsavable[0]}; "
                              "use strings, numbers, bools or None as choices")
-        Path(path).write_text(json_text(self.to_dict(), indent=1))
+        write_text_atomically(path, json_text(self.to_dict(), indent=1))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FMinResult:

@@ -106,8 +106,13 @@ def test_report_writes_the_page_next_to_the_run_by_default(tmp_path, capsys):
         (["show", "{run}", "--top", "2", "--budget", "0.5"], "budget 0.5 is not a budget of this run (its budgets:"),
         (["show", "{run}", "--top", "2", "--budget", "third"], "--budget must be a number or a fraction"),
         (["report", "{run}", "-o", "{tmp}/nowhere/r.html"], "no such directory"),
-        (["report", "{run}", "-o", "{run}"], "would overwrite the run file"),
+        (["report", "{run}", "-o", "{run}"], "is the run file itself: writing there would destroy the run"),
+        (["export", "{run}", "-o", "{run}"], "is the run file itself: writing there would destroy the run"),
+        (["export", "{run}", "-o", "{tmp}"], "it is a directory"),
+        (["report", "{run}", "-o", "{tmp}"], "it is a directory"),
+        (["export", "{run}", "-o", "{run}/x.csv"], "no such directory"),
         (["demo", "--output", "{tmp}/nowhere/r.json"], "no such directory"),  # said before the run, not after
+        (["demo", "--output", "{tmp}"], "it is a directory"),
     ],
 )
 def test_errors_are_one_line_and_exit_code_2(saved, tmp_path, capsys, argv, message):
@@ -119,6 +124,20 @@ def test_errors_are_one_line_and_exit_code_2(saved, tmp_path, capsys, argv, mess
     assert main([part.format(**names) for part in argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"ultraopt {argv[0]}: error: ") and message in err
+
+
+def test_a_write_that_fails_is_one_line_and_leaves_the_earlier_file_whole(saved, tmp_path, capsys, monkeypatch):
+    target = tmp_path / "trials.csv"
+    target.write_text("the earlier export")
+
+    def no_space(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("ultraopt.files.os.fsync", no_space)  # the disk fills up before the text is all written
+    assert main(["export", str(saved[1]), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"ultraopt export: error: cannot write {target}: No space left on device\n"
+    assert target.read_text() == "the earlier export" and [p.name for p in tmp_path.iterdir()] == ["trials.csv"]
 
 
 def test_a_reader_that_stops_early_is_no_error(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,10 +55,9 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print the optimum table."""
     from ultraopt import fmin
-    from ultraopt.cli import CommandError
+    from ultraopt.cli.runs import check_output, write_output
 
-    if args.output and not Path(args.output).resolve().parent.is_dir():  # before the run, not after it
-        raise CommandError(f"cannot write {args.output}: no such directory {Path(args.output).parent}")
+    output = check_output(args.output) if args.output else None  # before the run, not after it
     result = fmin(
         evaluate_random_forest,
         DIGITS_RF_HDL,
@@ -71,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     print(result)
     if result.best_loss is not None:
         print(f"best accuracy: {1 - result.best_loss:.4f} after {len(result.trials)} trials")
-    if args.output:
-        result.save(args.output)
-        print(f"result saved to {args.output}")
+    if output:
+        write_output(output, result.save)
+        print(f"result saved to {output}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ultraopt.cli.runs import add_run_argument, load_run
+from ultraopt.cli.runs import add_run_argument, check_output, load_run, write_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,13 +33,14 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the run in the asked format."""
+    from ultraopt.files import write_text_atomically
     from ultraopt.jsonable import json_text
 
+    output = check_output(args.output, args.run_path) if args.output else None
     result = load_run(args.run_path)
     text = _csv(result.to_dataframe()) if args.format == "csv" else json_text(result.to_dict(), indent=1) + "\n"
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+    if output:
+        write_output(output, lambda path: write_text_atomically(path, text))
         print(f"{len(result.trials)} trials written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ultraopt.cli.runs import add_run_argument, load_run
+from ultraopt.cli.runs import add_run_argument, check_output, load_run, write_output
 
 __all__ = ["add_parser", "run"]
 
@@ -32,14 +32,9 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # no windows: every figure goes into the page
-    from ultraopt.cli import CommandError
 
-    output = Path(args.output) if args.output else Path(args.run_path).with_suffix(".html")
-    if output.resolve() == Path(args.run_path).resolve():
-        raise CommandError(f"the report would overwrite the run file {args.run_path}; choose another -o")
-    if not output.parent.is_dir():
-        raise CommandError(f"cannot write {output}: no such directory {output.parent}")
+    output = check_output(args.output or Path(args.run_path).with_suffix(".html"), args.run_path)
     result = load_run(args.run_path)
-    result.report(output, title=args.title)
+    write_output(output, lambda path: result.report(path, title=args.title))
     print(f"report of {len(result.trials)} trials written to {output}")
     return 0

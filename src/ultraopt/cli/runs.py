@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ultraopt.result import FMinResult
 
-__all__ = ["add_run_argument", "describe", "load_run"]
+__all__ = ["add_run_argument", "check_output", "describe", "load_run", "write_output"]
 
 
 def add_run_argument(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +35,32 @@ def load_run(path: str | Path) -> FMinResult:
         raise CommandError(f"{path} is not an UltraOpt run (a JSON result or a checkpoint file)") from exc
     except (KeyError, TypeError) as exc:  # JSON of the right format tag but missing or mistyped entries
         raise CommandError(f"{path} is a damaged UltraOpt result: {type(exc).__name__}: {exc}") from exc
+
+
+def check_output(path: str | Path, run_path: str | Path | None = None) -> Path:
+    """``path`` as a file a command may write, checked before any work: not the run file it reads, not a
+    directory, in a directory that exists; else a :class:`~ultraopt.cli.CommandError`."""
+    from ultraopt.cli import CommandError
+
+    path = Path(path)
+    if run_path is not None and path.resolve() == Path(run_path).resolve():
+        raise CommandError(f"{path} is the run file itself: writing there would destroy the run; choose another -o")
+    if path.is_dir():
+        raise CommandError(f"cannot write {path}: it is a directory")
+    if not path.resolve().parent.is_dir():
+        raise CommandError(f"cannot write {path}: no such directory {path.parent}")
+    return path
+
+
+def write_output(path: str | Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(path)``; an ``OSError`` (no space, no permission, a read-only disk) is a one-line
+    :class:`~ultraopt.cli.CommandError`, and the file that was at ``path`` stays whole."""
+    from ultraopt.cli import CommandError
+
+    try:
+        write(Path(path))
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def describe(result: FMinResult) -> list[str]:

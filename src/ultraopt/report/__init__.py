@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ultraopt.files import write_text_atomically
 from ultraopt.report import sections
 from ultraopt.report.html import esc
 
@@ -86,6 +87,6 @@ def render_report(result: FMinResult, title: str | None = None) -> str:
 def write_report(result: FMinResult, path: str | Path, title: str | None = None) -> Path:
     """Write :func:`render_report` of ``result`` to ``path`` (UTF-8) and return the path."""
     path = Path(path)
-    path.write_text(render_report(result, title), encoding="utf-8")
+    write_text_atomically(path, render_report(result, title))
     logger.info("report of %d trials written to %s", len(result.trials), path)
     return path
