@@ -51,6 +51,11 @@ def test_dict_return_keeps_extra_entries_as_plain_info():
     assert info == {"acc": 0.9, "cost": 3} and type(info["acc"]) is float
 
 
+def test_an_info_entry_named_like_a_top_level_entry_is_kept_too():
+    _, info = parse_return_value({"loss": 1.0, "info": {"cost": 12.5, "acc": 0.9}, "cost": 3})
+    assert info == {"cost": 3, "info.cost": 12.5, "acc": 0.9}  # the 12.5 was overwritten without a word
+
+
 def test_an_extra_entry_that_holds_itself_keeps_the_loss():
     # to_jsonable recursed until RecursionError, which failed a trial whose loss was fine
     state: dict = {"name": "model", "shared": [1, 2]}

@@ -97,6 +97,29 @@ def test_a_save_that_fails_leaves_the_earlier_file_whole(quadratic_space, tmp_pa
     assert os.stat(tmp_path / "run.json").st_mode & 0o777 == 0o640  # the file's permissions are kept
 
 
+def test_the_dataframe_has_every_hyperparameter_and_the_scalar_info_entries(tmp_path):
+    from ultraopt.cli import main
+
+    hdl = {"model(choice)": {"a": {"x": {"_type": "uniform", "_value": [0, 1]}},
+                             "b": {"k": {"_type": "int_uniform", "_value": [1, 5]}}}}
+
+    def objective(config):
+        extra = {"curve": np.arange(3)} if config.get("model:a:x", 1) < 0.5 else {"curve": 1.0, "note": "late"}
+        return {"loss": 0.5, "accuracy": np.float64(0.75), **extra}
+
+    result = fmin(objective, hdl, initial_points=[{"model:__choice__": "a", "model:a:x": 0.25}], n_iterations=1,
+                  show_progressbar=False)
+    frame = result.to_dataframe()
+    # model b never ran, but a CSV of this space has its column all the same
+    assert [c for c in frame.columns if c.startswith("config:")] == [
+        "config:model:__choice__", "config:model:a:x", "config:model:b:k"]
+    assert frame["config:model:b:k"].isna().all()
+    assert frame["info:accuracy"].tolist() == [0.75] and "info:curve" not in frame  # an array: JSON only
+    result.save(tmp_path / "run.json")
+    assert main(["report", str(tmp_path / "run.json")]) == 0
+    assert "info: accuracy" in (tmp_path / "run.html").read_text(encoding="utf-8")
+
+
 def _strict_json(text):
     def refuse(constant):
         raise ValueError(f"{constant} is not JSON")

@@ -104,6 +104,9 @@ class Evaluation:
 def parse_return_value(value: Any) -> tuple[float, dict[str, Any]]:
     """Split what the objective returned into a loss and the extra entries kept as info.
 
+    The entries of a returned ``"info"`` dict and the other entries beside ``"loss"`` make one info dict; where
+    both have an entry of one name, the top-level one keeps it and the nested one becomes ``"info.<name>"``.
+
     Raises
     ------
     TypeError
@@ -118,7 +121,8 @@ def parse_return_value(value: Any) -> tuple[float, dict[str, Any]]:
         extra = {key: item for key, item in value.items() if key != "loss"}
         nested = extra.pop("info", None)
         if isinstance(nested, Mapping):
-            info.update(nested)
+            # an entry of both: the top-level one keeps the name, the nested one is kept as info.<name>
+            info.update({f"info.{key}" if key in extra else key: item for key, item in nested.items()})
         elif nested is not None:
             info["info"] = nested
         info.update(extra)

@@ -15,7 +15,7 @@ import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
 from ultraopt.files import write_text_atomically
-from ultraopt.jsonable import json_text
+from ultraopt.jsonable import json_text, plain_scalar
 from ultraopt.multi_fidelity.budgets import format_budget, match_budget
 from ultraopt.text_table import render_table
 from ultraopt.trial import Trial, TrialStatus
@@ -30,6 +30,7 @@ _FORMAT_VERSION = 1
 _TRIAL_COLUMNS = ["trial_id", "iteration", "config_id", "budget", "status", "loss", "origin", "start_time",
                   "end_time", "duration", "worker", "attempt", "error"]
 _INACTIVE = object()  # a hyperparameter's place in a trial where it was inactive
+_SCALARS = (bool, int, float, str)
 
 
 def _format_value(value: Any) -> str:
@@ -221,8 +222,10 @@ class FMinResult:
         return f"FMinResult(n_trials={len(self.trials)}, best_loss={self.best_loss}, budgets={self.budgets_reached})"
 
     def to_dataframe(self) -> pd.DataFrame:
-        """One row per trial: ids, budget, status, loss (NaN without one), times, worker, origin, error and a
-        ``config:<name>`` column per hyperparameter (missing where inactive).
+        """One row per trial: ids, budget, status, loss (NaN without one), times, worker, origin, error, a
+        ``config:<name>`` column per hyperparameter of the space (missing where inactive), and an ``info:<key>``
+        column per entry the objective returned beside the loss (missing where it did not; entries that are not
+        scalars, such as arrays, are left to :meth:`to_dict`).
 
         A config column holds the values the objective got: an integer (or boolean) hyperparameter inactive in
         some trials gets a nullable ``Int64`` (``boolean``) column, so that its values stay integers (``15``, not
@@ -249,11 +252,24 @@ class FMinResult:
             records.append(record)
         frame = pd.DataFrame.from_records(records, columns=_TRIAL_COLUMNS)
         seen = dict.fromkeys(name for trial in self.trials for name in trial.config)
-        names = [name for name in self.config_space if name in seen] + [n for n in seen if n not in self.config_space]
+        names = list(self.config_space) + [name for name in seen if name not in self.config_space]
         # pandas makes floats of ints beside a missing value and NaN of None: build each column from the values
         columns = {f"config:{name}": _config_column([trial.config.get(name, _INACTIVE) for trial in self.trials])
                    for name in names}
+        for key in self.info_keys():
+            columns[f"info:{key}"] = _config_column(
+                [plain_scalar(trial.info[key]) if key in trial.info else _INACTIVE for trial in self.trials])
         return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+
+    def info_keys(self) -> list[str]:
+        """The entries the objectives returned beside the loss (``info``) that are scalars wherever they occur,
+        in order of first appearance: the extra columns of :meth:`to_dataframe` and of the report's trials."""
+        keys: dict[str, bool] = {}
+        for trial in self.trials:
+            for key, value in trial.info.items():
+                value = plain_scalar(value)
+                keys[key] = keys.get(key, True) and (value is None or isinstance(value, _SCALARS))
+        return [key for key, scalar in keys.items() if scalar]
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:

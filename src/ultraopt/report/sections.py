@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ultraopt.jsonable import plain_scalar
 from ultraopt.multi_fidelity.budgets import format_budget
 from ultraopt.report.html import Cell, Raw, esc, figure_png, format_number, image, table
 
@@ -136,7 +137,7 @@ def space(result: FMinResult) -> str:
     return image(picture, "image/svg+xml", "the search space", f"drawn with {engine}") + text
 
 
-def _trial_row(trial: Trial, names: list[str], start: float) -> list[Any]:
+def _trial_row(trial: Trial, names: list[str], info_keys: list[str], start: float) -> list[Any]:
     iteration, stage, index = trial.config_id
     error: Any = ""
     if trial.error:
@@ -155,6 +156,7 @@ def _trial_row(trial: Trial, names: list[str], start: float) -> list[Any]:
         trial.worker or "",
         trial.config_info.get("origin", ""),
         *[_config_cell(trial.config[name]) if name in trial.config else "" for name in names],
+        *[_config_cell(plain_scalar(trial.info[key])) if key in trial.info else "" for key in info_keys],
         error,
     ]
 
@@ -168,11 +170,11 @@ def _config_cell(value: Any) -> Any:
 
 def trials(result: FMinResult) -> str:
     """Every trial in a sortable, filterable table."""
-    names = list(result.config_space)
+    names, info_keys = list(result.config_space), result.info_keys()
     header = ["trial", "config id", "budget", "status", "loss", "start [s]", "duration [s]", "worker", "origin",
-              *names, "error"]
+              *names, *[f"info: {key}" for key in info_keys], "error"]
     start = result.start_time  # a property that scans every trial: once, not once per row
-    rows = [_trial_row(trial, names, start) for trial in result.trials]
+    rows = [_trial_row(trial, names, info_keys, start) for trial in result.trials]
     toolbar = ('<div class="toolbar"><input id="trial-filter" type="search" placeholder="filter rows by text" '
                'aria-label="filter trials"><span id="trial-count"></span>'
                "<span class=\"note\">click a column header to sort</span></div>")
