@@ -21,9 +21,10 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         NAME, help="write a run's trials as CSV or JSON",
         description="Write every trial of a run: CSV has a row per trial (ids, budget, status, loss, times, worker, "
-                    "error and a config:<name> column per hyperparameter, empty where inactive; an option None "
-                    "is written None); JSON is the whole run, which "
-                    "FMinResult.load reads back.",
+                    "error, a config:<name> column per hyperparameter, empty where inactive, and an info:<key> "
+                    "column per scalar entry the objective returned beside the loss; an option None is written "
+                    "None). CSV has no types: it cannot tell the option 7 from '7' or None from 'None'. JSON is the "
+                    "whole run, types kept, which FMinResult.load reads back.",
     )
     add_run_argument(parser)
     parser.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (default: csv)")
