@@ -97,6 +97,7 @@ def test_callbacks_and_time_limit(quadratic_space):
         ({"multi_fidelity_iter_generator": [1, 2]}, "multi_fidelity_iter_generator"),
         ({"early_stopping_rounds": 0}, "early_stopping_rounds"),
         ({"initial_points": 3}, "initial_points"),
+        ({"checkpoint_file": ""}, "checkpoint_file"),
         ({"initial_points": [{"x": 0.5, "c": "a"}, "x"]}, "initial_points"),
     ],
 )

@@ -155,3 +155,29 @@ def test_an_empty_file_takes_a_new_run(tmp_path, quadratic_space):
 def test_a_file_in_a_missing_directory_is_refused_by_name(tmp_path):
     with pytest.raises(StorageError, match="the directory .*missing does not exist"):
         SQLiteStorage(tmp_path / "missing" / "run.db")
+
+
+def test_a_directory_is_refused_by_name(tmp_path):
+    with pytest.raises(StorageError, match="is a directory; give the path of a file in it, such as .*run.db"):
+        SQLiteStorage(tmp_path)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_directory_without_write_permission_is_named(tmp_path, quadratic_space):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(StorageError, match=f"cannot write {locked / 'run.db'}: .*read-only, or not yours"):
+            SQLiteStorage(locked / "run.db").open_run(header_for(quadratic_space))
+    finally:
+        locked.chmod(0o700)
+
+
+def test_sqlite_errors_opening_the_writer_name_the_file(tmp_path, quadratic_space, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr("ultraopt.storage.sqlite.sqlite3.connect", refuse)
+    with pytest.raises(StorageError, match=f"cannot write {tmp_path / 'run.db'}: unable to open database file"):
+        SQLiteStorage(tmp_path / "run.db").open_run(header_for(quadratic_space))

@@ -75,7 +75,7 @@ _CONSTRAINTS = {
     ),
     "warm_start_strategy": (lambda v: v in WARM_START_STRATEGIES, f"one of {list(WARM_START_STRATEGIES)}"),
     "checkpoint_file": (
-        lambda v: v is None or isinstance(v, (str, os.PathLike, Storage)),
+        lambda v: v is None or isinstance(v, Storage) or (isinstance(v, (str, os.PathLike)) and os.fspath(v) != ""),
         "None, the path of an SQLite file or a Storage",
     ),
     "checkpoint_freq": (optional(is_positive_int), "None or a positive int (it has no effect, see the docstring)"),

@@ -156,6 +156,9 @@ class SQLiteStorage(Storage):
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
         self.path = Path(path)
+        if self.path.is_dir():
+            raise StorageError(f"{self.path} is a directory; give the path of a file in it, such as "
+                               f"{self.path / 'run.db'}")
         self.read_only = read_only
         self.synchronous = synchronous
         self._conn: sqlite3.Connection | None = None
@@ -241,18 +244,31 @@ class SQLiteStorage(Storage):
         """The read-write connection of the one writer (created on first use)."""
         if self._conn is None:
             assert not self.read_only, f"{self} was opened read-only"
-            if fcntl is not None:
-                self._lock_fd = os.open(self.path, os.O_RDONLY)
-                try:
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    os.close(self._lock_fd)
-                    self._lock_fd = None
-                    raise StorageError(f"{self.path} is in use by another run (one writer per storage)") from None
-            self._conn = sqlite3.connect(self.path, isolation_level="DEFERRED")
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            with self._explained_write_errors():
+                return self._open_writer()
         return self._conn
+
+    def _open_writer(self) -> sqlite3.Connection:
+        if fcntl is not None:
+            self._lock_fd = os.open(self.path, os.O_RDONLY)
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+                raise StorageError(f"{self.path} is in use by another run (one writer per storage)") from None
+        self._conn = sqlite3.connect(self.path, isolation_level="DEFERRED")
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        return self._conn
+
+    @contextlib.contextmanager
+    def _explained_write_errors(self) -> Iterator[None]:
+        """SQLite says "unable to open database file" without the path: name the file and the likely cause."""
+        try:
+            yield
+        except (sqlite3.OperationalError, OSError) as exc:
+            raise StorageError(f"cannot write {self.path}: {exc} (is its directory read-only, or not yours?)") from exc
 
     @property
     def header(self) -> RunHeader | None:
@@ -262,10 +278,11 @@ class SQLiteStorage(Storage):
         """Create the file under a temporary name and rename it into place, so it never exists half-made."""
         assert not self.read_only, f"{self} was opened read-only"
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{id(self):x}.tmp")
-        temporary.unlink(missing_ok=True)
-        conn = sqlite3.connect(temporary, isolation_level=None)
-        try:
+        with self._explained_write_errors():
+            temporary.unlink(missing_ok=True)
+            conn = sqlite3.connect(temporary, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
+        try:
             conn.execute("BEGIN")
             for statement in _statements(_SCHEMA):
                 conn.execute(statement)
