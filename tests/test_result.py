@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -118,6 +119,26 @@ def test_the_dataframe_has_every_hyperparameter_and_the_scalar_info_entries(tmp_
     result.save(tmp_path / "run.json")
     assert main(["report", str(tmp_path / "run.json")]) == 0
     assert "info: accuracy" in (tmp_path / "run.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.pop("config_space"), "the 'config_space' entry is missing"),
+        (lambda d: d.pop("budgets"), "the 'budgets' entry is missing"),
+        (lambda d: d.update(budgets="12"), "'budgets' must be a list of positive numbers, got '12'"),
+        (lambda d: d.update(meta=[1]), "'meta' must be a dict"),
+        (lambda d: d.update(config_space={"hello": 1}), "'config_space' is not a search space"),
+        (lambda d: d["trials"][1]["config"].update(x="ten"), "trial 1's config: value 'ten' of hyperparameter 'x'"),
+        (lambda d: d["trials"][2].update(trial_id=0), "two trials have the id 0"),
+    ],
+)
+def test_a_hand_edited_result_names_what_is_wrong(quadratic_space, tmp_path, edit, message):
+    data = fmin(quadratic, quadratic_space, optimizer="Random", n_iterations=3, show_progressbar=False).to_dict()
+    edit(data)
+    (tmp_path / "run.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=re.escape(f"a damaged UltraOpt result: {message}")):
+        FMinResult.load(tmp_path / "run.json")
 
 
 def _strict_json(text):

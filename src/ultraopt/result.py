@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
+from ultraopt.checks import is_number
 from ultraopt.files import write_text_atomically
 from ultraopt.jsonable import json_text, plain_scalar
 from ultraopt.multi_fidelity.budgets import format_budget, match_budget
@@ -290,14 +291,25 @@ class FMinResult:
     def from_dict(cls, data: Mapping[str, Any]) -> FMinResult:
         """Rebuild a result written by :meth:`to_dict`."""
         from ultraopt.hdl import space_from_json
+        from ultraopt.hdl.configs import check_config
 
         if not isinstance(data, Mapping) or data.get("format") != "ultraopt-result":
             raise ValueError("not an UltraOpt result: the 'format' entry is missing or different")
         if data.get("version") != _FORMAT_VERSION:
             raise ValueError(f"UltraOpt result format version {data.get('version')} is not {_FORMAT_VERSION}")
-        space = space_from_json(json.dumps(data["config_space"]))
+        _check_entries(data)
+        try:
+            space = space_from_json(json.dumps(data["config_space"]))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"a damaged UltraOpt result: 'config_space' is not a search space ({exc})") from exc
         trials = [Trial.from_dict(item) for item in data["trials"]]
         unfinished = [Trial.from_dict(item) for item in data.get("unfinished", [])]
+        seen: set[int] = set()
+        for trial in trials + unfinished:  # a hand-edited value would fail only later, in a plot
+            check_config(space, trial.config, what=f"a damaged UltraOpt result: trial {trial.trial_id}'s config")
+            if trial.trial_id in seen:
+                raise ValueError(f"a damaged UltraOpt result: two trials have the id {trial.trial_id}")
+            seen.add(trial.trial_id)
         return cls(space, data["budgets"], trials, data.get("meta"), unfinished)
 
     def save(self, path: str | Path) -> None:
@@ -421,6 +433,24 @@ class FMinResult:
         from ultraopt.report import write_report
 
         return write_report(self, path, title=title)
+
+
+def _check_entries(data: Mapping[str, Any]) -> None:
+    """Raise a ``ValueError`` naming the first top-level entry of a saved result that is missing or mistyped."""
+    rules = [
+        ("config_space", lambda v: isinstance(v, Mapping), "a dict"),
+        ("budgets", lambda v: isinstance(v, list) and bool(v) and all(is_number(b, 0.0, low_open=True) for b in v),
+         "a list of positive numbers"),
+        ("trials", lambda v: isinstance(v, list), "a list of trials"),
+    ]
+    for key, valid, what in rules:
+        if key not in data:
+            raise ValueError(f"a damaged UltraOpt result: the '{key}' entry is missing")
+        if not valid(data[key]):
+            raise ValueError(f"a damaged UltraOpt result: '{key}' must be {what}, got {data[key]!r:.100}")
+    for key, kind, what in (("meta", Mapping, "a dict"), ("unfinished", list, "a list of trials")):
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            raise ValueError(f"a damaged UltraOpt result: '{key}' must be {what}, got {data[key]!r:.100}")
 
 
 def _config_column(values: list[Any]) -> pd.Series:
