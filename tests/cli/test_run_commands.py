@@ -46,6 +46,16 @@ def test_show_lists_the_best_trials_the_importance_and_the_space(saved, capsys):
     assert "search space" in out and "estimator: choice of 2" in out
 
 
+def test_show_says_why_there_is_no_importance_and_prints_the_rest(tmp_path, capsys):
+    run = fmin(lambda config: config["x"], {"x": {"_type": "uniform", "_value": [0, 1]}}, n_iterations=2,
+               show_progressbar=False)
+    run.save(tmp_path / "run.json")
+    assert main(["show", str(tmp_path / "run.json"), "--importance", "--space"]) == 0
+    out = capsys.readouterr().out
+    assert "no hyperparameter importance: hyperparameter importance needs at least 5 successful trials, got 2" in out
+    assert "search space" in out
+
+
 @pytest.mark.parametrize("typed", ["1/3", "0.333", "0.33333333333333"])
 def test_show_takes_a_budget_as_printed_or_as_a_rounded_decimal(saved, capsys, typed):
     assert main(["show", str(saved[1]), "--top", "1", "--budget", typed]) == 0

@@ -54,14 +54,26 @@ def run(args: argparse.Namespace) -> int:
         if rows:
             print(render_table(["trial", "loss", "config"], rows))
     if args.importance:
-        table = result.hyperparameter_importance()
-        where = f"{table.attrs['n_trials']} trials on budget {format_budget(table.attrs['budget'])}"
-        print(f"hyperparameter importance ({where}):")
-        print(render_table(["hyperparameter", "importance", "std"],
-                           [[name, f"{row['importance']:.3f}", f"{row['std']:.3f}"] for name, row in table.iterrows()]))
+        _print_importance(result)
     if args.space:
         print(result.draw_space())
     return 0
+
+
+def _print_importance(result: Any) -> None:
+    """The importance table, or why there is none (the other parts asked for are still printed)."""
+    from ultraopt.multi_fidelity.budgets import format_budget
+    from ultraopt.text_table import render_table
+
+    try:
+        table = result.hyperparameter_importance()
+    except ValueError as exc:
+        print(f"no hyperparameter importance: {exc}")
+        return
+    where = f"{table.attrs['n_trials']} trials on budget {format_budget(table.attrs['budget'])}"
+    print(f"hyperparameter importance ({where}):")
+    print(render_table(["hyperparameter", "importance", "std"],
+                       [[name, f"{row['importance']:.3f}", f"{row['std']:.3f}"] for name, row in table.iterrows()]))
 
 
 def parse_budget(text: str, result: Any) -> float:

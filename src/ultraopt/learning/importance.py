@@ -29,6 +29,8 @@ __all__ = ["MarginalImportance", "fanova_importance", "uniform_rows"]
 
 #: The value an inactive hyperparameter takes in the forest's input (outside every legal position).
 INACTIVE = -1.0
+# Trials below which no tree can split (leaves of 2, bootstrap repeats): every importance came out 0 +- 0.
+_MIN_TRIALS = 5
 
 
 @dataclass(frozen=True)
@@ -117,15 +119,16 @@ def fanova_importance(
     Raises
     ------
     ValueError
-        With fewer than 2 trials, or shapes that do not match.
+        With fewer than 5 trials (too few for a tree to split), or shapes that do not match.
     """
     from sklearn.ensemble import RandomForestRegressor
 
     matrix, losses = np.asarray(matrix, dtype=float), np.asarray(losses, dtype=float)
     if matrix.ndim != 2 or matrix.shape[1] != encoder.n_dims or len(matrix) != len(losses):
         raise ValueError(f"matrix {matrix.shape} and losses {losses.shape} do not match {encoder.n_dims} columns")
-    if len(losses) < 2:
-        raise ValueError(f"hyperparameter importance needs at least 2 successful trials, got {len(losses)}")
+    if len(losses) < _MIN_TRIALS:
+        raise ValueError(f"hyperparameter importance needs at least {_MIN_TRIALS} successful trials, "
+                         f"got {len(losses)}")
     rng = np.random.default_rng(random_state)
     zeros = np.zeros(encoder.n_dims)
     if np.ptp(losses) == 0:
