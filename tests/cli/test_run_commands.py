@@ -112,6 +112,7 @@ def test_report_writes_the_page_next_to_the_run_by_default(tmp_path, capsys):
         (["export", "{other_json}"], "not an UltraOpt result"),
         (["show", "{list_json}"], "not an UltraOpt result"),
         (["show", "{tmp}"], "is a directory, not a run file"),
+        (["show", "/dev/zero"], "is not a regular file"),  # was read forever
         (["show", "{run}", "--top", "-1"], "--top must be a non-negative number"),
         (["show", "{run}", "--top", "2", "--budget", "0.5"], "budget 0.5 is not a budget of this run (its budgets:"),
         (["show", "{run}", "--top", "2", "--budget", "third"], "--budget must be a number or a fraction"),
@@ -132,8 +133,10 @@ def test_errors_are_one_line_and_exit_code_2(saved, tmp_path, capsys, argv, mess
     names = {"missing": tmp_path / "nope.db", "junk": tmp_path / "junk.db", "other_json": tmp_path / "other.json",
              "list_json": tmp_path / "list.json", "tmp": tmp_path, "run": saved[1]}
     assert main([part.format(**names) for part in argv]) == 2
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert err.count("\n") == 1 and err.startswith(f"ultraopt {argv[0]}: error: ") and message in err
+    assert captured.out == ""  # refused before any output
 
 
 def test_a_write_that_fails_is_one_line_and_leaves_the_earlier_file_whole(saved, tmp_path, capsys, monkeypatch):

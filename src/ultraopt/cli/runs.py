@@ -29,6 +29,8 @@ def load_run(path: str | Path) -> FMinResult:
         raise CommandError(f"no such run file: {path}")
     if path.is_dir():
         raise CommandError(f"{path} is a directory, not a run file")
+    if not path.is_file():  # a device or a pipe (/dev/zero) would be read forever
+        raise CommandError(f"{path} is not a regular file, so not a run file")
     try:
         return FMinResult.load(path)
     except UnicodeDecodeError as exc:

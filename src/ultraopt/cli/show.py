@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 0:
         raise CommandError(f"--top must be a non-negative number of trials, got {args.top}")
     result = load_run(args.run_path)
+    asked_budget = None if args.budget is None else parse_budget(args.budget, result)  # refused before any output
     print(f"run: {args.run_path}")
     print("\n".join(describe(result)))
     print(result.optimum_table())
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         from ultraopt.viz._common import resolve_budget
         from ultraopt.viz.parallel_coords import best_trials
 
-        budget = resolve_budget(result, None if args.budget is None else parse_budget(args.budget, result))
+        budget = resolve_budget(result, asked_budget)
         trials = best_trials(result, budget, args.top) if budget is not None else []
         rows = [[str(t.trial_id), f"{t.loss:.6g}", ", ".join(f"{k}={v!r}" for k, v in t.config.items())]
                 for t in trials]
