@@ -29,7 +29,7 @@ class TrialStatus(str, Enum):
     SUCCESS = "success"  #: the objective returned a finite loss
     FAILED = "failed"  #: the objective raised or returned a non-finite loss
     TIMEOUT = "timeout"  #: killed at its wall-time limit
-    MEMOUT = "memout"  #: killed at its memory limit
+    MEMOUT = "memout"  #: out of memory: at its memory limit, or the objective raised MemoryError
     LOST = "lost"  #: its worker died more often than the retry limit allows
     CANCELLED = "cancelled"  #: stopped because the run ended (time limit, Ctrl-C) before it finished
 
