@@ -156,3 +156,9 @@ def test_an_eta_that_leaves_one_budget_is_warned_about(caplog):
     assert [record.getMessage() for record in caplog.records] == [
         "eta=10 is more than max_budget / min_budget (1 / 1/9): every trial runs on max_budget, nothing is stopped "
         "early"]
+
+
+def test_custom_budgets_equal_up_to_float_rounding_are_one_budget():
+    generator = CustomIterGenerator([[9, 3], [4, 4], [2]], [[1 / 3, 1], [0.333333333333, 2], [1.0000000000001]])
+    assert generator.get_budgets() == [1 / 3, 1.0, 2.0]
+    assert generator.get_next_iteration(1).budgets == [1 / 3, 2.0]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ultraopt.jsonable import plain_scalar
+from ultraopt.multi_fidelity.budgets import match_budget
 from ultraopt.multi_fidelity.iter.base_iter import BaseIteration
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
 
@@ -77,7 +78,12 @@ class CustomIterGenerator(BaseIterGenerator):
             if any(later <= earlier for earlier, later in zip(stage_budgets, stage_budgets[1:])):
                 raise ValueError(f"bracket {index}: budgets must increase from stage to stage, got {stage_budgets}")
         self._num_configs = num_configs
-        self._budgets = [[float(b) for b in stage_budgets] for stage_budgets in budgets]
+        # budgets equal up to float rounding (1/3 and 0.333333333333) are one budget, in tables and in the model
+        distinct: list[float] = []
+        for budget in (float(b) for stage_budgets in budgets for b in stage_budgets):
+            if match_budget(budget, distinct) is None:
+                distinct.append(budget)
+        self._budgets = [[match_budget(b, distinct) or float(b) for b in stage_budgets] for stage_budgets in budgets]
 
     @property
     def n_brackets(self) -> int:
