@@ -68,7 +68,7 @@ def test_check_config_rejects_an_inactive_value_and_a_missing_active_one() -> No
     assert check_config(cs, {"c": "a", "x": 0.5}) == {"c": "a", "x": 0.5}
     with pytest.raises(ValueError, match="inactive"):
         check_config(cs, {"c": "b", "x": 0.5})
-    with pytest.raises(ValueError, match="x"):
+    with pytest.raises(ValueError, match=r"hyperparameter\(s\) \['x'\] of the space are active but have no value"):
         check_config(cs, {"c": "a"})
 
 

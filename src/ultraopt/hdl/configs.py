@@ -326,6 +326,10 @@ def check_config(
             raise ValueError(
                 f"{what}: value {value!r} of hyperparameter '{name}' is not on its grid of step {q}"
             )
+    missing = [name for name in config_space if name not in values
+               and _conditions_hold(config_space.parent_conditions_of[name], values)]
+    if missing:  # ConfigSpace's words ("active but has no value set") do not name it
+        raise ValueError(f"{what}: hyperparameter(s) {missing} of the space are active but have no value")
     try:
         Configuration(config_space, values=values).check_valid_configuration()
     except Exception as exc:  # ConfigSpace names the hyperparameter; keep its words and say which config
