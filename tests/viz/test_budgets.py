@@ -54,3 +54,11 @@ def test_heat_map_holds_rho_below_the_diagonal_and_names_the_counts(promoted):
     texts = sorted(text.get_text() for text in ax.texts)
     assert texts == ["-1.00\nn=3", "-1.00\nn=3", "1.00\nn=5"]
     assert [label.get_text() for label in ax.get_xticklabels()] == ["1", "3", "9"]
+
+
+def test_one_budget_has_no_correlation_to_draw(quadratic_space):
+    from ultraopt.viz import plot_correlation_across_budgets
+
+    single = make_result(quadratic_space, [make_trial(i, {"x": float(i), "c": "a"}, float(i)) for i in range(4)])
+    with pytest.raises(ValueError, match="needs two budgets with successful trials; this run has 1"):
+        plot_correlation_across_budgets(single)

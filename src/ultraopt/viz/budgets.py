@@ -87,6 +87,10 @@ def plot_correlation_across_budgets(
     """
     rho, shared = rank_correlation_across_budgets(result, budgets)
     size = len(rho)
+    if size < 2:  # a 1 x 1 picture with nothing in it, and matplotlib's warnings
+        reached = ", ".join(format_budget(b) for b in rho.index) or "none"
+        raise ValueError(f"a correlation across budgets needs two budgets with successful trials; this run has "
+                         f"{reached}")
     ax = axes_or_new(ax, (1.6 + 1.1 * max(size, 2), 1.2 + 0.9 * max(size, 2)))
     lower = np.where(np.tril(np.ones((size, size), dtype=bool), k=-1), rho.to_numpy(), np.nan)
     image = ax.imshow(lower, vmin=-1, vmax=1, cmap="RdBu_r")
