@@ -84,6 +84,23 @@ def test_local_search_climbs_to_the_optimum_of_a_smooth_score():
     assert scores.max() > score(starts).max()
 
 
+def test_a_step_in_a_wide_space_varies_a_subset_of_the_hyperparameters():
+    # 800 neighbours per walk and step in a space of 200 made each ask of Forest take over a second
+    cs = ConfigurationSpace({f"x{i}": (0.0, 1.0) for i in range(200)})
+    encoder = SpaceEncoder(cs)
+    rng = np.random.default_rng(0)
+    start = sample_rows(encoder, 1, rng)
+    neighbours, _ = one_exchange_neighbours(encoder, start, rng, n_numerical=4, max_dims=32)
+    changed = np.flatnonzero((neighbours != start).any(axis=0))
+    assert len(neighbours) == 128 and len(changed) == 32
+    assert len(one_exchange_neighbours(encoder, start, rng, n_numerical=4)[0]) == 800
+
+    target = np.full(200, 0.3)
+    rows, scores = local_search(encoder, start, lambda m: -((m - target) ** 2).sum(axis=1), rng, max_steps=100)
+    assert len(rows) <= 1 + 100 * 128
+    assert scores.max() > -((start - target) ** 2).sum() + 1.0  # still climbs
+
+
 def test_local_search_breaks_ties_between_equally_good_neighbours_at_random():
     # Choices 1-4 of c score alike (a tree model's plateau): a walk from choice 0 may go to any of them.
     cs = ConfigurationSpace()
