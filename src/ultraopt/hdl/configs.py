@@ -271,19 +271,7 @@ def branches(config_space: ConfigurationSpace, limit: int = 20_000) -> list[dict
     conditions, as far as they are active; ``None`` when one of them takes infinitely many values or there are
     more than ``limit`` combinations. A space without conditions has one branch, ``{}``."""
     parents = {parent.name for name in config_space for parent in config_space.parents_of[name]}
-    deciders = [name for name in config_space if name in parents]  # topological order
-    value_sets = _value_sets(config_space, deciders, limit)
-    if value_sets is None:
-        return None
-    found: dict[ConfigKey, dict[str, Any]] = {}
-    for combination in itertools.product(*value_sets):
-        branch: dict[str, Any] = {}
-        for name, value in zip(deciders, combination):
-            value = _plain_value(config_space[name], value)
-            if _conditions_hold(config_space.parent_conditions_of[name], {**branch, name: value}):
-                branch[name] = value
-        found.setdefault(config_key(branch), branch)
-    return list(found.values())
+    return _active_combinations(config_space, [name for name in config_space if name in parents], limit)
 
 
 def sample_branch(
@@ -395,18 +383,28 @@ def enumerate_configs(config_space: ConfigurationSpace, limit: int = 20_000) -> 
 
     Conditions decide which hyperparameters each combination keeps, and forbidden combinations are left out.
     """
-    names = list(config_space)
+    combinations = _active_combinations(config_space, list(config_space), limit)
+    if combinations is None:
+        return None
+    return [config for config in combinations if not _is_forbidden(config_space, config)]
+
+
+def _active_combinations(
+    config_space: ConfigurationSpace, names: list[str], limit: int
+) -> list[dict[str, Any]] | None:
+    """Every distinct combination of the values of ``names`` (in the space's topological order: parents first),
+    each keeping the ones its conditions make active; ``None`` as :func:`_value_sets` says."""
     value_sets = _value_sets(config_space, names, limit)
     if value_sets is None:
         return None
     found: dict[ConfigKey, dict[str, Any]] = {}
     for combination in itertools.product(*value_sets):
-        config: dict[str, Any] = {}
-        for name, value in zip(names, combination):  # names are in topological order: parents come first
-            if _conditions_hold(config_space.parent_conditions_of[name], {**config, name: value}):
-                config[name] = value
-        if not _is_forbidden(config_space, config):
-            found.setdefault(config_key(config), config)
+        values: dict[str, Any] = {}
+        for name, value in zip(names, combination):
+            value = _plain_value(config_space[name], value)
+            if _conditions_hold(config_space.parent_conditions_of[name], {**values, name: value}):
+                values[name] = value
+        found.setdefault(config_key(values), values)
     return list(found.values())
 
 
