@@ -114,7 +114,7 @@ class TestStorageContract:
         assert result.best_loss == 0.5 and result.meta == {"stop_reason": "interrupted"}
         assert list(result.config_space) == ["c", "x"]
 
-    def test_a_cancelled_trial_comes_back_cancelled_and_unfinished(self, make_storage, quadratic_space):
+    def test_a_cancelled_trial_comes_back_cancelled_among_the_trials(self, make_storage, quadratic_space):
         storage = make_storage()
         storage.open_run(header_for(quadratic_space))
         trial = created(0, {"x": 0.5, "c": "a"})
@@ -126,8 +126,13 @@ class TestStorageContract:
             ("created", TrialStatus.RUNNING, None),
             ("cancelled", TrialStatus.CANCELLED, "the run stopped (time limit)"),
         ]
+        # as in the result fmin returned (it was "running or cut short" in the file, a trial in memory)
         result = make_storage().load_result()
-        assert result.trials == [] and [t.status for t in result.unfinished] == [TrialStatus.CANCELLED]
+        assert [t.status for t in result.trials] == [TrialStatus.CANCELLED] and result.unfinished == []
+        trial.status, trial.attempt = TrialStatus.RUNNING, 2
+        storage.record_restarted(trial)  # a resumed run starts it again: running, and not twice in the result
+        result = make_storage().load_result()
+        assert result.trials == [] and [t.status for t in result.unfinished] == [TrialStatus.RUNNING]
 
     def test_warm_start_trials_are_part_of_the_header(self, make_storage, quadratic_space):
         earlier = [finish(created(7, {"x": 2.0, "c": "b"}), 3.0)]

@@ -128,9 +128,9 @@ def test_ctrl_c_returns_the_result_so_far_with_everything_stored(tmp_path, quadr
     assert result.meta["stop_reason"] == "interrupted"
     assert [t.status for t in result.trials] == [TrialStatus.SUCCESS] * 4 + [TrialStatus.CANCELLED]
     loaded = FMinResult.load(path)
-    assert [t.to_dict() for t in loaded.trials[:4]] == [t.to_dict() for t in result.trials[:4]]
-    assert len(loaded.trials) == 4 and loaded.meta["stop_reason"] == "interrupted"
-    assert [(t.config, t.status) for t in loaded.unfinished] == [(result.trials[4].config, TrialStatus.CANCELLED)]
+    # the file says what the returned result says
+    assert [t.to_dict() for t in loaded.trials] == [t.to_dict() for t in result.trials]
+    assert loaded.unfinished == [] and loaded.meta["stop_reason"] == "interrupted"
     resumed = run(quadratic_space, n_iterations=10, checkpoint_file=path)
     assert len(resumed.trials) == 10 and all(t.is_success for t in resumed.trials)
     again = next(t for t in resumed.trials if t.trial_id == 4)

@@ -203,24 +203,29 @@ class Storage(ABC):
     def load_result(self) -> FMinResult:
         """The run as a result, for analysis: trials in the order they finished.
 
-        Warm-start trials kept by a ``"continue"`` run come first. Trials created but not finished go to the
-        result's ``unfinished`` list as they were journaled (running): the storage cannot tell a live run from one
-        that stopped, so it does not guess.
+        Warm-start trials kept by a ``"continue"`` run come first. A trial its session cancelled (Ctrl-C, a
+        ``time_limit``) is among the trials, with status ``cancelled``, as in the result ``fmin`` returned, until
+        a resumed run starts it again. Trials created but not finished go to the result's ``unfinished`` list as
+        they were journaled (running): the storage cannot tell a live run from one that stopped, so it does not
+        guess.
         """
         from ultraopt.result import FMinResult  # imported here: the result module imports this one
 
         header = self.header
         if header is None:
             raise StorageError(f"{self} holds no run")
-        finished: list[Trial] = list(header.warm_start) if header.keep_warm_start else []
+        ended: dict[int, Trial] = {}  # in the order they ended: a trial ended again moves to the end
         unfinished: dict[int, Trial] = {}
         for event in self.events():
-            if event.kind == FINISHED:
-                unfinished.pop(event.trial.trial_id, None)
-                finished.append(event.trial)
+            trial_id = event.trial.trial_id
+            ended.pop(trial_id, None)
+            unfinished.pop(trial_id, None)
+            if event.kind in (FINISHED, CANCELLED):
+                ended[trial_id] = event.trial
             else:
-                unfinished[event.trial.trial_id] = event.trial
-        space = ConfigurationSpace.from_serialized_dict(header.space)
+                unfinished[trial_id] = event.trial
+        finished = (list(header.warm_start) if header.keep_warm_start else []) + list(ended.values())
+        space = ConfigurationSpace.from_serialized_dict(copy.deepcopy(header.space))  # it takes the dict apart
         return FMinResult(space, header.budgets, finished, header.meta, [copy.deepcopy(t) for t in unfinished.values()])
 
 
