@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import quadratic
 from ultraopt import fmin
+from ultraopt.hdl import hdl2cs
 from ultraopt.result import FMinResult
 from ultraopt.trial import Trial, TrialStatus
 
@@ -139,6 +140,12 @@ def test_a_hand_edited_result_names_what_is_wrong(quadratic_space, tmp_path, edi
     (tmp_path / "run.json").write_text(json.dumps(data))
     with pytest.raises(ValueError, match=re.escape(f"a damaged UltraOpt result: {message}")):
         FMinResult.load(tmp_path / "run.json")
+
+
+def test_an_empty_result_has_numeric_columns(quadratic_space):
+    frame = FMinResult(hdl2cs({"x": {"_type": "uniform", "_value": [0, 1]}})).to_dataframe()
+    assert len(frame) == 0 and frame["loss"].dtype == float and frame["budget"].dtype == float
+    assert list(frame.columns)[-1] == "config:x"
 
 
 def _strict_json(text):

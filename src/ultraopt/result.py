@@ -252,6 +252,8 @@ class FMinResult:
             }
             records.append(record)
         frame = pd.DataFrame.from_records(records, columns=_TRIAL_COLUMNS)
+        if not records:  # pandas gives an empty frame object columns: keep the numbers numbers
+            frame = frame.astype({name: float for name in ("budget", "loss", "start_time", "end_time", "duration")})
         seen = dict.fromkeys(name for trial in self.trials for name in trial.config)
         names = list(self.config_space) + [name for name in seen if name not in self.config_space]
         # pandas makes floats of ints beside a missing value and NaN of None: build each column from the values
