@@ -14,6 +14,7 @@ import pytest
 from hdl_cases import make_cash_hdl
 
 from ultraopt.hdl import check_config, hdl2cs, layering_config, sample_configs
+from ultraopt.hdl.errors import HDLError
 
 N = 1000
 
@@ -200,3 +201,19 @@ def test_a_large_conditional_space_compiles_quickly() -> None:
     cs = hdl2cs(hdl)
     assert len(cs) == 301 and len(cs.conditions) == 300
     assert time.perf_counter() - start < 10
+
+
+def test_a_default_no_one_wrote_moves_off_a_forbidden_combination() -> None:
+    # "this forbidden combination holds for the default configuration" blamed the user for our defaults
+    space = hdl2cs({"a": {"_type": "choice", "_value": ["x", "y", "z"]},
+                    "b": {"_type": "int_uniform", "_value": [1, 4], "_default": 1},
+                    "m(choice)": {"A": {}, "B": {}},
+                    "c": {"_type": "choice", "_value": [1, 2]},
+                    "__forbidden": [{"a": "x", "b": [1, 2]}, {"m:__choice__": "A", "c": 1}]})
+    default = dict(space.get_default_configuration())
+    assert default["a"] == "y" and default["b"] == 1  # the written default stays
+    assert (default["m:__choice__"], default["c"]) in {("B", 1), ("A", 2)}
+    with pytest.raises(HDLError, match="holds for the default configuration"):  # both written: the user's call
+        hdl2cs({"a": {"_type": "choice", "_value": ["x", "y"], "_default": "x"},
+                "b": {"_type": "int_uniform", "_value": [1, 4], "_default": 1},
+                "__forbidden": [{"a": "x", "b": [1, 2]}]})

@@ -229,7 +229,7 @@ CASES: list[tuple[str, Any, str, str]] = [
     ),
     (
         "forbidden default configuration",
-        {"a": _c("x", "y"), "b": _c(1, 2), "__forbidden": [{"a": "x", "b": 1}]},
+        {"a": _c("x", "y", _default="x"), "b": _c(1, 2, _default=1), "__forbidden": [{"a": "x", "b": 1}]},
         "__forbidden[0]",
         "this forbidden combination holds for the default configuration",
     ),

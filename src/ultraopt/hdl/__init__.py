@@ -27,7 +27,8 @@ conditional choice is named ``"kernel(choice)"`` or ``"kernel"``):
   when the parent takes one of them;
 - ``"__condition": [{"_child": "c", "_parent": "p", "_values": [v, ...]}]``: the same, one child at a time;
 - ``"__forbidden": [{"a": "x", "b": [1, 2]}]``: each dict is a forbidden combination, here ``a == "x"`` *and*
-  ``b in {1, 2}``.
+  ``b in {1, 2}``. The default configuration must be allowed: where a forbidden combination holds for the
+  defaults, a hyperparameter of it without a written ``_default`` defaults to an allowed value instead.
 
 Parents and forbidden names are choices, ordinals or integers. A child with several conditions is active
 when all hold. Names must not contain ``:`` or parentheses nor start with ``_``. A malformed HDL raises

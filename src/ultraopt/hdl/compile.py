@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -17,13 +18,18 @@ from ConfigSpace.forbidden import (
 )
 from ConfigSpace.hyperparameters import CategoricalHyperparameter, OrdinalHyperparameter
 
-from ultraopt.hdl.errors import HDLError, KeyPath
+from ultraopt.hdl.configs import finite_values
+from ultraopt.hdl.errors import HDLError, KeyPath, format_path
 from ultraopt.hdl.parse import ParsedHDL, parse_hdl
 from ultraopt.hdl.special import ConditionSpec, ForbiddenSpec, resolve_special_keys
+from ultraopt.jsonable import plain_scalar
 
 __all__ = ["as_config_space", "hdl2cs"]
 
 logger = logging.getLogger(__name__)
+
+# A hyperparameter definition's default value, and a conditional choice's default alternative.
+_DEFAULT_KEY = "_default"
 
 
 def hdl2cs(hdl: Mapping[str, Any]) -> ConfigurationSpace:
@@ -55,7 +61,14 @@ def hdl2cs(hdl: Mapping[str, Any]) -> ConfigurationSpace:
     space = ConfigurationSpace()
     space.add(list(parsed.hyperparameters.values()))
     _add_conditions(space, parsed, conditions)
-    _add_forbiddens(space, forbiddens)
+    try:
+        _add_forbiddens(space, forbiddens)
+    except _ForbiddenDefault as exc:
+        # The user wrote no '_default' that makes it hold: the defaults are ours to choose, so choose another.
+        adjusted = _with_allowed_default(hdl, parsed, forbiddens[exc.index])
+        if adjusted is None:
+            raise
+        return hdl2cs(adjusted)
     logger.debug(
         "compiled an HDL into %d hyperparameters, %d conditions, %d forbidden clauses",
         len(space),
@@ -127,9 +140,41 @@ def _copy(space: ConfigurationSpace, with_conditions: bool) -> ConfigurationSpac
     return copy
 
 
+class _ForbiddenDefault(HDLError):
+    """The forbidden clause ``index`` holds for the default configuration."""
+
+    def __init__(self, path: KeyPath, message: str, index: int) -> None:
+        super().__init__(path, message)
+        self.index = index
+
+
+def _with_allowed_default(hdl: Mapping[str, Any], parsed: ParsedHDL, spec: ForbiddenSpec) -> dict[str, Any] | None:
+    """A copy of ``hdl`` in which one of ``spec``'s hyperparameters without a written ``_default`` defaults to a
+    value ``spec`` allows; ``None`` when each has a written default or no such value."""
+    for name, values in spec.clauses:
+        definition = _at(hdl, parsed.paths[name])
+        options = finite_values(parsed.hyperparameters[name])
+        if _DEFAULT_KEY in definition or options is None:
+            continue
+        allowed = [plain_scalar(option) for option in options if plain_scalar(option) not in values]
+        if allowed:
+            adjusted = copy.deepcopy(dict(hdl))
+            _at(adjusted, parsed.paths[name])[_DEFAULT_KEY] = allowed[0]
+            logger.info("HDL %s: the first option of '%s' is forbidden with the other defaults; it defaults to %r",
+                        format_path(spec.path), name, allowed[0])
+            return adjusted
+    return None
+
+
+def _at(hdl: Mapping[str, Any], path: KeyPath) -> Any:
+    for key in path:
+        hdl = hdl[key]
+    return hdl
+
+
 def _raise_first_bad(space: ConfigurationSpace, items: list[tuple[Any, KeyPath, str]]) -> None:
     """Add ``(item, path, what)`` one by one to a copy of the space; raise for the first one refused."""
-    for item, where, what in items:
+    for index, (item, where, what) in enumerate(items):
         try:
             space.add(item)
         except CyclicDependancyError as exc:
@@ -138,10 +183,11 @@ def _raise_first_bad(space: ConfigurationSpace, items: list[tuple[Any, KeyPath, 
             if (names := _forbids_every_value(space, item)) is not None:
                 raise HDLError(where, f"{what} forbids every value of {names}: no config of the space is allowed "
                                       "(a forbidden combination must leave some value out)") from exc
-            raise HDLError(
+            raise _ForbiddenDefault(
                 where,
                 f"{what} holds for the default configuration; give one of its hyperparameters another "
                 "'_default'",
+                index,
             ) from exc
         except ValueError as exc:
             raise HDLError(where, f"ConfigSpace refuses {what}: {exc}") from exc
