@@ -145,6 +145,20 @@ def test_ports_out_of_range_are_refused(argv, capsys):
     assert stop.value.code == 2 and "a port is in 0..65535" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("argv", "missing"), [([], "port and secret"), (["--nameserver-port", "9"], "secret")])
+def test_a_worker_without_credentials_says_which_options_give_them(argv, missing, capsys, monkeypatch):
+    # the message named working_directory= and Worker.load_nameserver_credentials, after announcing the worker
+    from ultraopt.cli import main
+
+    monkeypatch.delenv("ULTRAOPT_SECRET", raising=False)
+    assert main(["worker", "--run-id", "r9", "--objective", "math:sqrt", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"ultraopt worker: error: run 'r9': no name server {missing}: give --working-directory "
+                            "DIR (where `ultraopt nameserver --run-id r9 --working-directory DIR` or the master "
+                            "wrote them), or --nameserver-port and --secret (or set ULTRAOPT_SECRET)\n")
+
+
 @pytest.mark.parametrize(("option", "value"), [("--timeout", "-5"), ("--wait", "-1"), ("--timeout", "nan")])
 def test_negative_durations_are_refused(option, value, capsys):
     # a negative one made the worker exit at once, silently, with status 0

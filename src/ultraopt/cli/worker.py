@@ -116,6 +116,22 @@ def make_worker(args: argparse.Namespace) -> Any:
     return worker
 
 
+def _check_credentials(run_id: str, worker: Any) -> None:
+    """Refuse, in the command's words, to start a worker that cannot find its name server or secret."""
+    from ultraopt.async_comm.credentials import SECRET_ENV, resolve_credentials
+
+    try:
+        resolve_credentials(run_id, worker.nameserver, worker.nameserver_port, worker.secret)
+    except ValueError:
+        missing = " and ".join(name for name, value in (("port", worker.nameserver_port), ("secret", worker.secret))
+                               if value is None and not (name == "secret" and os.environ.get(SECRET_ENV)))
+        raise ValueError(
+            f"run {run_id!r}: no name server {missing or 'credentials'}: give --working-directory DIR (where "
+            f"`ultraopt nameserver --run-id {run_id} --working-directory DIR` or the master wrote them), or "
+            f"--nameserver-port and --secret (or set {SECRET_ENV})"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until the master shuts the worker down, the idle timeout passes, or Ctrl-C / SIGTERM."""
     from ultraopt.async_comm.process import stop_worker_processes
@@ -128,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         if args.n_workers > 1 and args.worker_id is None:
             worker.worker_id = number
         workers.append(worker)
+    _check_credentials(args.run_id, workers[0])
     signal.signal(signal.SIGTERM, lambda *_: [worker.shutdown() for worker in workers])
     print(f"{len(workers)} worker(s) of run {args.run_id!r}, name server {workers[0].nameserver}:"
           f"{workers[0].nameserver_port}", flush=True)
