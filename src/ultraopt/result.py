@@ -174,8 +174,10 @@ class FMinResult:
         return [trial for trial in self.trials if trial.status in statuses]
 
     def summary(self) -> dict[str, Any]:
-        """Counts of finished trials per status (and of unfinished ones), of evaluations per budget (cancelled
-        trials left out: they never ran to an end), and the best loss."""
+        """``n_trials``: the finished trials (``len(trials)``); ``status``: their counts per status, and under
+        ``"unfinished"`` the trials of a checkpoint created but not finished (running, or cut short by a killed
+        run), which ``n_trials`` does not count; ``budgets``: evaluations per budget (cancelled trials left out:
+        they never ran to an end); ``best_loss``."""
         return {
             "n_trials": len(self.trials),
             "status": {
