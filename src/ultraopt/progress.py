@@ -39,6 +39,7 @@ class ProgressBar:
         if n_trials:
             self._show(result)
             self.bar.update(n_trials)
+            self.bar.refresh()  # update() redraws only after tqdm's mininterval: the bar showed 0/N meanwhile
 
     def _show(self, result: FMinResult) -> None:
         postfix: dict[str, Any] = {"best loss": "-" if result.best_loss is None else f"{result.best_loss:.4g}"}
