@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from ultraopt.hdl import hdl2cs
-from ultraopt.hdl.configs import branches, config_key, sample_branch
+from ultraopt.hdl.configs import branch_is_infinite, branches, config_key, sample_branch
 from ultraopt.optimizer import ETPEOptimizer, RandomOptimizer
 from ultraopt.optimizer.base_opt import BaseOptimizer
 
@@ -52,6 +52,8 @@ def test_branches_of_a_conditional_space():
                                {top: "E"}]
     leaves = sample_branch(space, {top: "L", inner: "L"}, 5, np.random.default_rng(0))
     assert len(leaves) == 5 and all(len(config) == 3 and config[inner] == "L" for config in leaves)
+    assert branch_is_infinite(space, {top: "L", inner: "L"})  # the float leaf
+    assert not branch_is_infinite(space, {top: "R"}) and not branch_is_infinite(space, {top: "L", inner: "E"})
     assert branches(hdl2cs({"x": {"_type": "uniform", "_value": [0, 1]}})) == [{}]
 
 

@@ -32,6 +32,7 @@ from ultraopt.jsonable import plain_scalar
 
 __all__ = [
     "ConfigKey",
+    "branch_is_infinite",
     "branches",
     "check_config",
     "enumerate_configs",
@@ -272,6 +273,16 @@ def branches(config_space: ConfigurationSpace, limit: int = 20_000) -> list[dict
     more than ``limit`` combinations. A space without conditions has one branch, ``{}``."""
     parents = {parent.name for name in config_space for parent in config_space.parents_of[name]}
     return _active_combinations(config_space, [name for name in config_space if name in parents], limit)
+
+
+def branch_is_infinite(config_space: ConfigurationSpace, branch: Mapping[str, Any]) -> bool:
+    """Whether the configs of ``branch`` (see :func:`branches`) are infinitely many: one of the hyperparameters
+    it activates takes infinitely many values (the conditions depend on the branch's values alone)."""
+    return any(
+        name not in branch and finite_values(hp) is None
+        and _conditions_hold(config_space.parent_conditions_of[name], branch)
+        for name, hp in config_space.items()
+    )
 
 
 def sample_branch(

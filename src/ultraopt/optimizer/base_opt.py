@@ -23,6 +23,7 @@ from ConfigSpace import ConfigurationSpace
 from ultraopt.checks import CONFIG_LIST, is_config_list, is_seed
 from ultraopt.hdl.configs import (
     ConfigKey,
+    branch_is_infinite,
     branches,
     check_config,
     config_key,
@@ -175,7 +176,7 @@ class BaseOptimizer(ABC):
         self._pending: dict[ConfigKey, tuple[dict[str, Any], float]] = {}
         self._seen: set[ConfigKey] = set()
         # once needed: every config of a small space (None when infinite or large), else the space's branches
-        self._enumeration: tuple[list[dict[str, Any]] | None, list[dict[str, Any]]] | None = None
+        self._enumeration: tuple[list[dict[str, Any]] | None, list[list[dict[str, Any]]]] | None = None
         self._initialized = True
         self._on_initialize()
 
@@ -334,17 +335,22 @@ class BaseOptimizer(ABC):
         # Sampling keeps hitting known configs: the space is small, so enumerate it and pick among the rest...
         if self._enumeration is None:
             all_configs = enumerate_configs(self.config_space)
-            self._enumeration = (all_configs, (branches(self.config_space) or []) if all_configs is None else [])
-        all_configs, space_branches = self._enumeration
+            found = (branches(self.config_space) or []) if all_configs is None else []
+            infinite = [branch_is_infinite(self.config_space, branch) for branch in found]
+            self._enumeration = (all_configs, [[b for b, inf in zip(found, infinite) if inf],
+                                               [b for b, inf in zip(found, infinite) if not inf]])
+        all_configs, branch_groups = self._enumeration
         if all_configs is not None:
             unseen = [config for config in all_configs if self.is_new(config)]
             return unseen[int(self.rng.integers(len(unseen)))] if unseen else None
         # ... or its unseen configs hide in branches that uniform draws rarely reach (behind nested choices):
-        # draw within each branch in turn.
-        for index in self.rng.permutation(len(space_branches)):
-            for config in sample_branch(self.config_space, space_branches[index], _DRAWS_PER_BRANCH, self.rng):
-                if self.is_new(config):
-                    return config
+        # draw within each branch in turn, in random order, those with infinitely many configs (which surely have
+        # new ones) first.
+        for group in branch_groups:
+            for index in self.rng.permutation(len(group)):
+                for config in sample_branch(self.config_space, group[index], _DRAWS_PER_BRANCH, self.rng):
+                    if self.is_new(config):
+                        return config
         return None
 
     def _budget(self, budget: float | None) -> float:
