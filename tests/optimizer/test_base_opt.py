@@ -96,6 +96,13 @@ def test_initial_points_come_first_and_are_validated(conditional_space):
             opt.initialize(conditional_space, initial_points=not_a_list)
 
 
+def test_initial_points_may_be_a_generator(conditional_space):
+    points = [{"model": "tree", "depth": 3}, {"model": "svm", "C": 1.0}]
+    opt = RandomOptimizer()
+    opt.initialize(conditional_space, initial_points=(point for point in points))  # checking must not use it up
+    assert [config for config, _ in opt.ask(n_points=2)] == points
+
+
 def test_a_repeated_initial_point_is_named_in_a_warning(conditional_space, caplog):
     opt = RandomOptimizer()
     point = {"model": "tree", "depth": 3}

@@ -156,7 +156,7 @@ def _with_allowed_default(hdl: Mapping[str, Any], parsed: ParsedHDL, spec: Forbi
         options = finite_values(parsed.hyperparameters[name])
         if _DEFAULT_KEY in definition or options is None:
             continue
-        allowed = [plain_scalar(option) for option in options if plain_scalar(option) not in values]
+        allowed = [option for option in map(plain_scalar, options) if option not in values]
         if allowed:
             adjusted = copy.deepcopy(dict(hdl))
             _at(adjusted, parsed.paths[name])[_DEFAULT_KEY] = allowed[0]

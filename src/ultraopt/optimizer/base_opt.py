@@ -61,16 +61,6 @@ def _distinct_points(config_space: ConfigurationSpace, points: Iterable[Mapping[
     return distinct
 
 
-def _key_or_none(config: Mapping[str, Any]) -> ConfigKey | None:
-    """The config's key, or ``None`` when a value is unhashable (such as a nested config: the checks name it)."""
-    key = config_key(config)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
-
 @dataclass
 class Observations:
     """The results told for one budget, in the order they arrived.
@@ -160,7 +150,8 @@ class BaseOptimizer(ABC):
 
         self.config_space = as_config_space(config_space)
         if initial_points is not None:
-            initial_points = list(initial_points) if is_config_list(initial_points) else initial_points
+            if isinstance(initial_points, Iterable) and not isinstance(initial_points, (Mapping, str, bytes)):
+                initial_points = list(initial_points)  # once: checking a generator would use it up
             if not is_config_list(initial_points):
                 raise ValueError(f"initial_points must be {CONFIG_LIST}, got {initial_points!r:.200}")
         if not budgets:
@@ -231,8 +222,12 @@ class BaseOptimizer(ABC):
             raise TypeError(f"tell: loss must be a number, or None for a failed evaluation, got {loss!r:.200} "
                             f"({type(loss).__name__})")
         config = dict(config)
-        key = _key_or_none(config)
-        if key not in self._pending:  # one of our proposals is legal already; anything else is checked first
+        key = config_key(config)
+        try:
+            ours = key in self._pending
+        except TypeError:  # an unhashable value, such as a nested config: the checks below name it
+            ours = False
+        if not ours:  # one of our proposals is legal already; anything else is checked first
             # before anything changes: a config the models cannot take must not half-update them, and numpy or
             # int values must find the proposal they came from
             config = check_config(self.config_space, config, what="tell: config")

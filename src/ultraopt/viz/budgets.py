@@ -91,7 +91,7 @@ def plot_correlation_across_budgets(
         reached = ", ".join(format_budget(b) for b in rho.index) or "none"
         raise ValueError(f"a correlation across budgets needs two budgets with successful trials; this run has "
                          f"{reached}")
-    ax = axes_or_new(ax, (1.6 + 1.1 * max(size, 2), 1.2 + 0.9 * max(size, 2)))
+    ax = axes_or_new(ax, (1.6 + 1.1 * size, 1.2 + 0.9 * size))
     lower = np.where(np.tril(np.ones((size, size), dtype=bool), k=-1), rho.to_numpy(), np.nan)
     image = ax.imshow(lower, vmin=-1, vmax=1, cmap="RdBu_r")
     for i in range(size):

@@ -80,10 +80,14 @@ class CustomIterGenerator(BaseIterGenerator):
         self._num_configs = num_configs
         # budgets equal up to float rounding (1/3 and 0.333333333333) are one budget, in tables and in the model
         distinct: list[float] = []
-        for budget in (float(b) for stage_budgets in budgets for b in stage_budgets):
-            if match_budget(budget, distinct) is None:
+
+        def first_equal(budget: float) -> float:
+            found = match_budget(budget, distinct)
+            if found is None:
                 distinct.append(budget)
-        self._budgets = [[match_budget(b, distinct) or float(b) for b in stage_budgets] for stage_budgets in budgets]
+            return budget if found is None else found
+
+        self._budgets = [[first_equal(float(b)) for b in stage_budgets] for stage_budgets in budgets]
 
     @property
     def n_brackets(self) -> int:
