@@ -253,6 +253,21 @@ def test_a_second_dispatcher_of_a_run_that_has_a_live_one_is_refused(nameserver,
         ns.close()
 
 
+def test_shutting_down_a_refused_dispatcher_keeps_the_refusal_and_the_live_one(nameserver, dispatcher):
+    # a caller's clean-up (fmin's `with executor`) shuts down after the failed start: the refusal is what it sees
+    second = Dispatcher(Collector(), nameserver.run_id)
+    with pytest.raises(RuntimeError, match="already has a dispatcher that answers"):
+        try:
+            second.start()
+        finally:
+            second.shutdown()
+    ns = nameserver_proxy(nameserver.credentials)
+    try:
+        assert str(ns.call("lookup", dispatcher_name(nameserver.run_id))) == dispatcher.uri
+    finally:
+        ns.close()
+
+
 def test_a_dispatcher_replaces_the_registration_of_one_that_died(nameserver):
     ns = nameserver_proxy(nameserver.credentials)
     try:  # what a killed master leaves behind

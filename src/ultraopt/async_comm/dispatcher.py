@@ -237,8 +237,8 @@ class Dispatcher:
         self._credentials = credentials
         self._ns = nameserver_proxy(credentials)
         self._daemon = SecureDaemon(self.host or LOOPBACK, credentials.secret, on_disconnect=self._on_disconnect)
-        self.uri = str(self._daemon.register(self, objectId=f"ultraopt.dispatcher.{self.run_id}"))
         try:
+            self.uri = str(self._daemon.register(self, objectId=f"ultraopt.dispatcher.{self.run_id}"))
             if (other := self._live_dispatcher()) is not None:
                 raise RuntimeError(
                     f"run {self.run_id!r} already has a dispatcher that answers, at {other}: another master is "
@@ -247,8 +247,10 @@ class Dispatcher:
                 )
             self._ns.call("register", dispatcher_name(self.run_id), self.uri)
         except BaseException:
+            # nothing serves: shutdown() (called by the caller's clean-up) must not mask this error
             self._daemon.close()
             self._ns.close()
+            self._daemon = self._ns = None
             raise
         for target, name in ((self._daemon.requestLoop, "daemon"), (self._monitor, "monitor")):
             args = (lambda: not self._stop.is_set(),) if name == "daemon" else ()
@@ -299,7 +301,8 @@ class Dispatcher:
             worker.close()
         if self._daemon is not None:
             wake(self._daemon)
-            self._threads[0].join(timeout=5)
+            if self._threads:
+                self._threads[0].join(timeout=5)
             self._daemon.close()
         logger.info("dispatcher of run %r stopped", self.run_id)
 
