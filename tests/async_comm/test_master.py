@@ -12,6 +12,7 @@ from ultraopt.async_comm.worker import Worker
 from ultraopt.multi_fidelity import CustomIterGenerator
 from ultraopt.optimizer import RandomOptimizer
 from ultraopt.result import FMinResult
+from ultraopt.storage.memory import InMemoryStorage
 from ultraopt.trial import TrialStatus
 
 
@@ -268,6 +269,23 @@ def test_a_finished_run_started_again_returns_its_result_without_waiting_for_wor
         again.shutdown()
     assert [t.to_dict() for t in result.trials] == [t.to_dict() for t in done.trials]
     assert result.meta["stop_reason"] == "finished" and again.incumbent_performances == {1.0: done.best_loss}
+
+
+def test_a_master_refused_by_a_live_one_releases_its_checkpoint(nameserver, space):
+    class Watched(InMemoryStorage):
+        closed = False
+
+        def close(self):
+            Watched.closed = True
+            super().close()
+
+    first = make_master(nameserver.run_id, space)
+    try:
+        with pytest.raises(RuntimeError, match="already has a dispatcher that answers"):
+            make_master(nameserver.run_id, space, checkpoint_file=Watched())
+    finally:
+        first.shutdown()
+    assert Watched.closed  # there is no Master to shut down: the constructor had to close it
 
 
 def test_the_optimizer_must_be_initialized(space):

@@ -133,35 +133,36 @@ class Master:
         warm_start = ([] if previous_result is None
                       else warm_start_trials(load_previous_result(previous_result), optimizer.config_space))
         self.storage = open_storage(checkpoint_file)
-        try:  # the optimizer was seeded by the caller, so the seed is not part of what defines the run
+        try:  # a failure leaves no Master to shut down, so the file is released here (a failed start cleans up)
+            # the optimizer was seeded by the caller, so the seed is not part of what defines the run
             self.storage.open_run(describe_run(optimizer.config_space, iter_generator, optimizer, None,
                                                warm_start=warm_start, meta=meta))
+            self.run_id = str(run_id)
+            self.optimizer = optimizer
+            self.iter_generator = iter_generator
+            self.progress_callback = progress_callback
+            self.working_directory = str(working_directory)
+            self.shutdown_workers = shutdown_workers
+            self.result_logger = result_logger
+            self.incumbents: dict[float, dict] = dict(incumbents or {})
+            self.incumbent_performances: dict[float, float] = dict(incumbent_performances or {})
+            self.iteration_kwargs: dict[str, Any] = {}
+            self.executor = AsyncCommExecutor(
+                self.run_id, nameserver, nameserver_port, host, secret=secret, ping_interval=ping_interval,
+                job_queue_sizes=job_queue_sizes, dynamic_queue_size=dynamic_queue_size,
+                working_directory=self.working_directory, queue_callback=self.adjust_queue_size, **executor_kwargs,
+            )
+            self.result = FMinResult(optimizer.config_space, iter_generator.get_budgets(), meta=meta)
+            self._loop = _Loop(
+                self, optimizer, iter_generator, self.executor, self.result, time_limit=float(time_left_for_this_task),
+                callbacks=[lambda result, trial: self.job_callback(trial)], storage=self.storage,
+            )
+            self._n_iterations = 0
+            self._shut_down = False
+            self.executor.start()  # workers can join from now on
         except BaseException:
             self.storage.close()
             raise
-        self.run_id = str(run_id)
-        self.optimizer = optimizer
-        self.iter_generator = iter_generator
-        self.progress_callback = progress_callback
-        self.working_directory = str(working_directory)
-        self.shutdown_workers = shutdown_workers
-        self.result_logger = result_logger
-        self.incumbents: dict[float, dict] = dict(incumbents or {})
-        self.incumbent_performances: dict[float, float] = dict(incumbent_performances or {})
-        self.iteration_kwargs: dict[str, Any] = {}
-        self.executor = AsyncCommExecutor(
-            self.run_id, nameserver, nameserver_port, host, secret=secret, ping_interval=ping_interval,
-            job_queue_sizes=job_queue_sizes, dynamic_queue_size=dynamic_queue_size,
-            working_directory=self.working_directory, queue_callback=self.adjust_queue_size, **executor_kwargs,
-        )
-        self.result = FMinResult(optimizer.config_space, iter_generator.get_budgets(), meta=meta)
-        self._loop = _Loop(
-            self, optimizer, iter_generator, self.executor, self.result, time_limit=float(time_left_for_this_task),
-            callbacks=[lambda result, trial: self.job_callback(trial)], storage=self.storage,
-        )
-        self._n_iterations = 0
-        self._shut_down = False
-        self.executor.start()  # workers can join from now on
 
     def run(self, n_iterations: int = 1, min_n_workers: int = 1, iteration_kwargs: Mapping[str, Any] | None = None,
             ) -> FMinResult:
