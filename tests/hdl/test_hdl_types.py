@@ -222,3 +222,12 @@ def test_sampling_is_reproducible_with_the_same_generator(cash_hdl: dict[str, An
     )
     assert draw(3) == draw(3)
     assert draw(3) != draw(4)
+
+
+def test_sampling_leaves_the_users_space_random_state_alone(cash_hdl: dict[str, Any]) -> None:
+    # ConfigSpace samples with the space's own RandomState; the user's seeded space must not be reseeded by us
+    cs = hdl2cs(cash_hdl)
+    cs.seed(1)
+    own, state = cs.random, cs.random.get_state()[1].copy()
+    sample_configs(cs, 20, np.random.default_rng(0))
+    assert cs.random is own and np.array_equal(cs.random.get_state()[1], state)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -177,23 +179,39 @@ def sample_configs(
     """
     if n <= 0:
         return []
-    # ConfigSpace samples with its own RandomState: seed it from our generator for this draw only. Re-seeding the
-    # space's RandomState costs microseconds; creating a new one costs about a millisecond on every ask.
-    if not isinstance(config_space.random, np.random.RandomState):
-        config_space.random = np.random.RandomState()
-    config_space.random.seed(int(rng.integers(2**31 - 1)))
-    if _grid_decides(config_space):
-        return _sample_snapped(config_space, n)
-    sampled = config_space.sample_configuration(n) if n > 1 else [config_space.sample_configuration()]
-    configs = [plain_config(config_space, configuration) for configuration in sampled]
-    # ConfigSpace's draws of an integer grid are biased (it draws integers, several of which snap to one point);
-    # a grid decides nothing here, so its values are drawn again, wherever they are active.
-    for name, hp in config_space.items():
-        if grid_step(hp) is not None:
-            active = [config for config in configs if name in config]
-            for config, value in zip(active, _draw_column(hp, len(active), config_space.random)):
-                config[name] = value
+    with _sampling_random(config_space, rng) as random:
+        if _grid_decides(config_space):
+            return _sample_snapped(config_space, n, random)
+        sampled = config_space.sample_configuration(n) if n > 1 else [config_space.sample_configuration()]
+        configs = [plain_config(config_space, configuration) for configuration in sampled]
+        # ConfigSpace's draws of an integer grid are biased (it draws integers, several of which snap to one
+        # point); a grid decides nothing here, so its values are drawn again, wherever they are active.
+        for name, hp in config_space.items():
+            if grid_step(hp) is not None:
+                active = [config for config in configs if name in config]
+                for config, value in zip(active, _draw_column(hp, len(active), random)):
+                    config[name] = value
     return configs
+
+
+# ConfigSpace samples with the space's own RandomState. The user's one is left alone: while we sample, one scratch
+# RandomState stands in for it, seeded from our generator (re-seeding costs microseconds, a new RandomState about a
+# millisecond on every ask).
+_SCRATCH_RANDOM = np.random.RandomState()
+_SCRATCH_LOCK = threading.Lock()
+
+
+@contextmanager
+def _sampling_random(config_space: ConfigurationSpace, rng: np.random.Generator) -> Iterator[np.random.RandomState]:
+    """The space's RandomState for one draw: the scratch one, seeded from ``rng``; the space's own afterwards."""
+    with _SCRATCH_LOCK:
+        own = config_space.random
+        _SCRATCH_RANDOM.seed(int(rng.integers(2**31 - 1)))
+        config_space.random = _SCRATCH_RANDOM
+        try:
+            yield _SCRATCH_RANDOM
+        finally:
+            config_space.random = own
 
 
 def _draw_column(hp: Hyperparameter, n: int, random: np.random.RandomState) -> list[Any]:
@@ -239,12 +257,14 @@ def _forbidden_names(config_space: ConfigurationSpace) -> set[str]:
     return names
 
 
-def _sample_snapped(config_space: ConfigurationSpace, n: int) -> list[dict[str, Any]]:
+def _sample_snapped(
+    config_space: ConfigurationSpace, n: int, random: np.random.RandomState
+) -> list[dict[str, Any]]:
     """Sample as ConfigSpace does (every hyperparameter, then conditions, then rejection of forbidden configs),
     but decide conditions and forbidden clauses on the snapped values."""
     configs: list[dict[str, Any]] = []
     while len(configs) < n:
-        configs.extend(_draw_configs(config_space, n - len(configs), config_space.random))
+        configs.extend(_draw_configs(config_space, n - len(configs), random))
     return configs
 
 
