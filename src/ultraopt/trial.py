@@ -24,7 +24,7 @@ class TrialStatus(str, Enum):
     status is a failure that the optimizers treat as worse than any success.
     """
 
-    PENDING = "pending"  #: created by the Master, not yet handed to an executor
+    PENDING = "pending"  #: a Trial's default status only: the Master creates trials as RUNNING
     RUNNING = "running"  #: handed to an executor
     SUCCESS = "success"  #: the objective returned a finite loss
     FAILED = "failed"  #: the objective raised or returned a non-finite loss

@@ -19,7 +19,6 @@ import secrets
 import socket
 import threading
 import time
-import traceback
 from typing import Any
 
 from Pyro5 import errors
@@ -28,8 +27,7 @@ from Pyro5.server import expose, oneway
 from ultraopt.async_comm.credentials import Credentials, changed_credentials, read_credentials, resolve_credentials
 from ultraopt.async_comm.nameserver import LOOPBACK, dispatcher_name, nameserver_proxy, worker_prefix
 from ultraopt.async_comm.security import AUTHENTICATION_FAILED, SecureDaemon, SharedProxy, wake
-from ultraopt.objective import Evaluation, Objective
-from ultraopt.trial import TrialStatus
+from ultraopt.objective import Evaluation, Objective, failed_evaluation
 
 __all__ = ["Worker"]
 
@@ -431,8 +429,7 @@ class Worker:
         try:
             return runtime.objective(kwargs["config"], float(kwargs["budget"]))  # type: ignore[misc]
         except BaseException as exc:  # SystemExit from the objective: fail the job rather than the compute thread
-            error = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            return Evaluation(TrialStatus.FAILED, error=error, start_time=start, end_time=time.time())
+            return failed_evaluation(exc, start)
 
     def _call_compute(self, config: dict[str, Any], budget: float) -> Any:
         current = self._runtime.current  # type: ignore[union-attr]

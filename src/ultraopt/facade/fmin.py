@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+import numpy as np
 from ConfigSpace import ConfigurationSpace
 
 from ultraopt.checks import CONFIG_LIST, is_config_list
@@ -66,7 +67,7 @@ _CONSTRAINTS = {
         "None or an iteration generator such as HyperBandIterGenerator(min_budget, max_budget, eta)",
     ),
     "parallel_strategy": (
-        lambda v: isinstance(v, Executor) or v in EXECUTOR_FACTORIES or v in ("AsyncComm", "MapReduce", "Dask"),
+        lambda v: isinstance(v, Executor) or v in EXECUTOR_FACTORIES,
         "one of 'Serial', 'AsyncComm', 'MapReduce', 'Dask' or an Executor",
     ),
     "previous_result": (
@@ -90,7 +91,7 @@ def fmin(
     config_space: Mapping[str, Any] | ConfigurationSpace,
     optimizer: str | type[BaseOptimizer] | BaseOptimizer = "ETPE",
     initial_points: Iterable[Mapping[str, Any]] | None = None,
-    random_state: int | None = 42,
+    random_state: int | np.random.Generator | None = 42,
     n_iterations: int = 100,
     n_jobs: int = 1,
     parallel_strategy: str | Executor = "AsyncComm",
@@ -125,10 +126,11 @@ def fmin(
         ``"ETPE"`` (default), ``"TPE"``, ``"Forest"``, ``"GBRT"``, ``"Random"``, or your own.
     initial_points : list of dict, optional
         Configs evaluated first, validated against the space.
-    random_state : int, optional
+    random_state : int, numpy.random.Generator or None
         Seed: the same seed and the same results, told in the same order, give the same proposals. Serial and
         MapReduce runs repeat exactly; AsyncComm tells results as workers finish them, so its runs repeat only
-        with the Random optimizer.
+        with the Random optimizer. A Generator is used as it is and its state is not stored: pass an int for
+        runs that resume reproducibly.
     n_iterations : int
         Iterations of the schedule: without ``multi_fidelity_iter_generator``, the number of evaluations; with
         Hyperband, the number of brackets.
@@ -364,10 +366,6 @@ def _choose_strategy(
 def _make_executor(strategy: str | Executor, n_jobs: int, dask_client: Any) -> Executor:
     if isinstance(strategy, Executor):
         return strategy
-    if strategy not in EXECUTOR_FACTORIES:
-        raise InvalidArgumentError(
-            f"fmin: parallel_strategy {strategy!r} is not available; available: {sorted(EXECUTOR_FACTORIES)}"
-        )
     options = {} if dask_client is None else {"dask_client": dask_client}
     return EXECUTOR_FACTORIES[strategy](n_jobs, **options)
 

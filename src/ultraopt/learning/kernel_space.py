@@ -177,11 +177,6 @@ class KernelSpace:
             (groups.setdefault(row.tobytes(), len(groups)) for row in signature), dtype=np.int64, count=len(signature)
         )
 
-    @property
-    def n_groups(self) -> int:
-        """How many groups were seen so far."""
-        return max(len(self._groups), 1)
-
 
 def _parents(condition: Any) -> list[Any]:
     if hasattr(condition, "parent"):

@@ -408,8 +408,9 @@ class ETPEOptimizer(BaseOptimizer):
         bad = np.flatnonzero(~is_good)
         bad_num, bad_cat, bad_group = num[bad], cat[bad], group[bad]
         bad_weights = ramp_weights(len(bad), self.n_recent)
-        if self.constant_liar and self._pending:
-            pending = [self._model_rows(config) for config, _ in self._pending.values()]
+        pending_configs = self.pending_configs if self.constant_liar else []
+        if pending_configs:
+            pending = [self._model_rows(config) for config in pending_configs]
             pending_num = np.array([rows[0] for rows in pending])
             pending_cat = np.array([rows[1] for rows in pending])
             bad_num = np.vstack([bad_num, pending_num])

@@ -29,8 +29,6 @@ __all__ = ["CANCELLED", "CREATED", "Event", "FINISHED", "RESTARTED", "RunHeader"
 #: ran, so it was not the trial's doing.
 CREATED, RESTARTED, FINISHED, CANCELLED = "created", "restarted", "finished", "cancelled"
 
-#: The error of a trial that a storage holds as created but never finished, when the run is loaded for analysis.
-
 
 class StorageError(ValueError):
     """A storage file cannot be used: not an UltraOpt storage, damaged, of another format version, or in use."""
@@ -115,12 +113,13 @@ class Storage(ABC):
       on a storage that holds a run it checks that the header describes the same run (same space, same
       settings) and raises ``ValueError`` naming every difference otherwise, without modifying the storage.
       It returns whether a run was there already (the caller then resumes it).
-    - :meth:`record_created`, :meth:`record_restarted` and :meth:`record_finished` append one event each, with
-      the next sequence number. Each is durable when it returns: a crash of the process at any later instant
-      loses nothing that was recorded, and a crash *during* a call loses at most that event, never the
-      consistency of what was recorded before.
-    - A trial is created once, restarted any number of times, and finished at most once; events of one trial
-      come in that order. Finished trials never change afterwards.
+    - :meth:`record_created`, :meth:`record_restarted`, :meth:`record_finished` and :meth:`record_cancelled`
+      append one event each, with the next sequence number. Each is durable when it returns: a crash of the
+      process at any later instant loses nothing that was recorded, and a crash *during* a call loses at most
+      that event, never the consistency of what was recorded before.
+    - A trial is created once, restarted any number of times, and finished or cancelled at most once; events of
+      one trial come in that order. Finished trials never change afterwards; a cancelled one runs again when
+      the run resumes.
     - :meth:`events` returns the whole journal in sequence order, the trials as they were at each event.
     - One writer: the Master of the run. Readers (:meth:`load_result`) may read while it writes.
     - Nothing in a storage is a pickle: configs, infos and the space are stored as JSON.
