@@ -1,3 +1,4 @@
+import inspect
 import json
 import math
 import os
@@ -207,3 +208,15 @@ def test_cancelled_trials_are_not_counted_as_evaluated_configs(quadratic_space):
     rows = {row[0]: row[1:] for row in result.optimum_rows()[1] if row}
     assert rows["Num Configs"] == ["2"]
     assert result.summary()["budgets"] == {"1": 2} and result.summary()["status"] == {"success": 2, "cancelled": 1}
+
+
+def test_result_plot_methods_take_every_argument_of_the_viz_functions_they_wrap():
+    import ultraopt.viz as viz
+
+    wrapped = [name for name in dir(FMinResult)
+               if not name.startswith("_") and callable(getattr(FMinResult, name)) and hasattr(viz, name)]
+    assert {"plot_slices", "plot_importance", "hyperparameter_importance"} <= set(wrapped)
+    for name in wrapped:
+        method = list(inspect.signature(getattr(FMinResult, name)).parameters)[1:]  # without self
+        function = list(inspect.signature(getattr(viz, name)).parameters)[1:]  # without the result
+        assert method == function, name

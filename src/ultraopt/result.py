@@ -386,11 +386,12 @@ class FMinResult:
 
         return plot_correlation_across_budgets(self, budgets=budgets, ax=ax)
 
-    def plot_slices(self, params: Sequence[str] | None = None, budget: float | None = None) -> np.ndarray:
+    def plot_slices(self, params: Sequence[str] | None = None, budget: float | None = None,
+                    axes: Sequence[Axes] | None = None, n_cols: int = 3) -> np.ndarray:
         """Plot the loss against each hyperparameter, one panel each; see :func:`ultraopt.viz.plot_slices`."""
         from ultraopt.viz import plot_slices
 
-        return plot_slices(self, params=params, budget=budget)
+        return plot_slices(self, params=params, budget=budget, axes=axes, n_cols=n_cols)
 
     def plot_parallel_coordinates(self, budget: float | None = None, top: int | float = 50,
                                   params: Sequence[str] | None = None, ax: Axes | None = None) -> Axes:
@@ -400,18 +401,20 @@ class FMinResult:
 
         return plot_parallel_coordinates(self, budget=budget, top=top, params=params, ax=ax)
 
-    def hyperparameter_importance(self, budget: float | None = None, random_state: int = 0) -> pd.DataFrame:
+    def hyperparameter_importance(self, budget: float | None = None, random_state: int = 0,
+                                  **kwargs: int) -> pd.DataFrame:
         """Which hyperparameters explain the loss, most important first;
         see :func:`ultraopt.viz.hyperparameter_importance`."""
         from ultraopt.viz import hyperparameter_importance
 
-        return hyperparameter_importance(self, budget=budget, random_state=random_state)
+        return hyperparameter_importance(self, budget=budget, random_state=random_state, **kwargs)
 
-    def plot_importance(self, budget: float | None = None, ax: Axes | None = None) -> Axes:
+    def plot_importance(self, budget: float | None = None, ax: Axes | None = None,
+                        table: pd.DataFrame | None = None) -> Axes:
         """Plot the hyperparameter importance as bars; see :func:`ultraopt.viz.plot_importance`."""
         from ultraopt.viz import plot_importance
 
-        return plot_importance(self, budget=budget, ax=ax)
+        return plot_importance(self, budget=budget, ax=ax, table=table)
 
     def plot_hi(self, budget: float | None = None) -> Any:
         """An interactive HiPlot experiment of the trials (needs ``hiplot``); see :func:`ultraopt.viz.plot_hi`."""

@@ -73,7 +73,19 @@ class BaseIterGenerator(ABC):
     ) -> BaseIteration:
         """Make iteration ``iteration``, drawing new configs from ``config_sampler(budget)``.
 
-        Without a ``config_sampler`` the iteration shows its stages (``num_configs``, ``budgets``) but cannot run.
+        Parameters
+        ----------
+        iteration : int
+            Its number, from 0; the schedule's bracket ``iteration mod n_brackets`` sets its stages.
+        config_sampler : callable, optional
+            ``config_sampler(budget) -> (config, info)``, called for each new config. Without it the iteration
+            shows its stages (``num_configs``, ``budgets``) but cannot run.
+        **iteration_kwargs
+            Extra arguments of the iteration class, over those the generator was made with.
+
+        Returns
+        -------
+        BaseIteration
         """
         num_configs, budgets = self.get_bracket(iteration)
         kwargs = {**self.iter_kwargs, **iteration_kwargs}

@@ -102,6 +102,22 @@ class SuccessiveHalvingIterGenerator(HyperBandIterGenerator):
     """Successive halving: only Hyperband's most exploratory bracket, every iteration.
 
     The same as ``HyperBandIterGenerator(..., SH_only=True)``.
+
+    Parameters
+    ----------
+    min_budget, max_budget : float
+        The budget range, as for :class:`HyperBandIterGenerator`.
+    eta : float
+        The reduction factor: the best ``1/eta`` of a stage advance to a budget ``eta`` times larger.
+    promotion : {"sync", "async"}
+        When configs advance; see :class:`~ultraopt.multi_fidelity.iter_gen.base_gen.BaseIterGenerator`.
+    iter_klass, iter_kwargs
+        A custom iteration class and its extra arguments (``promotion`` is then ignored).
+
+    Examples
+    --------
+    >>> SuccessiveHalvingIterGenerator(min_budget=1 / 16, max_budget=1, eta=4).get_bracket(5)
+    ([16, 4, 1], [0.0625, 0.25, 1.0])
     """
 
     def __init__(
