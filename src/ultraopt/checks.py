@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CONFIG_LIST", "Rules", "check_settings", "is_config_list", "is_int", "is_number", "is_seed"]
+__all__ = [
+    "CONFIG_LIST", "Rules", "check_int", "check_settings", "is_config_list", "is_int", "is_number", "is_seed",
+]
 
 #: Setting name to its check and what it must be (for the message).
 Rules = Mapping[str, tuple[Callable[[Any], bool], str]]
@@ -22,6 +24,14 @@ Rules = Mapping[str, tuple[Callable[[Any], bool], str]]
 def is_int(value: Any, low: int) -> bool:
     """Whether ``value`` is an int (not a bool) of at least ``low``."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= low)
+
+
+def check_int(name: str, value: Any, low: int) -> int:
+    """``value`` as an int; a ``ValueError`` naming ``name`` unless it is an int (not a bool) of at least ``low``."""
+    if not is_int(value, low):
+        what = {0: "a non-negative int", 1: "a positive int"}.get(low, f"an int of at least {low}")
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return int(value)
 
 
 def is_number(

@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 
+import numpy as np
 import psutil
 import pytest
 from joblib.externals.loky.backend import resource_tracker as loky_resource_tracker
@@ -259,3 +260,23 @@ def test_dask_client_only_with_dask_strategies(dask_client):
         run(n_iterations=2, parallel_strategy="Serial", dask_client=dask_client)
     with pytest.raises(InvalidArgumentError, match="dask_client must be None or a distributed.Client"):
         run(n_iterations=2, parallel_strategy="Dask", dask_client="tcp://127.0.0.1:8786")
+
+
+def _executor_classes():
+    from ultraopt.executors.async_comm import LocalAsyncCommExecutor
+    from ultraopt.executors.batch import MapReduceExecutor
+    from ultraopt.executors.processes import ProcessExecutor
+    from ultraopt.executors.simulated import SimulatedExecutor
+
+    return [(ProcessExecutor, "n_workers"), (SimulatedExecutor, "n_workers"), (DaskExecutor, "n_workers"),
+            (DaskExecutor, "max_running"), (DaskExecutor, "n_queued"), (MapReduceExecutor, "n_jobs"),
+            (LocalAsyncCommExecutor, "n_workers"), (ProcessExecutor, "max_retries")]
+
+
+@pytest.mark.parametrize(("executor_class", "name"), _executor_classes())
+def test_executor_counts_are_checked_alike(executor_class, name):
+    # one rule everywhere: a numpy int is an int (as fmin takes it), a bool or a string is named and refused
+    assert getattr(executor_class(**{name: np.int64(2)}), name) == 2
+    for bad in (True, "3", 2.0, -1):
+        with pytest.raises(ValueError, match=rf"^{name} must be a (positive|non-negative) int, got {bad!r}$"):
+            executor_class(**{name: bad})

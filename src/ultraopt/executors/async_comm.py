@@ -20,6 +20,7 @@ from ultraopt.async_comm.dispatcher import Dispatcher
 from ultraopt.async_comm.nameserver import NameServer
 from ultraopt.async_comm.process import process_is_running, stop_worker_processes
 from ultraopt.async_comm.worker import Worker
+from ultraopt.checks import check_int
 from ultraopt.executors.base import Executor
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial, TrialStatus
@@ -225,9 +226,7 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
     runs_given_objective = True  # its worker processes get the objective start() was given
 
     def __init__(self, n_workers: int, startup_timeout: float = 120.0, **kwargs: Any):
-        if n_workers < 1:
-            raise ValueError(f"n_workers must be at least 1, got {n_workers}")
-        self.n_workers = n_workers
+        self.n_workers = check_int("n_workers", n_workers, 1)
         self.startup_timeout = startup_timeout
         self.nameserver_instance = NameServer(f"local-{uuid.uuid4().hex[:12]}")
         kwargs.setdefault("shutdown_workers", True)

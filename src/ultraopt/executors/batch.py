@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any
 
+from ultraopt.checks import check_int
 from ultraopt.executors.base import Executor
 from ultraopt.executors.processes import ProcessExecutor
 from ultraopt.objective import Objective
@@ -33,10 +34,8 @@ class BatchExecutor(Executor):
     """
 
     def __init__(self, inner: Executor | None, batch_size: int) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         self.inner = inner
-        self.batch_size = batch_size
+        self.batch_size = check_int("batch_size", batch_size, 1)
         self._queued: list[Trial] = []
         self._n_in_flight = 0
         self._returned: list[Trial] = []
@@ -119,10 +118,8 @@ class MapReduceExecutor(BatchExecutor):
         if backend not in _BACKENDS:
             raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
         # Checked here so that the message names n_jobs, not the batch_size it becomes.
-        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-            raise ValueError(f"n_jobs must be a positive int, got {n_jobs!r}")
-        super().__init__(inner=None, batch_size=n_jobs)  # the inner executor is chosen in start()
-        self.n_jobs = n_jobs
+        self.n_jobs = check_int("n_jobs", n_jobs, 1)
+        super().__init__(inner=None, batch_size=self.n_jobs)  # the inner executor is chosen in start()
         self.dask_client = dask_client
         self.backend = backend
         self.max_retries = max_retries

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import dask
 from distributed import CancelledError, Client, KilledWorker, LocalCluster, WorkerPlugin
 
+from ultraopt.checks import check_int
 from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
 from ultraopt.executors.remote import (
     explain_unpicklable,
@@ -253,14 +254,9 @@ class DaskExecutor(FuturesExecutor):
         max_retries: int = 3,
     ) -> None:
         super().__init__(max_retries)
-        for name, value in (("n_workers", n_workers), ("max_running", max_running)):
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if n_queued is not None and (not isinstance(n_queued, int) or n_queued < 0):
-            raise ValueError(f"n_queued must be a non-negative int, got {n_queued!r}")
-        self.n_workers = n_workers
-        self.max_running = max_running
-        self.n_queued = n_queued
+        self.n_workers = check_int("n_workers", n_workers, 1)
+        self.max_running = None if max_running is None else check_int("max_running", max_running, 1)
+        self.n_queued = None if n_queued is None else check_int("n_queued", n_queued, 0)
         self._client = client
         self._cluster: LocalCluster | None = None
         self._token = ""

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ultraopt.checks import check_int
 from ultraopt.executors.base import Executor
 from ultraopt.executors.remote import retry_or_lose
 from ultraopt.objective import Evaluation
@@ -59,9 +60,7 @@ class FuturesExecutor(Executor):
     """
 
     def __init__(self, max_retries: int = 3) -> None:
-        if not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be a non-negative int, got {max_retries!r}")
-        self.max_retries = max_retries
+        self.max_retries = check_int("max_retries", max_retries, 0)
         self._running: dict[int, tuple[Trial, Any]] = {}
         # Outcomes are reported from other threads; the queue hands them to wait() in the Master's thread.
         self._done: queue.SimpleQueue[tuple[int, int, Outcome]] = queue.SimpleQueue()

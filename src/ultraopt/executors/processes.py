@@ -13,6 +13,7 @@ from typing import Any
 from joblib.externals import loky
 from joblib.externals.loky.process_executor import ShutdownExecutorError
 
+from ultraopt.checks import check_int
 from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
 from ultraopt.executors.remote import explain_unpicklable, install_objective, new_token, run_installed
 from ultraopt.objective import Objective
@@ -82,9 +83,7 @@ class ProcessExecutor(FuturesExecutor):
 
     def __init__(self, n_workers: int = 2, max_retries: int = 3) -> None:
         super().__init__(max_retries)
-        if not isinstance(n_workers, int) or n_workers < 1:
-            raise ValueError(f"n_workers must be a positive int, got {n_workers!r}")
-        self.n_workers = n_workers
+        self.n_workers = check_int("n_workers", n_workers, 1)
         self._objective: Objective | None = None
         self._token = ""
         self._pool: loky.ProcessPoolExecutor | None = None

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ultraopt.checks import check_int
 from ultraopt.executors.base import Executor
 from ultraopt.objective import Evaluation, Objective
 from ultraopt.trial import Trial, TrialStatus
@@ -113,11 +114,9 @@ class SimulatedExecutor(Executor):
         cost_key: str = "cost",
         clock: VirtualClock | None = None,
     ):
-        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-            raise ValueError(f"n_workers must be a positive int, got {n_workers!r}")
         if duration is not None and not callable(duration):
             raise ValueError(f"duration must be None or a callable duration(config, budget), got {duration!r}")
-        self.n_workers = n_workers
+        self.n_workers = check_int("n_workers", n_workers, 1)
         self.duration = duration
         self.cost_key = cost_key
         self.clock: VirtualClock = clock or VirtualClock()
