@@ -67,6 +67,7 @@ def test_defaults_of_the_seed_methods():
     assert inspect.signature(worker.Worker.run).parameters["concurrent_type"].default == "thread"
     assert inspect.signature(worker.Worker.load_nameserver_credentials).parameters["num_tries"].default == 60
     assert inspect.signature(master.Master.run).parameters["n_iterations"].default == 1
+    assert inspect.signature(master.Master.run).parameters["iteration_kwargs"].default == {}
     assert inspect.signature(dispatcher.Dispatcher.shutdown).parameters["shutdown_workers"].default is False
 
 

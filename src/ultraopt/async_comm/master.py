@@ -164,7 +164,8 @@ class Master:
             self.storage.close()
             raise
 
-    def run(self, n_iterations: int = 1, min_n_workers: int = 1, iteration_kwargs: Mapping[str, Any] | None = None,
+    def run(self, n_iterations: int = 1, min_n_workers: int = 1,
+            iteration_kwargs: Mapping[str, Any] = {},  # noqa: B006 - the seed's signature; only ever copied
             ) -> FMinResult:
         """Run ``n_iterations`` more iterations (once ``min_n_workers`` workers joined); returns the result so far.
 
