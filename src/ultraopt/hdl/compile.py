@@ -49,7 +49,9 @@ def hdl2cs(hdl: Mapping[str, Any]) -> ConfigurationSpace:
     ConfigSpace.ConfigurationSpace
         Flat names join the HDL keys with ``:``; a conditional choice ``name(choice)`` becomes the categorical
         ``name:__choice__`` and its alternative ``A``'s hyperparameters ``name:A:...`` are active only when it
-        is ``"A"``. The ``q`` types keep their step in ``meta["q"]``.
+        is ``"A"``. The ``q`` types keep their step in ``meta["q"]``: ConfigSpace 1.x has no grids, so
+        UltraOpt's samplers and optimizers honour it, while ``sample_configuration`` of the space itself (or
+        another library given the space) draws off-grid values.
 
     Raises
     ------
