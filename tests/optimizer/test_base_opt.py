@@ -256,3 +256,13 @@ def test_budgets_are_positive_numbers(budget, quadratic_space):
 def test_a_random_state_that_is_no_seed_is_named(seed):
     with pytest.raises(ValueError, match="random_state must be None, a non-negative int or a numpy Generator"):
         RandomOptimizer().initialize({"x": {"_type": "uniform", "_value": [0, 1]}}, random_state=seed)
+
+
+def test_get_params_gives_the_constructor_settings_down_the_class_tree():
+    from ultraopt.optimizer import ETPEOptimizer, RandomOptimizer, TPEOptimizer
+
+    assert RandomOptimizer().get_params() == {}
+    etpe = ETPEOptimizer(n_startup_trials=3).get_params()
+    assert etpe["n_startup_trials"] == 3 and etpe["multivariate"] is True
+    tpe = TPEOptimizer(n_candidates=7).get_params()  # its own settings and the ETPE ones it fixes
+    assert tpe["n_candidates"] == 7 and tpe["multivariate"] is False and "kwargs" not in tpe

@@ -10,7 +10,7 @@ from tests.conftest import quadratic
 from ultraopt import FMinResult, fmin
 from ultraopt.master import ObjectiveError
 from ultraopt.multi_fidelity import CustomIterGenerator, HyperBandIterGenerator
-from ultraopt.optimizer import RandomOptimizer
+from ultraopt.optimizer import ETPEOptimizer, RandomOptimizer
 from ultraopt.trial import TrialStatus
 
 
@@ -92,6 +92,19 @@ def test_a_storage_of_another_run_is_refused_and_not_modified(tmp_path, quadrati
     with pytest.raises(ValueError, match=named):
         run(space, lambda config: 1.0, **kwargs)
     assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before
+
+
+def test_a_run_resumes_with_the_same_optimizer_settings_only(tmp_path, quadratic_space):
+    path = tmp_path / "run.db"
+
+    def etpe(**settings):  # a new gamma function object each time, as in a new process
+        return ETPEOptimizer(gamma=lambda n: max(1, n // 4), **settings)
+
+    run(quadratic_space, n_iterations=4, checkpoint_file=path, optimizer=etpe(n_startup_trials=3))
+    with pytest.raises(ValueError, match="setting 'optimizer_settings.n_startup_trials': stored 3, given 30"):
+        run(quadratic_space, n_iterations=6, checkpoint_file=path, optimizer=etpe(n_startup_trials=30))
+    resumed = run(quadratic_space, n_iterations=6, checkpoint_file=path, optimizer=etpe(n_startup_trials=3))
+    assert len(resumed.trials) == 6
 
 
 @pytest.mark.parametrize("generator", [None, HyperBandIterGenerator(1 / 9, 1, 3)])

@@ -173,11 +173,12 @@ def fmin(
     checkpoint_file : str, Path or Storage, optional
         Journal the run in this SQLite file (or in this :class:`~ultraopt.storage.Storage`): every trial is
         committed when it is created and when it finishes, so a crash at any instant loses no finished trial.
-        When the file already holds this run (same space, optimizer, seed, schedule, initial points and warm
-        start), the call continues it: finished trials are kept and told to a fresh optimizer, trials that were
-        running run again, brackets continue where they were, and the run ends with ``n_iterations``
-        iterations in all (``n_iterations`` may grow from one call to the next). A file holding another run,
-        or one that is not an UltraOpt storage, is refused with a ``ValueError`` and left unmodified.
+        When the file already holds this run (same space, optimizer and its ``get_params()``, seed, schedule,
+        initial points and warm start), the call continues it: finished trials are kept and told to a fresh
+        optimizer, trials that were running run again, brackets continue where they were, and the run ends
+        with ``n_iterations`` iterations in all (``n_iterations`` may grow from one call to the next). A file
+        holding another run, or one that is not an UltraOpt storage, is refused with a ``ValueError`` and left
+        unmodified.
         :meth:`FMinResult.load` reads the file for analysis. Without it the run is kept in memory only.
     checkpoint_freq : int, optional
         Has no effect, and is accepted so that calls written for the 2021 library run: every trial is

@@ -8,6 +8,7 @@ it keeps a model, updates it as results arrive (:meth:`BaseOptimizer._observe`).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import numbers
@@ -118,6 +119,25 @@ class BaseOptimizer(ABC):
 
     def __init__(self) -> None:
         self._initialized = False
+
+    def get_params(self) -> dict[str, Any]:
+        """The optimizer's settings: each constructor parameter (of its class and of the classes it builds on)
+        with the value it holds, as in scikit-learn.
+
+        Returns
+        -------
+        dict
+            Parameter name to value, in signature order; parameters that a constructor does not keep as an
+            attribute of the same name are left out.
+        """
+        names: dict[str, None] = {}
+        for cls in type(self).__mro__:
+            if "__init__" in cls.__dict__:
+                for parameter in inspect.signature(cls.__dict__["__init__"]).parameters.values():
+                    if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+                        names.setdefault(parameter.name)
+        names.pop("self", None)
+        return {name: getattr(self, name) for name in names if hasattr(self, name)}
 
     # ------------------------------------------------------------------ protocol
     def initialize(

@@ -19,7 +19,7 @@ import numpy as np
 from ConfigSpace import ConfigurationSpace
 
 from ultraopt.hdl.configs import check_config
-from ultraopt.jsonable import to_jsonable
+from ultraopt.jsonable import plain_scalar, to_jsonable
 from ultraopt.storage.base import RunHeader
 from ultraopt.trial import Trial
 
@@ -68,6 +68,7 @@ def describe_run(
                 "sha256": hashlib.sha256(text.encode()).hexdigest()}
     settings = {
         "optimizer": f"{optimizer.name} ({type(optimizer).__qualname__})",
+        "optimizer_settings": _optimizer_settings(optimizer),
         "random_state": seed,
         "schedule": describe_schedule(iter_generator),
         "initial_points": to_jsonable(list(initial_points or [])),
@@ -81,6 +82,20 @@ def describe_run(
         warm_start=list(warm_start),
         keep_warm_start=bool(warm_start) and warm_start_strategy == "continue",
     )
+
+
+def _optimizer_settings(optimizer: BaseOptimizer) -> dict[str, Any]:
+    """The optimizer's scalar settings (numbers, strings, ``None``) and functions, by name: the same in every
+    process. Other values, such as a list the optimizer fills as it runs, are state rather than settings."""
+    found: dict[str, Any] = {}
+    for name, value in optimizer.get_params().items():
+        value = plain_scalar(value)
+        if value is None or isinstance(value, (bool, int, float, str)):
+            found[name] = value
+        elif callable(value):  # by name, as its repr holds its address
+            named = value if hasattr(value, "__qualname__") else type(value)
+            found[name] = f"{getattr(named, '__module__', '?')}.{named.__qualname__}"
+    return found
 
 
 def session_seed(random_state: Any, n_events: int) -> Any:
