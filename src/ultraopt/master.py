@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ultraopt.executors.base import Executor
-from ultraopt.executors.remote import retry_or_lose
+from ultraopt.executors.base import Executor, retry_or_lose
 from ultraopt.multi_fidelity.iter.base_iter import BaseIteration, RunRequest
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
 from ultraopt.optimizer.base_opt import BaseOptimizer

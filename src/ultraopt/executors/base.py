@@ -7,15 +7,18 @@ runs against each of them.
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from types import TracebackType
 
 from ultraopt.objective import Objective
-from ultraopt.trial import Trial
+from ultraopt.trial import Trial, TrialStatus
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "retry_or_lose"]
+
+logger = logging.getLogger(__name__)
 
 
 class Executor(ABC):
@@ -92,3 +95,18 @@ class Executor(ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.shutdown()
+
+
+def retry_or_lose(trial: Trial, reason: str, max_retries: int) -> bool:
+    """Decide what happens to ``trial`` after an infrastructure failure (its worker died, say).
+
+    Returns ``True`` when the trial should run again; its ``attempt`` is then incremented. After ``max_retries``
+    retries the trial is finished as ``LOST`` with ``reason`` as its error and ``False`` is returned.
+    """
+    if trial.attempt <= max_retries:
+        trial.attempt += 1
+        logger.warning("trial %d: %s; running it again (attempt %d)", trial.trial_id, reason, trial.attempt)
+        return True
+    logger.error("trial %d lost after %d attempt(s): %s", trial.trial_id, trial.attempt, reason)
+    trial.finish(TrialStatus.LOST, error=f"lost after {trial.attempt} attempt(s): {reason}")
+    return False

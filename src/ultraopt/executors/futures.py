@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ultraopt.checks import check_int
-from ultraopt.executors.base import Executor
-from ultraopt.executors.remote import retry_or_lose
+from ultraopt.executors.base import Executor, retry_or_lose
 from ultraopt.objective import Evaluation
 from ultraopt.trial import Trial, TrialStatus
 

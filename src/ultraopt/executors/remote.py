@@ -12,7 +12,6 @@ This module is imported by every worker process, so it imports nothing heavy.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import socket
 import sys
@@ -22,19 +21,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from ultraopt.objective import Objective, failed_evaluation
-from ultraopt.trial import Trial, TrialStatus
 
 __all__ = [
     "explain_unpicklable",
     "install_objective",
     "new_token",
-    "retry_or_lose",
     "run_installed",
     "uninstall_objective",
     "worker_name",
 ]
 
-logger = logging.getLogger(__name__)
 
 #: Objectives installed in this process, by run token.
 _INSTALLED: dict[str, Objective] = {}
@@ -112,18 +108,3 @@ def run_installed(token: str, trial_id: int, config: dict[str, Any], budget: flo
     except KeyboardInterrupt as exc:  # raised by the objective itself: a worker's trial fails, as in AsyncComm
         evaluation = failed_evaluation(exc, start)
     return trial_id, evaluation.to_dict(), worker_name()
-
-
-def retry_or_lose(trial: Trial, reason: str, max_retries: int) -> bool:
-    """Decide what happens to ``trial`` after an infrastructure failure (its worker died, say).
-
-    Returns ``True`` when the trial should run again; its ``attempt`` is then incremented. After ``max_retries``
-    retries the trial is finished as ``LOST`` with ``reason`` as its error and ``False`` is returned.
-    """
-    if trial.attempt <= max_retries:
-        trial.attempt += 1
-        logger.warning("trial %d: %s; running it again (attempt %d)", trial.trial_id, reason, trial.attempt)
-        return True
-    logger.error("trial %d lost after %d attempt(s): %s", trial.trial_id, trial.attempt, reason)
-    trial.finish(TrialStatus.LOST, error=f"lost after {trial.attempt} attempt(s): {reason}")
-    return False
