@@ -6,7 +6,7 @@ and hands the trial back to its iteration. It knows nothing of processes or sock
 a trial runs, and the clock it reads may be simulated.
 
 Every trial the Master creates and every trial that comes back is journaled in its storage first, so that a run
-can be rebuilt from its storage: :meth:`Master.restore` replays the journal (:mod:`ultraopt.storage.replay`).
+can be rebuilt from its storage: :meth:`Master.restore` replays the journal (:mod:`ultraopt.replay`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ultraopt.executors.base import Executor, retry_or_lose
 from ultraopt.multi_fidelity.iter.base_iter import BaseIteration, RunRequest
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
 from ultraopt.optimizer.base_opt import BaseOptimizer
+from ultraopt.replay import replay
 from ultraopt.result import FMinResult
 from ultraopt.storage import InMemoryStorage, RunHeader, Storage
 from ultraopt.trial import Trial, TrialStatus
@@ -190,15 +191,13 @@ class Master:
 
         Raises
         ------
-        ultraopt.storage.replay.ReplayError
+        ultraopt.replay.ReplayError
             When the journal and the schedule disagree (the storage was written by another schedule).
         """
         self._n_iterations = max(self._n_iterations, n_iterations)
         if self._restored:
             return 0
         self._restored = True
-        from ultraopt.storage.replay import replay
-
         n_events = replay(self)
         self._n_restored = len(self.result.trials)
         return n_events

@@ -11,9 +11,9 @@ from ultraopt.master import Master
 from ultraopt.multi_fidelity import CustomIterGenerator
 from ultraopt.objective import Objective
 from ultraopt.optimizer import RandomOptimizer
+from ultraopt.replay import ReplayError
 from ultraopt.result import FMinResult
 from ultraopt.storage import InMemoryStorage, RunHeader, SQLiteStorage
-from ultraopt.storage.replay import ReplayError
 from ultraopt.trial import TrialStatus
 
 BRACKETS = CustomIterGenerator([[9, 3, 1], [3, 1]], [[1, 3, 9], [3, 9]])

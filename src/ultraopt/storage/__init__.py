@@ -1,7 +1,7 @@
 """Run storage: the journal of a run's trials, so that nothing is lost.
 
 :class:`InMemoryStorage` (the default) keeps it in the process; :class:`SQLiteStorage` in an SQLite file that
-survives a crash and resumes the run (``fmin(checkpoint_file=...)``). :mod:`ultraopt.storage.replay` rebuilds a
+survives a crash and resumes the run (``fmin(checkpoint_file=...)``). :mod:`ultraopt.replay` rebuilds a
 run from the journal.
 """
 

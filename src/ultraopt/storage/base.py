@@ -2,7 +2,7 @@
 
 A run is rebuilt from its storage alone: the header says what was run (the space, the settings that define the
 run, the trials of a warm start) and the journal says what happened, in order. The Master writes the journal;
-:mod:`ultraopt.storage.replay` reads it back to resume a run.
+:mod:`ultraopt.replay` reads it back to resume a run.
 """
 
 from __future__ import annotations
