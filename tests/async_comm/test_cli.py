@@ -119,7 +119,7 @@ def test_a_second_nameserver_command_of_a_served_run_is_one_line_of_error(tmp_pa
         first.shutdown()
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "ultraopt nameserver: error: run 'served' already has a name server" in error
-    assert "a master or `ultraopt nameserver` serves it" in error
+    assert "stop that process" in error
 
 
 def test_the_nameserver_command_cannot_bind_a_taken_port(capsys):

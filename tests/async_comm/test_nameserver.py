@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import stat
+import subprocess
 import sys
 
 import pytest
 
+from tests.async_comm.conftest import REPO, child_env
+from ultraopt.async_comm import nameserver as nameserver_module
 from ultraopt.async_comm.credentials import credentials_path, read_credentials, resolve_credentials
 from ultraopt.async_comm.nameserver import NameServer, nameserver_proxy, nic_name_to_host
 
@@ -19,7 +23,7 @@ def test_start_returns_host_and_port_and_writes_json_credentials_for_the_owner_o
     host, port = server.start()
     try:
         assert host == "127.0.0.1" and port > 0
-        (path,) = tmp_path.iterdir()
+        (path,) = tmp_path.glob("*.json")
         assert json.loads(path.read_text()) == {"format": 1, "run_id": "cred-run", "host": host, "port": port,
                                                 "secret": server.secret}
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -97,16 +101,21 @@ def test_a_name_server_binds_to_the_named_interface():
 
 def test_no_temporary_file_is_left_next_to_the_credentials(tmp_path):
     with NameServer("atomic-run", working_directory=tmp_path):
-        assert [p.name for p in tmp_path.iterdir()] == ["ultraopt_run_atomic-run_credentials.json"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "ultraopt_run_atomic-run_credentials.json", "ultraopt_run_atomic-run_credentials.lock"]
         assert not any(name.startswith(".credentials-") for name in os.listdir(tmp_path))
 
 
-def test_a_second_name_server_of_a_run_that_answers_is_refused_and_leaves_its_file_alone(tmp_path):
+@pytest.mark.parametrize("holds_the_lock", [True, False])
+def test_a_second_name_server_of_a_run_that_answers_is_refused_and_leaves_its_file_alone(tmp_path, holds_the_lock):
     with NameServer("busy-run", working_directory=tmp_path) as first:
-        (path,) = tmp_path.iterdir()
+        if not holds_the_lock:  # as a name server of another machine, sharing the directory without locks
+            first._unlock_run()
+        (path,) = tmp_path.glob("*.json")
         written = path.read_text()
         second = NameServer("busy-run", working_directory=tmp_path)
-        with pytest.raises(RuntimeError, match="already has a name server that answers"):
+        refusal = f"in process {os.getpid()} of this machine" if holds_the_lock else "that answers"
+        with pytest.raises(RuntimeError, match=f"already has a name server {refusal}"):
             second.start()
         second.shutdown()
         assert path.read_text() == written
@@ -114,11 +123,39 @@ def test_a_second_name_server_of_a_run_that_answers_is_refused_and_leaves_its_fi
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_stopped_name_server_process_keeps_its_run(tmp_path):
+    # SIGSTOPped (a suspended job), it answers nothing; taking its run over stranded its workers when it came back
+    process = subprocess.Popen([sys.executable, "-m", "ultraopt", "nameserver", "--run-id", "paused-run",
+                                "--working-directory", str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                               env=child_env(), cwd=REPO)
+    try:
+        assert "name server of run 'paused-run'" in process.stdout.readline()
+        written = read_credentials(tmp_path, "paused-run")
+        process.send_signal(signal.SIGSTOP)
+        with pytest.raises(RuntimeError, match=f"in process {process.pid} of this machine"):
+            NameServer("paused-run", working_directory=tmp_path).start()
+        assert read_credentials(tmp_path, "paused-run") == written
+        process.send_signal(signal.SIGCONT)
+        assert nameserver_proxy(written).call("ping") is None
+        process.kill()  # dead now: its run can be served again
+        process.wait(10)
+        with NameServer("paused-run", working_directory=tmp_path) as server:
+            assert read_credentials(tmp_path, "paused-run") == server.credentials
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)
+            process.kill()
+            process.wait(10)
+
+
 def test_a_credentials_file_of_a_dead_name_server_is_replaced(tmp_path):
     dead = NameServer("restarted-run", working_directory=tmp_path)
     dead.start()
-    dead._daemon.shutdown()  # as if its process was killed: the file stays, nothing answers
+    dead._daemon.shutdown()  # as if its process was killed: the files stay, nothing answers, the lock is free
     dead._daemon = None
+    nameserver_module._HELD_LOCKS.discard(dead._lock_fd)
+    os.close(dead._lock_fd)
+    dead._lock_fd = None
     with NameServer("restarted-run", working_directory=tmp_path) as server:
         assert read_credentials(tmp_path, "restarted-run") == server.credentials
 
@@ -126,7 +163,7 @@ def test_a_credentials_file_of_a_dead_name_server_is_replaced(tmp_path):
 def test_shutdown_removes_the_credentials_file_only_while_it_is_ours(tmp_path):
     server = NameServer("replaced-run", working_directory=tmp_path)
     server.start()
-    (path,) = tmp_path.iterdir()
+    (path,) = tmp_path.glob("*.json")
     other = dict(json.loads(path.read_text()), port=1, secret="another")
     path.write_text(json.dumps(other))  # another name server of the run wrote its own since
     server.shutdown()

@@ -12,6 +12,11 @@ import socket
 import threading
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; the liveness check alone guards a run
+    fcntl = None  # type: ignore[assignment]
+
 from Pyro5 import core, errors
 from Pyro5.nameserver import NameServerDaemon
 
@@ -29,6 +34,28 @@ from ultraopt.async_comm.security import SecureDaemonMixin, SharedProxy, new_sec
 __all__ = ["LIVENESS_TIMEOUT", "NameServer", "dispatcher_name", "nameserver_proxy", "nic_name_to_host", "worker_prefix"]
 
 logger = logging.getLogger(__name__)
+
+# Run locks held by this process's name servers. A forked child (a trial run under limits) closes its copies, so
+# that a child outliving a killed master does not hold the run's lock; closing a copy does not release the lock.
+_HELD_LOCKS: set[int] = set()
+
+
+def _close_held_locks_in_child() -> None:
+    for fd in _HELD_LOCKS:
+        os.close(fd)
+    _HELD_LOCKS.clear()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_held_locks_in_child)
 
 #: Address servers bind to unless told otherwise.
 LOOPBACK = "127.0.0.1"
@@ -146,6 +173,8 @@ class NameServer:
         self._daemon: _SecureNameServerDaemon | None = None
         self._thread: threading.Thread | None = None
         self._credentials_file: Path | None = None
+        self._lock_fd: int | None = None
+        self._lock_path: Path | None = None
 
     def start(self) -> tuple[str, int]:
         """Start serving in a daemon thread; returns ``(host, port)``.
@@ -155,16 +184,28 @@ class NameServer:
         Raises
         ------
         RuntimeError
-            When it is running already, or when the credentials file of the run names a name server that answers.
+            When it is running already, when another process of this machine serves the run's working directory
+            (even one that is stopped and does not answer), or when the credentials file of the run names a name
+            server that answers.
         """
         if self._daemon is not None:
             raise RuntimeError(f"the name server of run {self.run_id!r} is already running")
-        if self.working_directory is not None and (other := self._live_nameserver()) is not None:
-            raise RuntimeError(
-                f"run {self.run_id!r} already has a name server that answers, at {other.host}:{other.port} (see "
-                f"{credentials_path(self.working_directory, self.run_id)}): a master or `ultraopt nameserver` serves "
-                "it; stop that one, or give this run another run_id or working directory"
-            )
+        if self.working_directory is not None:
+            self._lock_run()
+            try:
+                if (other := self._live_nameserver()) is not None:
+                    raise RuntimeError(
+                        f"run {self.run_id!r} already has a name server that answers, at {other.host}:{other.port} "
+                        f"(see {credentials_path(self.working_directory, self.run_id)}): a master or `ultraopt "
+                        "nameserver` serves it; stop that one, or give this run another run_id or working directory"
+                    )
+                return self._serve()
+            except BaseException:
+                self._unlock_run()
+                raise
+        return self._serve()
+
+    def _serve(self) -> tuple[str, int]:
         host = self.host or (nic_name_to_host(self.nic_name) if self.nic_name else LOOPBACK)
         self._daemon = _SecureNameServerDaemon(host, self.port, self.secret)
         port = int(self._daemon.sock.getsockname()[1])
@@ -179,6 +220,46 @@ class NameServer:
             write_credentials(self._credentials_file, self.credentials)
         logger.info("name server of run %r on %s:%d", self.run_id, host, port)
         return host, port
+
+    def _lock_run(self) -> None:
+        """Hold the run's lock file for as long as this name server serves.
+
+        A name server that does not answer may be dead, or only stopped (SIGSTOP, a suspended job): a second one
+        that took over its credentials file would strand its workers when the first one comes back. The kernel
+        frees the lock when the process dies, even by SIGKILL, so a lock held means a live process.
+        """
+        assert self.working_directory is not None
+        if fcntl is None:
+            return
+        path = credentials_path(self.working_directory, self.run_id).with_suffix(".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                raise RuntimeError(
+                    f"run {self.run_id!r} already has a name server in process {holder} of this machine (it holds "
+                    f"{path}), which may be stopped or busy rather than dead: stop that process, or give this run "
+                    "another run_id or working directory"
+                ) from None
+            if _same_file(fd, path):
+                break
+            os.close(fd)  # the holder removed the file as we opened it: lock the file that is there now
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd, self._lock_path = fd, path
+        _HELD_LOCKS.add(fd)
+
+    def _unlock_run(self) -> None:
+        if self._lock_fd is not None:
+            assert self._lock_path is not None
+            self._lock_path.unlink(missing_ok=True)  # removed while held, so no one locks a file on its way out
+            _HELD_LOCKS.discard(self._lock_fd)
+            os.close(self._lock_fd)  # closing the last descriptor releases the lock
+            self._lock_fd = self._lock_path = None
 
     def _live_nameserver(self) -> Credentials | None:
         """The credentials in the run's credentials file if their name server answers (a killed master's does not)."""
@@ -206,6 +287,7 @@ class NameServer:
             if ours:  # another name server of the run may have replaced it since: that one is not ours to remove
                 self._credentials_file.unlink(missing_ok=True)
             self._credentials_file = None
+        self._unlock_run()
         if self._daemon is None:
             return
         withdraw_local(self.run_id)
