@@ -274,6 +274,12 @@ class SQLiteStorage(Storage):
     def header(self) -> RunHeader | None:
         return self._header
 
+    def open_run(self, header: RunHeader) -> bool:
+        resumed = super().open_run(header)
+        if resumed:  # the writer's lock now, not at the first write: a second master of a live run (even a stopped
+            self._connect()  # one) is refused before it starts servers or replays anything
+        return resumed
+
     def _write_header(self, header: RunHeader) -> None:
         """Create the file under a temporary name and rename it into place, so it never exists half-made."""
         assert not self.read_only, f"{self} was opened read-only"
