@@ -135,6 +135,17 @@ def test_a_callback_that_raises_leaves_the_run_so_far_on_its_error(quadratic_spa
         assert "4 finished trials are in this error's .result" in caught.value.__notes__[0]
 
 
+def test_an_executor_that_fails_to_shut_down_leaves_the_finished_run_on_its_error(quadratic_space):
+    # Dask's cluster close raised AssertionError after every trial had finished: the result went with it
+    class FailingShutdown(SerialExecutor):
+        def shutdown(self):
+            raise AssertionError("can only join a started process")
+
+    with pytest.raises(AssertionError, match="join a started process") as caught:
+        run(quadratic_space, n_iterations=5, parallel_strategy=FailingShutdown())
+    assert len(caught.value.result.trials) == 5
+
+
 def test_initial_points_beyond_the_new_configs_of_the_run_are_named_in_a_warning(quadratic_space, caplog):
     points = [{"x": float(x), "c": "a"} for x in range(6)]
     result = run(quadratic_space, n_iterations=4, initial_points=points)

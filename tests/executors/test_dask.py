@@ -11,6 +11,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from tests.executors.contract import ExecutorContract, make_trial, run_all, sleep_x, square
+from tests.executors.objectives import die_if_marked
 from ultraopt.executors import MapReduceExecutor
 from ultraopt.executors.dask_executor import DaskExecutor, local_cluster_options
 from ultraopt.objective import Objective
@@ -111,6 +112,22 @@ def test_a_killed_worker_still_ends_with_every_result(dask_reschedules):
     assert all(t.status is TrialStatus.SUCCESS and t.loss == 1.0 for t in finished)
     attempts = sorted(t.attempt for t in finished)
     assert attempts[-1] == (1 if dask_reschedules else 2), attempts
+
+
+def test_a_trial_that_kills_its_worker_does_not_take_the_trials_beside_it_down():
+    # a dying worker loses the trials queued on it and the results it holds: retried together with the killer,
+    # healthy trials used up their attempts and ended LOST; retried alone, only the killer does
+    executor = DaskExecutor(n_workers=2, max_retries=2)
+    try:
+        executor.start(Objective(die_if_marked))
+        trials = [make_trial(i, 1.0) for i in range(8)]
+        for killer in (1, 4):
+            trials[killer].config["die"] = True
+        finished = {t.trial_id: t for t in run_all(executor, trials, timeout=300)}
+    finally:
+        executor.shutdown()
+    assert all(finished[i].status is TrialStatus.LOST and finished[i].attempt == 3 for i in (1, 4)), finished
+    assert all(t.status is TrialStatus.SUCCESS for i, t in finished.items() if i not in (1, 4)), finished
 
 
 def test_mapreduce_runs_on_the_active_dask_client(dask_cluster):

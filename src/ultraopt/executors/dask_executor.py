@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +152,15 @@ def _kill_worker_processes(cluster: LocalCluster) -> None:
                 process.kill()
 
 
+def _close_cluster(cluster: LocalCluster) -> None:
+    """Close a cluster this executor created; a close that fails must not fail the finished run."""
+    try:
+        cluster.close()
+    except Exception as exc:  # noqa: BLE001 - e.g. a nanny that was restarting a worker as the cluster closed
+        logger.warning("the local Dask cluster did not close cleanly (%r): killing its worker processes", exc)
+        _kill_worker_processes(cluster)
+
+
 @contextlib.contextmanager
 def _interrupt_deferred(until: str) -> Iterator[None]:
     """Hold Ctrl-C back until the block ends (in the main thread), then raise it; ``until`` says what for."""
@@ -226,7 +236,9 @@ class DaskExecutor(FuturesExecutor):
     pass in, Dask first reschedules a task whose worker died by itself (up to the scheduler's
     ``distributed.scheduler.allowed-failures`` times, not counted in ``attempt``); the executor retries once Dask
     gives up with ``KilledWorker``. On the cluster the executor creates, Dask does not reschedule and the executor
-    counts every attempt.
+    counts every attempt. A worker that dies takes down the trials queued on it and the results it held, and Dask
+    cannot tell which trial killed it: a trial that runs again therefore runs alone, once the others finished, so
+    that a config that kills its worker every time ends ``LOST`` without the trials beside it.
 
     Parameters
     ----------
@@ -263,6 +275,8 @@ class DaskExecutor(FuturesExecutor):
         self._plugin: str | None = None
         self._threads = 0
         self._threads_checked = -math.inf
+        self._retries: deque[Trial] = deque()  # trials to run again, one at a time, alone
+        self._alone: int | None = None  # the trial id of the retry running alone
 
     @property
     def client(self) -> Client | None:
@@ -297,6 +311,30 @@ class DaskExecutor(FuturesExecutor):
         loop.add_callback(fetch_outcome, self._client, future, report)
         return future
 
+    def submit(self, trial: Trial) -> None:
+        if trial.attempt > 1:  # its worker died (here or in a killed master's session): it runs alone
+            self._retries.append(trial)
+            self._run_next_retry()
+        else:
+            super().submit(trial)
+
+    def _run_next_retry(self) -> None:
+        if self._alone is not None and self._alone not in self._running:
+            self._alone = None
+        if self._retries and not self._running:
+            trial = self._retries.popleft()
+            self._alone = trial.trial_id
+            super().submit(trial)
+
+    @property
+    def n_running(self) -> int:
+        return super().n_running + len(self._retries)
+
+    @property
+    def n_free_slots(self) -> int:
+        self._run_next_retry()
+        return 0 if self._retries or self._alone is not None else super().n_free_slots
+
     def wait(self, timeout: float | None = None) -> list[Trial]:
         # The cluster is watched while we wait: a client that closed (its scheduler died) would never report the
         # running trials, and the workers of a cluster of our own must not all go away under them.
@@ -304,6 +342,7 @@ class DaskExecutor(FuturesExecutor):
         while True:
             left = _CLUSTER_CHECK_SECONDS if deadline is None else max(deadline - time.monotonic(), 0.0)
             finished = super().wait(min(left, _CLUSTER_CHECK_SECONDS))
+            self._run_next_retry()
             if finished or not self._running:
                 return finished
             self._check_client()
@@ -351,6 +390,8 @@ class DaskExecutor(FuturesExecutor):
         plugin, self._plugin = self._plugin, None
         futures = [future for _, future in self._running.values()]
         self._running.clear()
+        self._retries.clear()
+        self._alone = None
         try:
             if is_closed(client):
                 pass  # nothing to cancel or remove through it (raising here would hide why the run stopped)
@@ -367,4 +408,4 @@ class DaskExecutor(FuturesExecutor):
                     try:
                         client.close()
                     finally:
-                        cluster.close()
+                        _close_cluster(cluster)

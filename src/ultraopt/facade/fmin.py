@@ -311,17 +311,17 @@ def fmin(
         )
         progress.catch_up(result, len(result.trials) - (len(warm_start) if header.keep_warm_start else 0))
         master.callbacks.insert(0, progress)
-        with executor:
-            try:
-                executor.start(objective)
-            except KeyboardInterrupt:  # Ctrl-C while the workers start: the result so far, as during the run
-                master.stop_reason = "interrupted"
-                logger.warning("interrupted while the executor started")
-            try:
+        try:
+            with executor:
+                try:
+                    executor.start(objective)
+                except KeyboardInterrupt:  # Ctrl-C while the workers start: the result so far, as during the run
+                    master.stop_reason = "interrupted"
+                    logger.warning("interrupted while the executor started")
                 master.run(n_iterations, started_at=started_at)
-            except Exception as error:  # a callback's bug, say: it must not take the finished trials with it
-                _attach_result(error, result)
-                raise
+        except Exception as error:  # a callback's bug, or an executor's failing shutdown: it must not take the
+            _attach_result(error, result)  # finished trials with it
+            raise
     finally:
         if progress is not None:
             stop_reason = None if master is None else master.stop_reason
