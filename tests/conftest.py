@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing.resource_tracker
+import time
+
 import matplotlib
+import psutil
 import pytest
 from ConfigSpace import (
     CategoricalHyperparameter,
@@ -11,6 +15,7 @@ from ConfigSpace import (
     UniformFloatHyperparameter,
     UniformIntegerHyperparameter,
 )
+from joblib.externals.loky.backend import resource_tracker as loky_resource_tracker
 
 matplotlib.use("Agg")
 
@@ -46,3 +51,23 @@ def small_discrete_space() -> ConfigurationSpace:
 def quadratic(config: dict) -> float:
     """Minimum 0 at x = 1, c = 'a'."""
     return (config["x"] - 1.0) ** 2 + (config["c"] == "b")
+
+
+@pytest.fixture
+def children_before():
+    # The resource trackers of the stdlib (Dask's nannies spawn through it) and of loky are started once per
+    # process by the first child and live as long as the process: start them now, so that only the processes of
+    # the run count as new.
+    multiprocessing.resource_tracker.ensure_running()
+    loky_resource_tracker.ensure_running()
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def new_processes(before: set[int], timeout: float = 15.0) -> set[int]:
+    """Child processes started since ``before`` that are still alive after ``timeout`` seconds at most."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = {p.pid for p in psutil.Process().children(recursive=True) if p.is_running()} - before
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)

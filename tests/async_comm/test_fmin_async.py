@@ -17,8 +17,9 @@ import pytest
 from tests.async_comm.conftest import REPO, child_env
 from tests.async_comm.helpers import wait_until
 from tests.async_comm.objectives import cpu_bound, getpid_after_work
+from tests.conftest import new_processes
 from ultraopt import fmin
-from ultraopt.executors import async_comm as async_comm_executor
+from ultraopt.executors import base as executors_base
 from ultraopt.executors.async_comm import AsyncCommExecutor, LocalAsyncCommExecutor
 from ultraopt.facade.checks import InvalidArgumentError
 from ultraopt.multi_fidelity import CustomIterGenerator
@@ -69,17 +70,17 @@ def test_two_processes_take_well_under_the_wall_time_of_one(space):
                                                                         evaluation_span(serial))
 
 
-def test_nothing_is_left_behind_and_closures_work(space):
+def test_nothing_is_left_behind_and_closures_work(space, children_before):
     before_threads = our_threads()
     offset = 3.0
     result = fmin(lambda config: config["x"] ** 2 + offset, space, optimizer="Random", n_iterations=10, n_jobs=2,
                   show_progressbar=False)
     assert len(result.trials) == 10 and result.best_loss >= offset
-    assert psutil.Process().children(recursive=True) == []
+    assert new_processes(children_before) == set()
     wait_until(lambda: our_threads() <= before_threads, timeout=5, what="threads to end")
 
 
-def test_an_exception_in_the_run_stops_the_workers_too(space):
+def test_an_exception_in_the_run_stops_the_workers_too(space, children_before):
     def fail_after_three(result, trial):
         if len(result.trials) == 3:
             raise RuntimeError("callback failed")
@@ -87,7 +88,7 @@ def test_an_exception_in_the_run_stops_the_workers_too(space):
     with pytest.raises(RuntimeError, match="callback failed"):
         fmin(lambda config: 0.0, space, optimizer="Random", n_iterations=50, n_jobs=2, show_progressbar=False,
              callbacks=[fail_after_three])
-    assert psutil.Process().children(recursive=True) == []
+    assert new_processes(children_before) == set()
 
 
 def test_the_budget_reaches_the_workers(space):
@@ -135,7 +136,7 @@ def test_ctrl_c_stops_fmin_and_its_worker_processes(tmp_path):
     assert os.getpid() not in workers
 
 
-def test_an_objective_that_cannot_reach_a_process_is_a_clear_error(space):
+def test_an_objective_that_cannot_reach_a_process_is_a_clear_error(space, children_before):
     lock = threading.Lock()
 
     def holds_a_lock(config):
@@ -144,16 +145,16 @@ def test_an_objective_that_cannot_reach_a_process_is_a_clear_error(space):
 
     with pytest.raises(TypeError, match="cannot be sent to a process of its own"):
         fmin(holds_a_lock, space, optimizer="Random", n_iterations=4, n_jobs=2, show_progressbar=False)
-    assert psutil.Process().children(recursive=True) == []
+    assert new_processes(children_before) == set()
 
 
-def test_fmin_takes_a_pipelined_local_executor(space):
+def test_fmin_takes_a_pipelined_local_executor(space, children_before):
     executor = LocalAsyncCommExecutor(2, job_queue_sizes=(4, 12))
     result = fmin(lambda config: config["x"], space, optimizer="Random", n_iterations=40,
                   parallel_strategy=executor, show_progressbar=False)
     assert sorted(t.trial_id for t in result.trials) == list(range(40))
     assert executor.queue_sizes(2) == (6, 14)
-    assert psutil.Process().children(recursive=True) == []
+    assert new_processes(children_before) == set()
 
 
 def test_per_trial_limits_for_workers_started_elsewhere_are_refused_with_where_to_set_them(space):
@@ -164,7 +165,7 @@ def test_per_trial_limits_for_workers_started_elsewhere_are_refused_with_where_t
 
 
 def test_a_run_whose_workers_never_come_says_so(space, nameserver, monkeypatch, caplog):
-    monkeypatch.setattr(async_comm_executor, "NO_WORKER_WARNING_AFTER", 0.5)
+    monkeypatch.setattr(executors_base, "NO_WORKER_WARNING_AFTER", 0.5)
     executor = AsyncCommExecutor(nameserver.run_id)
     with caplog.at_level(logging.WARNING, logger="ultraopt.executors.async_comm"):
         result = fmin(lambda config: config["x"], space, optimizer="Random", n_iterations=2,

@@ -1,5 +1,6 @@
 """The Dask executor on a LocalCluster of processes bound to 127.0.0.1."""
 
+import logging
 import os
 import signal
 import threading
@@ -12,7 +13,9 @@ from distributed import Client, LocalCluster
 
 from tests.executors.contract import ExecutorContract, make_trial, run_all, sleep_x, square
 from tests.executors.objectives import die_if_marked
+from ultraopt import fmin
 from ultraopt.executors import MapReduceExecutor
+from ultraopt.executors import base as executors_base
 from ultraopt.executors.dask_executor import DaskExecutor, local_cluster_options
 from ultraopt.objective import Objective
 from ultraopt.trial import TrialStatus
@@ -128,6 +131,17 @@ def test_a_trial_that_kills_its_worker_does_not_take_the_trials_beside_it_down()
         executor.shutdown()
     assert all(finished[i].status is TrialStatus.LOST and finished[i].attempt == 3 for i in (1, 4)), finished
     assert all(t.status is TrialStatus.SUCCESS for i, t in finished.items() if i not in (1, 4)), finished
+
+
+def test_a_users_cluster_without_workers_says_so(monkeypatch, caplog):
+    # its workers all gone (a nanny closes one whose process died again and again): the run waited without a word
+    monkeypatch.setattr(executors_base, "NO_WORKER_WARNING_AFTER", 0.5)
+    with (LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client,
+          caplog.at_level(logging.WARNING, logger="ultraopt.executors.dask_executor")):
+        result = fmin(square, {"x": {"_type": "uniform", "_value": [0, 1]}}, optimizer="Random", n_iterations=2,
+                      parallel_strategy="Dask", dask_client=client, time_limit=4, show_progressbar=False)
+    assert result.meta["stop_reason"] == "time limit"
+    assert "the Dask cluster has no workers: 1 trial(s) wait for one" in caplog.text
 
 
 def test_mapreduce_runs_on_the_active_dask_client(dask_cluster):

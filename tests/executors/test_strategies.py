@@ -1,17 +1,15 @@
 """fmin with parallel_strategy="MapReduce" and "Dask"."""
 
 import logging
-import multiprocessing.resource_tracker
 import os
 import signal
 import threading
 import time
 
 import numpy as np
-import psutil
 import pytest
-from joblib.externals.loky.backend import resource_tracker as loky_resource_tracker
 
+from tests.conftest import new_processes
 from tests.executors.objectives import (
     always_fails,
     fails_on_b,
@@ -55,26 +53,6 @@ def scheduled_per_budget(generator) -> dict[float, int]:
     """Evaluations per budget in one cycle of the schedule (``n_brackets`` iterations), as ``get_table()`` says."""
     table = generator.get_table()
     return {float(budget): int(n) for budget, n in table.groupby("budget")["num_configs"].sum().items()}
-
-
-def new_processes(before: set[int], timeout: float = 15.0) -> set[int]:
-    """Child processes started since ``before`` that are still alive after ``timeout`` seconds at most."""
-    deadline = time.monotonic() + timeout
-    while True:
-        alive = {p.pid for p in psutil.Process().children(recursive=True) if p.is_running()} - before
-        if not alive or time.monotonic() > deadline:
-            return alive
-        time.sleep(0.2)
-
-
-@pytest.fixture
-def children_before():
-    # The resource trackers of the stdlib (Dask's nannies spawn through it) and of loky are started once per
-    # process by the first child and live as long as the process: start them now, so that only the processes of
-    # the run count as new.
-    multiprocessing.resource_tracker.ensure_running()
-    loky_resource_tracker.ensure_running()
-    return {p.pid for p in psutil.Process().children(recursive=True)}
 
 
 # ---------------------------------------------------------------------------------------------- MapReduce

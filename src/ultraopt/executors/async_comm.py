@@ -21,7 +21,7 @@ from ultraopt.async_comm.nameserver import NameServer
 from ultraopt.async_comm.process import process_is_running, stop_worker_processes
 from ultraopt.async_comm.worker import Worker
 from ultraopt.checks import check_int
-from ultraopt.executors.base import Executor
+from ultraopt.executors.base import Executor, NoWorkerReminder
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial, TrialStatus
 
@@ -31,8 +31,6 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between two checks of local worker processes while waiting for results.
 _POLL_INTERVAL = 0.5
-#: Seconds without any worker before :meth:`AsyncCommExecutor.wait` says so (then once a minute).
-NO_WORKER_WARNING_AFTER = 10.0
 
 
 class AsyncCommExecutor(Executor):
@@ -85,7 +83,7 @@ class AsyncCommExecutor(Executor):
         self._held: dict[int, Trial] = {}  # submitted and not returned by wait(), by trial id
         self._topping_up = True
         self._next_poll = 0.0
-        self._next_no_worker_warning: float | None = None
+        self._no_worker = NoWorkerReminder(logger)
         self.dispatcher = Dispatcher(
             self._finished.put, run_id, ping_interval, nameserver, nameserver_port, host, queue_callback,
             secret=secret, working_directory=working_directory, max_retries=max_retries,
@@ -142,17 +140,12 @@ class AsyncCommExecutor(Executor):
         return finished
 
     def _warn_while_no_worker(self) -> None:
-        """Say that trials wait for workers when none has been there for a while (workers started elsewhere may
-        never come)."""
-        now = time.monotonic()
-        if self.dispatcher.number_of_workers():
-            self._next_no_worker_warning = None
-        elif self._next_no_worker_warning is None:
-            self._next_no_worker_warning = now + NO_WORKER_WARNING_AFTER
-        elif now >= self._next_no_worker_warning:
-            logger.warning("no worker of run %r is there: %d trial(s) wait for one (start them with `ultraopt worker "
-                           "--run-id %s ...`)", self.run_id, len(self._held), self.run_id)
-            self._next_no_worker_warning = now + 60.0
+        self._no_worker.check(
+            self.dispatcher.number_of_workers(),
+            "no worker of run %r is there: %d trial(s) wait for one (start them with `ultraopt worker "
+            "--run-id %s ...`)",
+            self.run_id, len(self._held), self.run_id,
+        )
 
     def _forget_cancelled(self) -> None:
         """Stop holding the trials the Master cancelled (a run stopped by its time limit or Ctrl-C): they no longer

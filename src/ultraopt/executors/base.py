@@ -16,7 +16,7 @@ from types import TracebackType
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial, TrialStatus
 
-__all__ = ["Executor", "retry_or_lose"]
+__all__ = ["Executor", "NoWorkerReminder", "retry_or_lose"]
 
 logger = logging.getLogger(__name__)
 
@@ -110,3 +110,29 @@ def retry_or_lose(trial: Trial, reason: str, max_retries: int) -> bool:
     logger.error("trial %d lost after %d attempt(s): %s", trial.trial_id, trial.attempt, reason)
     trial.finish(TrialStatus.LOST, error=f"lost after {trial.attempt} attempt(s): {reason}")
     return False
+
+
+#: Seconds without any worker before :class:`NoWorkerReminder` says so.
+NO_WORKER_WARNING_AFTER = 10.0
+
+
+class NoWorkerReminder:
+    """Say (to ``log``, the executor's logger) that trials wait for workers once none has been there for
+    ``after`` seconds, then once a minute: workers started elsewhere may never come, and a wait without a word
+    looks like a hang."""
+
+    def __init__(self, log: logging.Logger, after: float | None = None) -> None:
+        self.log = log
+        self.after = NO_WORKER_WARNING_AFTER if after is None else after
+        self._next: float | None = None
+
+    def check(self, n_workers: int, message: str, *args: object) -> None:
+        """Note how many workers there are now; log ``message % args`` when it is time."""
+        now = time.monotonic()
+        if n_workers:
+            self._next = None
+        elif self._next is None:
+            self._next = now + self.after
+        elif now >= self._next:
+            self.log.warning(message, *args)
+            self._next = now + 60.0

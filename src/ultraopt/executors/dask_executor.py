@@ -17,6 +17,7 @@ import dask
 from distributed import CancelledError, Client, KilledWorker, LocalCluster, WorkerPlugin
 
 from ultraopt.checks import check_int
+from ultraopt.executors.base import NoWorkerReminder
 from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
 from ultraopt.executors.remote import (
     explain_unpicklable,
@@ -277,6 +278,7 @@ class DaskExecutor(FuturesExecutor):
         self._threads_checked = -math.inf
         self._retries: deque[Trial] = deque()  # trials to run again, one at a time, alone
         self._alone: int | None = None  # the trial id of the retry running alone
+        self._no_worker = NoWorkerReminder(logger)
 
     @property
     def client(self) -> Client | None:
@@ -348,6 +350,11 @@ class DaskExecutor(FuturesExecutor):
             self._check_client()
             if self._cluster is not None:
                 self._restore_workers()
+            else:  # a cluster of the user's whose workers all went away (or have yet to start) does not say so
+                self._no_worker.check(
+                    self._worker_threads(), "the Dask cluster has no workers: %d trial(s) wait for one (a worker "
+                    "that died again and again may have been closed by its nanny); add workers, or stop the run "
+                    "with Ctrl-C, which keeps the trials finished so far", self.n_running)
             if deadline is not None and time.monotonic() >= deadline:
                 return finished
 
