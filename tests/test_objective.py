@@ -1,3 +1,5 @@
+import decimal
+import fractions
 import functools
 import math
 
@@ -70,6 +72,24 @@ def test_unusable_return_values_are_failures_naming_the_problem(bad):
     evaluation = Objective(lambda config: bad)({}, 1.0)
     assert evaluation.status is TrialStatus.FAILED
     assert "TypeError" in evaluation.error
+
+
+@pytest.mark.parametrize("value, loss", [(np.longdouble(0.5), 0.5), (fractions.Fraction(1, 4), 0.25),
+                                         (decimal.Decimal("0.75"), 0.75), (np.float32(2.0), 2.0)])
+def test_every_real_number_float_takes_is_a_loss(value, loss):
+    # np.longdouble, Fraction and Decimal failed as "not a number", unlike Hyperopt and Optuna
+    evaluation = Objective(lambda config: value)({}, 1.0)
+    assert evaluation.status is TrialStatus.SUCCESS and evaluation.loss == loss
+
+
+def test_an_int_too_large_for_a_float_is_a_non_finite_loss():
+    evaluation = Objective(lambda config: 10**400)({}, 1.0)
+    assert evaluation.status is TrialStatus.FAILED and "non-finite" in evaluation.error
+
+
+def test_an_array_of_one_value_is_refused_with_its_shape():
+    evaluation = Objective(lambda config: np.array([0.5]))({}, 1.0)
+    assert evaluation.status is TrialStatus.FAILED and "got ndarray of shape (1,)" in evaluation.error
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])

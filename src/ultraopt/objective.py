@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -127,12 +128,22 @@ def parse_return_value(value: Any) -> tuple[float, dict[str, Any]]:
             info["info"] = nested
         info.update(extra)
         value = value["loss"]
-    value = plain_scalar(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    return _as_loss(plain_scalar(value)), to_jsonable(info)
+
+
+def _as_loss(value: Any) -> float:
+    """A loss as a float: any real number (``Fraction``, ``Decimal``, ``np.longdouble``, a 0-d tensor), as
+    ``float()`` takes it; a number too large for a float is infinite."""
+    is_scalar = getattr(value, "ndim", 0) == 0 and hasattr(value, "__float__")
+    if isinstance(value, (bool, str, bytes)) or not (isinstance(value, numbers.Real) or is_scalar):
+        shape = f" of shape {value.shape}" if hasattr(value, "shape") else ""
         raise TypeError(
-            f"the objective must return a number or a dict with a 'loss'; got {type(value).__name__}"
+            f"the objective must return a number or a dict with a 'loss'; got {type(value).__name__}{shape}"
         )
-    return float(value), to_jsonable(info)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond 1.8e308
+        return math.inf if value > 0 else -math.inf
 
 
 def failed_evaluation(exc: BaseException, start: float) -> Evaluation:
