@@ -143,7 +143,7 @@ def test_an_objective_that_cannot_reach_a_process_is_a_clear_error(space, childr
         with lock:
             return 0.0
 
-    with pytest.raises(TypeError, match="cannot be sent to a process of its own"):
+    with pytest.raises(TypeError, match="objective cannot be sent to a worker process of its own"):
         fmin(holds_a_lock, space, optimizer="Random", n_iterations=4, n_jobs=2, show_progressbar=False)
     assert new_processes(children_before) == set()
 

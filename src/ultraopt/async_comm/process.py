@@ -43,8 +43,9 @@ def start_worker_process(worker: Worker) -> subprocess.Popen[bytes]:
         payload = cloudpickle.dumps(worker)
     except Exception as exc:
         raise TypeError(
-            f"the worker cannot be sent to a process of its own: {exc}. Its objective (and whatever it refers to) "
-            "must be picklable with cloudpickle, or run it in threads / serially"
+            f"the objective cannot be sent to a worker process of its own: {exc}. The objective (and whatever it "
+            "refers to) must be picklable with cloudpickle, or run it serially (fmin's n_jobs=1) or in a worker "
+            "thread (Worker.run(background=True))"
         ) from exc
     header = {"sys_path": list(sys.path), "size": len(payload), "log_level": logging.getLogger("ultraopt").level}
     process = subprocess.Popen(
