@@ -166,3 +166,21 @@ def _wait_one(executor, timeout=60.0):
     while not (finished := executor.wait(timeout=1.0)):
         assert time.monotonic() < deadline
     return finished
+
+
+def test_a_master_that_did_not_run_for_a_while_does_not_blame_its_workers(nameserver, spawn_worker, space, tmp_path):
+    # A stopped or suspended master hears no heartbeat: back, it took every worker for dead and ran their trials
+    # again. A foreign call that keeps the GIL stops every thread of this process, as SIGSTOP would the master.
+    import ctypes
+
+    workers = [spawn_worker("marked_sleep", ULTRAOPT_TEST_MARKERS=str(tmp_path)) for _ in range(2)]
+    master = make_master(nameserver.run_id, space)
+    try:
+        run = Background(lambda: master.run(n_iterations=12, min_n_workers=2))
+        wait_until(lambda: all(in_second_job(tmp_path, worker.pid) for worker in workers), what="jobs running")
+        ctypes.PyDLL(None).sleep(int(master.executor.dispatcher.heartbeat_timeout) + 6)
+        result = run.result()
+    finally:
+        master.shutdown(shutdown_workers=True)
+    assert sorted(trial.trial_id for trial in result.trials) == list(range(12))
+    assert all(trial.status is TrialStatus.SUCCESS and trial.attempt == 1 for trial in result.trials)

@@ -523,6 +523,7 @@ class Dispatcher:
     def _monitor(self) -> None:
         next_discovery = 0.0
         next_registration_check = time.monotonic() + _REGISTRATION_CHECK_PERIOD
+        last_check = time.monotonic()
         while not self._stop.is_set():
             if time.monotonic() >= next_registration_check:
                 next_registration_check = time.monotonic() + _REGISTRATION_CHECK_PERIOD
@@ -537,7 +538,13 @@ class Dispatcher:
                 except Exception:  # keep watching the workers whatever the name server answered
                     logger.exception("looking for workers of run %r failed", self.run_id)
             now = time.monotonic()
+            paused, last_check = now - last_check > self.heartbeat_timeout, now
             with self._cond:
+                if paused:  # this process did not run (stopped, suspended): the silence is ours, not the workers'
+                    logger.warning("the master did not run for a while: its workers get a new %g s to be heard",
+                                   self.heartbeat_timeout)
+                    for worker in self._workers.values():
+                        worker.last_seen = now
                 silent = [w.name for w in self._workers.values() if now - w.last_seen > self.heartbeat_timeout]
                 dead, self._dead = self._dead, {}
             for name in silent:
