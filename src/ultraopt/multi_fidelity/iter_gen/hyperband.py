@@ -105,14 +105,9 @@ class SuccessiveHalvingIterGenerator(HyperBandIterGenerator):
 
     Parameters
     ----------
-    min_budget, max_budget : float
-        The budget range, as for :class:`HyperBandIterGenerator`.
-    eta : float
-        The reduction factor: the best ``1/eta`` of a stage advance to a budget ``eta`` times larger.
-    promotion : {"sync", "async"}
-        When configs advance; see :class:`~ultraopt.multi_fidelity.iter_gen.base_gen.BaseIterGenerator`.
-    iter_klass, iter_kwargs
-        A custom iteration class and its extra arguments (``promotion`` is then ignored).
+    min_budget, max_budget, eta, promotion, iter_klass, iter_kwargs
+        As for :class:`HyperBandIterGenerator`: the budget range, the reduction factor, when configs advance
+        (``"sync"`` or ``"async"``) and a custom iteration class with its extra arguments.
 
     Examples
     --------
