@@ -1,5 +1,6 @@
 """fmin with a checkpoint file: resume, refusal of other runs, Ctrl-C, warm start, per-trial limits."""
 
+import functools
 import os
 import time
 
@@ -104,6 +105,23 @@ def test_a_run_resumes_with_the_same_optimizer_settings_only(tmp_path, quadratic
     with pytest.raises(ValueError, match="setting 'optimizer_settings.n_startup_trials': stored 3, given 30"):
         run(quadratic_space, n_iterations=6, checkpoint_file=path, optimizer=etpe(n_startup_trials=30))
     resumed = run(quadratic_space, n_iterations=6, checkpoint_file=path, optimizer=etpe(n_startup_trials=3))
+    assert len(resumed.trials) == 6
+
+
+def top_share(n: int, share: float) -> int:
+    return max(1, int(share * n))
+
+
+def test_a_partial_setting_is_compared_by_its_function_and_arguments(tmp_path, quadratic_space):
+    # every functools.partial was recorded as "functools.partial": a changed share resumed without a word
+    path = tmp_path / "run.db"
+    run(quadratic_space, n_iterations=4, checkpoint_file=path,
+        optimizer=ETPEOptimizer(gamma=functools.partial(top_share, share=0.25)))
+    with pytest.raises(ValueError, match="setting 'optimizer_settings.gamma.keywords.share': stored 0.25, given 0.5"):
+        run(quadratic_space, n_iterations=6, checkpoint_file=path,
+            optimizer=ETPEOptimizer(gamma=functools.partial(top_share, share=0.5)))
+    resumed = run(quadratic_space, n_iterations=6, checkpoint_file=path,
+                  optimizer=ETPEOptimizer(gamma=functools.partial(top_share, share=0.25)))
     assert len(resumed.trials) == 6
 
 

@@ -7,6 +7,7 @@ limits and the callbacks are not part of it, so a run can be extended, or contin
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -85,17 +86,32 @@ def describe_run(
 
 
 def _optimizer_settings(optimizer: BaseOptimizer) -> dict[str, Any]:
-    """The optimizer's scalar settings (numbers, strings, ``None``) and functions, by name: the same in every
-    process. Other values, such as a list the optimizer fills as it runs, are state rather than settings."""
-    found: dict[str, Any] = {}
-    for name, value in optimizer.get_params().items():
-        value = plain_scalar(value)
-        if value is None or isinstance(value, (bool, int, float, str)):
-            found[name] = value
-        elif callable(value):  # by name, as its repr holds its address
-            named = value if hasattr(value, "__qualname__") else type(value)
-            found[name] = f"{getattr(named, '__module__', '?')}.{named.__qualname__}"
-    return found
+    """The optimizer's scalar settings (numbers, strings, ``None``) and functions, as JSON that is the same in
+    every process. Other values, such as a list the optimizer fills as it runs, are state rather than settings."""
+    found = {name: _stable(value) for name, value in optimizer.get_params().items()}
+    return {name: value for name, value in found.items() if value is not _UNSTABLE}
+
+
+_UNSTABLE = object()
+
+
+def _stable(value: Any) -> Any:
+    """``value`` as JSON that is the same in every process, or ``_UNSTABLE``. A function is named (its repr holds
+    its address), a ``functools.partial`` by its function and arguments; a lambda is only ``<lambda>``."""
+    value = plain_scalar(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, functools.partial):
+        def part(item: Any) -> Any:
+            found = _stable(item)
+            return f"<{type(item).__qualname__}>" if found is _UNSTABLE else found
+
+        return {"partial": part(value.func), "args": [part(item) for item in value.args],
+                "keywords": {str(key): part(item) for key, item in value.keywords.items()}}
+    if callable(value):
+        named = value if hasattr(value, "__qualname__") else type(value)
+        return f"{getattr(named, '__module__', '?')}.{named.__qualname__}"
+    return _UNSTABLE
 
 
 def session_seed(random_state: Any, n_events: int) -> Any:
