@@ -12,7 +12,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from tests.executors.contract import ExecutorContract, make_trial, run_all, sleep_x, square
-from tests.executors.objectives import die_if_marked
+from tests.executors.objectives import always_die, die_if_marked
 from ultraopt import fmin
 from ultraopt.executors import MapReduceExecutor
 from ultraopt.executors import base as executors_base
@@ -131,6 +131,23 @@ def test_a_trial_that_kills_its_worker_does_not_take_the_trials_beside_it_down()
         executor.shutdown()
     assert all(finished[i].status is TrialStatus.LOST and finished[i].attempt == 3 for i in (1, 4)), finished
     assert all(t.status is TrialStatus.SUCCESS for i, t in finished.items() if i not in (1, 4)), finished
+
+
+def test_on_a_users_cluster_dask_reschedules_count_toward_max_retries():
+    # each try of a worker killer kills allowed-failures + 1 workers: 3 + 1 tries of 4 deaths each made the
+    # nannies of a user's LocalCluster give up, and the run waited for workers that never came
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = LocalCluster(**local_cluster_options(2))
+    client = Client(cluster, set_as_default=False)
+    executor = DaskExecutor(client, max_retries=3)
+    try:
+        executor.start(Objective(always_die))
+        (trial,) = run_all(executor, [make_trial(0, 1.0)], timeout=300)
+    finally:
+        executor.shutdown()
+        client.close()
+        cluster.close()
+    assert trial.status is TrialStatus.LOST and trial.attempt == 3  # ours: 3 - 1 retries, Dask's: 1 per try
 
 
 def test_a_users_cluster_without_workers_says_so(monkeypatch, caplog):

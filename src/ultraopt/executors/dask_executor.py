@@ -153,6 +153,14 @@ def _kill_worker_processes(cluster: LocalCluster) -> None:
                 process.kill()
 
 
+def _allowed_failures(client: Client) -> int:
+    """How many times the scheduler of ``client`` reschedules a task whose worker died before ``KilledWorker``."""
+    try:
+        return int(client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures))
+    except Exception:  # noqa: BLE001 - an old or locked-down scheduler: Dask's default
+        return int(dask.config.get("distributed.scheduler.allowed-failures", 3))
+
+
 def _close_cluster(cluster: LocalCluster) -> None:
     """Close a cluster this executor created; a close that fails must not fail the finished run."""
     try:
@@ -237,9 +245,10 @@ class DaskExecutor(FuturesExecutor):
     pass in, Dask first reschedules a task whose worker died by itself (up to the scheduler's
     ``distributed.scheduler.allowed-failures`` times, not counted in ``attempt``); the executor retries once Dask
     gives up with ``KilledWorker``. On the cluster the executor creates, Dask does not reschedule and the executor
-    counts every attempt. A worker that dies takes down the trials queued on it and the results it held, and Dask
-    cannot tell which trial killed it: a trial that runs again therefore runs alone, once the others finished, so
-    that a config that kills its worker every time ends ``LOST`` without the trials beside it.
+    counts every attempt. Dask's reschedules count toward ``max_retries``, but the executor always retries at least
+    once: a worker that dies takes down the trials queued on it and the results it held, and Dask cannot tell which
+    trial killed it. A trial that runs again therefore runs alone, once the others finished, so that a config that
+    kills its worker every time ends ``LOST`` without the trials beside it.
 
     Parameters
     ----------
@@ -279,6 +288,7 @@ class DaskExecutor(FuturesExecutor):
         self._retries: deque[Trial] = deque()  # trials to run again, one at a time, alone
         self._alone: int | None = None  # the trial id of the retry running alone
         self._no_worker = NoWorkerReminder(logger)
+        self._dask_reschedules = 0  # how many times the scheduler retries a task whose worker died, by itself
 
     @property
     def client(self) -> Client | None:
@@ -300,6 +310,12 @@ class DaskExecutor(FuturesExecutor):
                         self._cluster.scheduler_address)
         self._token = new_token()
         self._plugin = install_on_cluster(self._client, self._token, objective)
+        self._dask_reschedules = 0 if self._cluster is not None else _allowed_failures(self._client)
+
+    @property
+    def _retries_left_to_us(self) -> int:
+        # every try kills a worker: on a LocalCluster, 4 x 4 deaths per config made the nannies give up
+        return max(self.max_retries - self._dask_reschedules, 1)
 
     def _launch(self, trial: Trial, report: Report) -> Future:
         assert self._client is not None and self._plugin is not None, "start() must be called before submit()"

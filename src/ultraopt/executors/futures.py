@@ -100,10 +100,15 @@ class FuturesExecutor(Executor):
         return len(self._running)
 
     # ------------------------------------------------------------------ internals
+    @property
+    def _retries_left_to_us(self) -> int:
+        """How many times we run a trial again after infrastructure failures (a cluster may retry it first)."""
+        return self.max_retries
+
     def _settle(self, trial: Trial, outcome: Outcome) -> bool:
         """Apply ``outcome`` to ``trial``; ``False`` when the trial was launched again instead."""
         if isinstance(outcome, InfrastructureFailure):
-            if retry_or_lose(trial, outcome.reason, self.max_retries):
+            if retry_or_lose(trial, outcome.reason, self._retries_left_to_us):
                 self.submit(trial)
                 return False
         elif isinstance(outcome, TaskError):
