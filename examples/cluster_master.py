@@ -19,6 +19,7 @@ you only) carries the run's secret; without it nobody can register a worker, rep
 """
 
 import argparse
+import sys
 
 from cluster_objective import HDL
 
@@ -46,12 +47,20 @@ def main() -> None:
     optimizer.initialize(hdl2cs(HDL), budgets=generator.get_budgets(), random_state=0)
 
     nameserver = NameServer(args.run_id, args.working_directory, host=args.host, nic_name=args.nic_name)
-    host, port = nameserver.start()
+    try:
+        host, port = nameserver.start()
+    except RuntimeError as refusal:  # the run's master is alive (perhaps stopped): leave it alone
+        sys.exit(f"cluster_master.py: {refusal}")
     print(f"name server on {host}:{port}; waiting for {args.min_workers} worker(s)", flush=True)
     progress = ProgressBar(generator.num_all_configs(args.n_iterations), show_budget=True)
-    master = Master(args.run_id, optimizer, generator, progress_callback=progress,
-                    working_directory=args.working_directory, host=nameserver.credentials.host,
-                    checkpoint_file=args.checkpoint_file)
+    try:
+        master = Master(args.run_id, optimizer, generator, progress_callback=progress,
+                        working_directory=args.working_directory, host=nameserver.credentials.host,
+                        checkpoint_file=args.checkpoint_file)
+    except BaseException:
+        progress.close()
+        nameserver.shutdown()
+        raise
     try:
         result = master.run(n_iterations=args.n_iterations, min_n_workers=args.min_workers)
     finally:
