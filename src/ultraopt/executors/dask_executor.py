@@ -286,7 +286,6 @@ class DaskExecutor(FuturesExecutor):
         self._threads = 0
         self._threads_checked = -math.inf
         self._retries: deque[Trial] = deque()  # trials to run again, one at a time, alone
-        self._alone: int | None = None  # the trial id of the retry running alone
         self._no_worker = NoWorkerReminder(logger)
         self._dask_reschedules = 0  # how many times the scheduler retries a task whose worker died, by itself
 
@@ -337,12 +336,8 @@ class DaskExecutor(FuturesExecutor):
             super().submit(trial)
 
     def _run_next_retry(self) -> None:
-        if self._alone is not None and self._alone not in self._running:
-            self._alone = None
         if self._retries and not self._running:
-            trial = self._retries.popleft()
-            self._alone = trial.trial_id
-            super().submit(trial)
+            super().submit(self._retries.popleft())
 
     @property
     def n_running(self) -> int:
@@ -350,8 +345,9 @@ class DaskExecutor(FuturesExecutor):
 
     @property
     def n_free_slots(self) -> int:
-        self._run_next_retry()
-        return 0 if self._retries or self._alone is not None else super().n_free_slots
+        # a retry runs alone: while one waits or runs (the only trials past their first attempt), nothing joins it
+        alone = self._retries or any(trial.attempt > 1 for trial, _ in self._running.values())
+        return 0 if alone else super().n_free_slots
 
     def wait(self, timeout: float | None = None) -> list[Trial]:
         # The cluster is watched while we wait: a client that closed (its scheduler died) would never report the
@@ -414,7 +410,6 @@ class DaskExecutor(FuturesExecutor):
         futures = [future for _, future in self._running.values()]
         self._running.clear()
         self._retries.clear()
-        self._alone = None
         try:
             if is_closed(client):
                 pass  # nothing to cancel or remove through it (raising here would hide why the run stopped)

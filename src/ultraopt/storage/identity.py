@@ -85,14 +85,14 @@ def describe_run(
     )
 
 
+_UNSTABLE = object()  # a setting with no JSON form that is the same in every process
+
+
 def _optimizer_settings(optimizer: BaseOptimizer) -> dict[str, Any]:
     """The optimizer's scalar settings (numbers, strings, ``None``) and functions, as JSON that is the same in
     every process. Other values, such as a list the optimizer fills as it runs, are state rather than settings."""
     found = {name: _stable(value) for name, value in optimizer.get_params().items()}
     return {name: value for name, value in found.items() if value is not _UNSTABLE}
-
-
-_UNSTABLE = object()
 
 
 def _stable(value: Any) -> Any:
