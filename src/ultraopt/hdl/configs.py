@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from ConfigSpace import Configuration, ConfigurationSpace
+from ConfigSpace.conditions import AndConjunction, Conjunction, NotEqualsCondition
 from ConfigSpace.forbidden import ForbiddenConjunction, ForbiddenRelation
 from ConfigSpace.hyperparameters import (
     CategoricalHyperparameter,
@@ -385,10 +386,22 @@ def _fill_constants(config_space: ConfigurationSpace, values: dict[str, Any]) ->
 
 
 def _conditions_hold(conditions: Iterable[Any], values: Mapping[str, Any]) -> bool:
-    try:
-        return all(condition.satisfied_by_value(values) for condition in conditions)
-    except KeyError:  # a parent is not set, so the child is inactive
-        return False
+    return all(_condition_holds(condition, values) for condition in conditions)
+
+
+def _condition_holds(condition: Any, values: Mapping[str, Any]) -> bool:
+    """Whether ``condition`` holds for ``values``, where a parent left out is inactive.
+
+    ConfigSpace decides activity on vectors in which an inactive parent is NaN, so of all comparisons only
+    "not equal" holds for it (a ``NotEqualsCondition`` child of an inactive parent is active); its
+    ``satisfied_by_value`` says otherwise, and following it gave configs ConfigSpace calls illegal.
+    """
+    if isinstance(condition, Conjunction):
+        holds = (_condition_holds(component, values) for component in condition.components)
+        return all(holds) if isinstance(condition, AndConjunction) else any(holds)
+    if condition.parent.name not in values:
+        return isinstance(condition, NotEqualsCondition)
+    return bool(condition.satisfied_by_value(values))
 
 
 def finite_values(hp: Hyperparameter) -> list[Any] | None:
