@@ -218,6 +218,8 @@ class TreeSMBOOptimizer(BaseOptimizer):
 
     def _score(self, surrogate: Surrogate, transform: LossTransform, matrix: np.ndarray) -> np.ndarray:
         """The acquisition value of encoded rows (higher is better), against the transformed incumbent."""
+        if not len(matrix):  # forbidden clauses can reject every candidate, and scikit-learn refuses no rows
+            return np.empty(0)
         mean, std = surrogate.predict(matrix)
         if self.acquisition == "ei":
             return expected_improvement(mean, std, transform, self.xi)
