@@ -1,9 +1,11 @@
-"""Fixes to ``configs.py``: snapping stays inside the domain; ``True`` is not ``1`` when checking configs."""
+"""Fixes to ``configs.py``: snapping stays inside the domain; ``True`` is not ``1`` when checking configs; a grid
+with no legal point is refused."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from ConfigSpace import ConfigurationSpace, EqualsCondition
+from ConfigSpace import ConfigurationSpace, EqualsCondition, ForbiddenInClause
 from ConfigSpace.hyperparameters import (
     CategoricalHyperparameter,
     Constant,
@@ -12,7 +14,7 @@ from ConfigSpace.hyperparameters import (
     UniformIntegerHyperparameter,
 )
 
-from ultraopt.hdl.configs import check_config, config_key, snap_to_grid
+from ultraopt.hdl.configs import check_config, config_key, sample_configs, snap_to_grid
 
 
 def test_snap_keeps_every_digit_of_the_lower_bound() -> None:
@@ -77,3 +79,21 @@ def test_check_config_says_what_is_wrong_with_an_integer(space: ConfigurationSpa
     config = {"c": 1, "o": 0, "i": value, "f": 1.0}
     with pytest.raises(ValueError, match=f"value {value} of hyperparameter 'i' {problem}"):
         check_config(space, config)
+
+
+def _grid_space(forbidden: list[int]) -> ConfigurationSpace:
+    space = ConfigurationSpace()
+    n = UniformIntegerHyperparameter("n", 0, 2000, default_value=1, meta={"q": 2})  # the default is off the grid
+    space.add(n)
+    space.add(ForbiddenInClause(n, forbidden))
+    return space
+
+
+def test_a_grid_whose_every_point_is_forbidden_is_refused_not_sampled_for_ever() -> None:
+    with pytest.raises(ValueError, match=r"passes its forbidden clauses.*Forbidden: n in"):
+        sample_configs(_grid_space(list(range(0, 2001, 2))), 1, np.random.default_rng(0))
+
+
+def test_the_last_legal_points_of_a_grid_are_found() -> None:
+    configs = sample_configs(_grid_space(list(range(0, 1998, 2))), 3, np.random.default_rng(0))
+    assert all(config["n"] in (1998, 2000) for config in configs) and len(configs) == 3

@@ -258,15 +258,32 @@ def _forbidden_names(config_space: ConfigurationSpace) -> set[str]:
     return names
 
 
+# Draws in a row without one legal config after which a space is taken to have none (a space whose forbidden
+# clauses reject every point of its grids is accepted by ConfigSpace when its default lies off the grid).
+_MAX_FRUITLESS_DRAWS = 100_000
+
+
 def _sample_snapped(
     config_space: ConfigurationSpace, n: int, random: np.random.RandomState
 ) -> list[dict[str, Any]]:
     """Sample as ConfigSpace does (every hyperparameter, then conditions, then rejection of forbidden configs),
     but decide conditions and forbidden clauses on the snapped values."""
     configs: list[dict[str, Any]] = []
+    batch, n_drawn = n, 0
     while len(configs) < n:
-        configs.extend(_draw_configs(config_space, n - len(configs), random))
-    return configs
+        drawn = _draw_configs(config_space, batch, random)
+        n_drawn += batch
+        configs.extend(drawn)
+        if drawn:
+            batch, n_drawn = n - len(configs), 0
+        elif n_drawn >= _MAX_FRUITLESS_DRAWS:
+            raise ValueError(
+                f"no config of the space passes its forbidden clauses on the grids of its hyperparameters: none of "
+                f"{n_drawn} random draws did; forbidden: {list(config_space.forbidden_clauses)}"
+            )
+        else:  # a round with no legal config: draw more at once, so that a rare legal one is found quickly
+            batch = min(2 * batch, 4096)
+    return configs[:n]
 
 
 def _draw_configs(
