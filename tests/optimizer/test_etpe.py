@@ -8,6 +8,8 @@ from ConfigSpace import (
     EqualsCondition,
     ForbiddenAndConjunction,
     ForbiddenEqualsClause,
+    ForbiddenInClause,
+    ForbiddenLessThanRelation,
     OrdinalHyperparameter,
     UniformFloatHyperparameter,
     UniformIntegerHyperparameter,
@@ -60,6 +62,24 @@ def test_proposals_are_legal_configs(cls, cash_space):
         assert not (config["model"] == "knn" and config["order"] == 8)
         opt.tell(config, _cash_loss(config))
     assert "model" in origins and "initial design" in origins
+
+
+def test_a_space_that_forbids_nearly_everything_still_gets_model_proposals():
+    # 4 of 1001 values of "a" are allowed: few candidates drawn around the good points pass the forbidden
+    # clauses, which must neither hand the run to random search nor widen the kernels
+    space = ConfigurationSpace()
+    space.add([UniformIntegerHyperparameter("a", 0, 1000, default_value=1000),
+               UniformIntegerHyperparameter("b", 0, 1000, default_value=0), UniformFloatHyperparameter("x", 0, 1)])
+    space.add([ForbiddenLessThanRelation(space["a"], space["b"]), ForbiddenInClause(space["a"], list(range(997)))])
+    opt = ETPEOptimizer()
+    opt.initialize(space, random_state=0)
+    origins = []
+    for _ in range(40):
+        config, info = opt.ask()
+        assert check_config(space, config) == config
+        origins.append(info["origin"])
+        opt.tell(config, abs(config["x"] - 0.3) + abs(config["b"] - 500) / 1000)
+    assert origins.count("model") >= 22
 
 
 @pytest.mark.parametrize("cls", OPTIMIZERS)

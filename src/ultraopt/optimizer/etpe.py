@@ -35,6 +35,8 @@ _GROUP_PRIOR_SAMPLES = 2048
 _CANDIDATES_CHECKED = 8
 # Times the bandwidths are doubled when every checked candidate repeats a known config.
 _WIDENINGS = 4
+# Rounds of candidate draws at most, while forbidden clauses reject more than half of them.
+_CANDIDATE_ROUNDS = 16
 
 #: Settings of the classic independent TPE (Bergstra et al., 2011): one density per hyperparameter with one
 #: Scott-like bandwidth each, no embedding. :class:`~ultraopt.optimizer.tpe.TPEOptimizer` and ETPE's
@@ -479,9 +481,9 @@ class ETPEOptimizer(BaseOptimizer):
         n_candidates = CLASSIC_TPE_CANDIDATES if classic else self.n_candidates
         for _ in range(_WIDENINGS):
             good_density, bad_density = self._fit(budget, classic)
-            num, cat = good_density.sample(n_candidates, self.rng)
-            num, cat, allowed = space.legalize(num, cat, self.rng)
-            num, cat = num[allowed], cat[allowed]
+            num, cat = self._legal_candidates(good_density, n_candidates)
+            if not len(num):  # forbidden clauses rejected them all: wider kernels would not help
+                return None
             groups = space.groups(num, cat)
             score = good_density.log_pdf(num, cat, groups) - bad_density.log_pdf(num, cat, groups)
             checked: set[bytes] = set()
@@ -504,6 +506,21 @@ class ETPEOptimizer(BaseOptimizer):
         return None
 
     # ------------------------------------------------------------------ helpers
+    def _legal_candidates(self, good_density: ParzenEstimator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates drawn from ``good_density`` that no forbidden clause rejects: more rounds of ``n`` draws
+        while fewer than half are legal (in a space that forbids most configs, few draws around even legal good
+        points are), up to ``_CANDIDATE_ROUNDS``."""
+        space = self.kernel_space
+        nums, cats, n_legal = [], [], 0
+        for _ in range(_CANDIDATE_ROUNDS):
+            num, cat, allowed = space.legalize(*good_density.sample(n, self.rng), self.rng)
+            nums.append(num[allowed])
+            cats.append(cat[allowed])
+            n_legal += int(allowed.sum())
+            if 2 * n_legal >= n:
+                break
+        return np.concatenate(nums), np.concatenate(cats)
+
     def _random_proposal(self) -> Proposal:
         space = self.kernel_space
         num, cat, allowed = space.legalize(*space.uniform(16, self.rng), self.rng)
