@@ -14,7 +14,7 @@ from distributed import Client, LocalCluster
 from tests.executors.contract import ExecutorContract, make_trial, run_all, sleep_x, square
 from tests.executors.objectives import always_die, die_if_marked
 from ultraopt import fmin
-from ultraopt.executors import MapReduceExecutor
+from ultraopt.executors import MapReduceExecutor, dask_executor
 from ultraopt.executors import base as executors_base
 from ultraopt.executors.dask_executor import DaskExecutor, local_cluster_options
 from ultraopt.objective import Objective
@@ -148,6 +148,23 @@ def test_on_a_users_cluster_dask_reschedules_count_toward_max_retries():
         client.close()
         cluster.close()
     assert trial.status is TrialStatus.LOST and trial.attempt == 3  # ours: 3 - 1 retries, Dask's: 1 per try
+
+
+def test_a_close_of_our_cluster_that_hangs_is_given_up_and_its_workers_killed(monkeypatch):
+    # distributed 2024.1 waited for ever to close a LocalCluster whose workers had died, after the run finished
+    class HangingCluster:
+        workers: dict = {}
+
+        def close(self, timeout=None):
+            time.sleep(3600 if timeout is None else min(timeout, 0.1))
+            raise TimeoutError
+
+    killed = []
+    monkeypatch.setattr(dask_executor, "_kill_worker_processes", killed.append)
+    closing = threading.Thread(target=dask_executor._close_cluster, args=(HangingCluster(),), daemon=True)
+    closing.start()
+    closing.join(10)
+    assert not closing.is_alive() and len(killed) == 1
 
 
 def test_a_users_cluster_without_workers_says_so(monkeypatch, caplog):

@@ -161,10 +161,14 @@ def _allowed_failures(client: Client) -> int:
         return int(dask.config.get("distributed.scheduler.allowed-failures", 3))
 
 
+# Seconds a close of our own cluster may take; distributed 2024.1 can wait for ever after workers died.
+_CLUSTER_CLOSE_TIMEOUT = 30
+
+
 def _close_cluster(cluster: LocalCluster) -> None:
-    """Close a cluster this executor created; a close that fails must not fail the finished run."""
+    """Close a cluster this executor created; a close that fails or hangs must not fail the finished run."""
     try:
-        cluster.close()
+        cluster.close(timeout=_CLUSTER_CLOSE_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - e.g. a nanny that was restarting a worker as the cluster closed
         logger.warning("the local Dask cluster did not close cleanly (%r): killing its worker processes", exc)
         _kill_worker_processes(cluster)
