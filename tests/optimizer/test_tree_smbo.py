@@ -246,8 +246,9 @@ def test_failures_are_modelled_as_the_worst_loss(quadratic_space):
 @pytest.mark.parametrize(
     ("make", "factor", "n_trials", "n_seeds"),
     # GBRT with the fast settings of the other tests stays near random search at 30 trials on two seeds of
-    # five: its own defaults are what the slow check is about
-    [(_forest, 3.0, 30, 3), pytest.param(GBRTOptimizer, 2.0, 40, 5, marks=pytest.mark.slow)],
+    # five: its own defaults are what the slow check is about. The forest's check needs 7 seeds: over 3, random
+    # search's median alone moved by 4x, and a forest of scikit-learn 1.3 missed the bar by 1%.
+    [(_forest, 3.0, 60, 7), pytest.param(GBRTOptimizer, 2.0, 40, 5, marks=pytest.mark.slow)],
     ids=["forest", "gbrt"],
 )
 def test_beats_random_search_on_a_quadratic(make, factor, n_trials, n_seeds):
