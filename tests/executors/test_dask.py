@@ -1,5 +1,6 @@
 """The Dask executor on a LocalCluster of processes bound to 127.0.0.1."""
 
+import contextlib
 import logging
 import os
 import signal
@@ -146,7 +147,8 @@ def test_on_a_users_cluster_dask_reschedules_count_toward_max_retries():
     finally:
         executor.shutdown()
         client.close()
-        cluster.close()
+        with contextlib.suppress(TimeoutError):  # distributed 2024.1 may never close a cluster whose workers died
+            cluster.close(timeout=30)
     assert trial.status is TrialStatus.LOST and trial.attempt == 3  # ours: 3 - 1 retries, Dask's: 1 per try
 
 
