@@ -169,6 +169,20 @@ def test_a_close_of_our_cluster_that_hangs_is_given_up_and_its_workers_killed(mo
     assert not closing.is_alive() and len(killed) == 1
 
 
+def test_a_failing_removal_of_the_objective_from_a_users_cluster_keeps_the_result(monkeypatch, caplog):
+    # after a Ctrl-C had restarted a worker, the removal raised KeyError and fmin lost the result with it
+    def fail(self, name, nanny=None):
+        raise KeyError(name)
+
+    monkeypatch.setattr(Client, "unregister_worker_plugin", fail)
+    with (LocalCluster(**local_cluster_options(1)) as cluster,
+          Client(cluster) as client, caplog.at_level(logging.WARNING, logger="ultraopt.executors.dask_executor")):
+        result = fmin(square, {"x": {"_type": "uniform", "_value": [0, 1]}}, optimizer="Random", n_iterations=3,
+                      parallel_strategy="Dask", dask_client=client, show_progressbar=False)
+    assert len(result.trials) == 3
+    assert "could not remove the objective" in caplog.text
+
+
 def test_a_users_cluster_without_workers_says_so(monkeypatch, caplog):
     # its workers all gone (a nanny closes one whose process died again and again): the run waited without a word
     monkeypatch.setattr(executors_base, "NO_WORKER_WARNING_AFTER", 0.5)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import signal
-import threading
 import time
 import traceback
 from collections import deque
@@ -17,7 +15,7 @@ import dask
 from distributed import CancelledError, Client, KilledWorker, LocalCluster, WorkerPlugin
 
 from ultraopt.checks import check_int
-from ultraopt.executors.base import NoWorkerReminder
+from ultraopt.executors.base import NoWorkerReminder, interrupt_deferred
 from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
 from ultraopt.executors.remote import (
     explain_unpicklable,
@@ -97,7 +95,15 @@ def _remove_orphaned_objectives(client: Client) -> None:
         owner = name[len(_PLUGIN_PREFIX):].partition("-")[2]
         if name.startswith(_PLUGIN_PREFIX) and owner and owner not in clients:
             logger.info("removing %s from the Dask cluster: the run that installed it is gone", name)
-            client.unregister_worker_plugin(name)
+            _unregister(client, name)
+
+
+def _unregister(client: Client, name: str) -> None:
+    """Remove the objective from the cluster; a failure is logged, as it must not lose the finished run."""
+    try:
+        client.unregister_worker_plugin(name)
+    except Exception as exc:  # noqa: BLE001 - KeyError: a worker restarted (e.g. by a Ctrl-C) never had it
+        logger.warning("could not remove the objective %s from every Dask worker (%r)", name, exc)
 
 
 def _plugins_and_clients(dask_scheduler: Any) -> tuple[list[str], list[str]]:
@@ -172,28 +178,6 @@ def _close_cluster(cluster: LocalCluster) -> None:
     except Exception as exc:  # noqa: BLE001 - e.g. a nanny that was restarting a worker as the cluster closed
         logger.warning("the local Dask cluster did not close cleanly (%r): killing its worker processes", exc)
         _kill_worker_processes(cluster)
-
-
-@contextlib.contextmanager
-def _interrupt_deferred(until: str) -> Iterator[None]:
-    """Hold Ctrl-C back until the block ends (in the main thread), then raise it; ``until`` says what for."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    interrupted: list[int] = []
-
-    def hold(signum: int, frame: Any) -> None:
-        if not interrupted:
-            logger.warning("interrupted: stopping once %s", until)
-        interrupted.append(signum)
-
-    previous = signal.signal(signal.SIGINT, hold)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if interrupted:
-        raise KeyboardInterrupt
 
 
 #: Dask's loggers that report the workers killed at shutdown as failures (closed comms, tasks of dead workers).
@@ -307,7 +291,7 @@ class DaskExecutor(FuturesExecutor):
         if self._client is not None and is_closed(self._client):
             raise ValueError(f"the Dask client is {self._client.status}: pass a client that is not closed")
         if self._client is None:
-            with _interrupt_deferred(until="the local Dask cluster is up"):  # else nobody could close it
+            with interrupt_deferred(until="the local Dask cluster is up"):  # else nobody could close it
                 self._cluster, self._client = start_local_cluster(self.n_workers)
             logger.info("started a local Dask cluster of %d workers at %s", self.n_workers,
                         self._cluster.scheduler_address)
@@ -420,7 +404,7 @@ class DaskExecutor(FuturesExecutor):
             elif futures:
                 client.cancel(futures)
             if cluster is None and plugin is not None and client.status == "running":
-                client.unregister_worker_plugin(plugin)
+                _unregister(client, plugin)
         finally:
             if cluster is not None:
                 self._cluster = self._client = None
