@@ -12,6 +12,8 @@ from ConfigSpace import (
     CategoricalHyperparameter,
     ConfigurationSpace,
     EqualsCondition,
+    ForbiddenInClause,
+    ForbiddenLessThanRelation,
     UniformFloatHyperparameter,
     UniformIntegerHyperparameter,
 )
@@ -46,6 +48,31 @@ def small_discrete_space() -> ConfigurationSpace:
     space = ConfigurationSpace()
     space.add([CategoricalHyperparameter("a", ["x", "y", "z"]), UniformIntegerHyperparameter("b", 1, 4)])
     return space
+
+
+@pytest.fixture
+def nearly_all_forbidden_space() -> ConfigurationSpace:
+    """Ints a, b in [0, 1000] and x in [0, 1], where only a >= 997 and a >= b are allowed (0.2% of the space)."""
+    space = ConfigurationSpace()
+    space.add([UniformIntegerHyperparameter("a", 0, 1000, default_value=1000),
+               UniformIntegerHyperparameter("b", 0, 1000, default_value=0), UniformFloatHyperparameter("x", 0, 1)])
+    space.add([ForbiddenLessThanRelation(space["a"], space["b"]), ForbiddenInClause(space["a"], list(range(997)))])
+    return space
+
+
+def count_model_proposals(optimizer, space: ConfigurationSpace, n_trials: int) -> int:
+    """Ask and tell ``n_trials`` legal configs of ``space`` (loss: x away from 0.3, b from 500); how many came from
+    the model."""
+    from ultraopt.hdl.configs import check_config
+
+    optimizer.initialize(space, random_state=0)
+    n_model = 0
+    for _ in range(n_trials):
+        config, info = optimizer.ask()
+        assert check_config(space, config) == config
+        n_model += info["origin"] == "model"
+        optimizer.tell(config, abs(config["x"] - 0.3) + abs(config.get("b", 500) - 500) / 1000)
+    return n_model
 
 
 def quadratic(config: dict) -> float:
