@@ -6,8 +6,8 @@ import signal
 import pytest
 
 from ultraopt import fmin
-from ultraopt.executors.base import interrupt_deferred
 from ultraopt.executors.serial import SerialExecutor
+from ultraopt.interrupts import interrupt_deferred
 
 
 def _ctrl_c() -> None:

@@ -21,6 +21,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ultraopt.interrupts import interrupt_deferred
+
 if TYPE_CHECKING:
     from ultraopt.async_comm.worker import Worker
 
@@ -48,18 +50,26 @@ def start_worker_process(worker: Worker) -> subprocess.Popen[bytes]:
             "thread (Worker.run(background=True))"
         ) from exc
     header = {"sys_path": list(sys.path), "size": len(payload), "log_level": logging.getLogger("ultraopt").level}
-    process = subprocess.Popen(
-        [sys.executable, "-c", _BOOTSTRAP],
-        stdin=subprocess.PIPE,
-        start_new_session=sys.platform != "win32",
-        creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
-    )
-    assert process.stdin is not None
+    process: subprocess.Popen[bytes] | None = None
     try:
-        process.stdin.write(json.dumps(header).encode() + b"\n" + payload)
-        process.stdin.flush()
-    except OSError:  # the child died at once; its exit code tells the caller
-        pass
+        # Ctrl-C waits until the child has its whole worker: half of it made the child fail, or hang until killed
+        with interrupt_deferred(until="a worker process has started"):
+            process = subprocess.Popen(
+                [sys.executable, "-c", _BOOTSTRAP],
+                stdin=subprocess.PIPE,
+                start_new_session=sys.platform != "win32",
+                creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
+            )
+            assert process.stdin is not None
+            try:
+                process.stdin.write(json.dumps(header).encode() + b"\n" + payload)
+                process.stdin.flush()
+            except OSError:  # the child died at once; its exit code tells the caller
+                pass
+    except KeyboardInterrupt:  # the caller will not know this child: stop it here
+        if process is not None:
+            stop_worker_process(process)
+        raise
     logger.debug("started worker process %d", process.pid)
     return process
 

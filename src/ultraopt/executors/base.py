@@ -7,19 +7,17 @@ runs against each of them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
-import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from types import FrameType, TracebackType
+from collections.abc import Callable
+from types import TracebackType
 
+from ultraopt.interrupts import interrupt_deferred
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial, TrialStatus
 
-__all__ = ["Executor", "NoWorkerReminder", "interrupt_deferred", "retry_or_lose"]
+__all__ = ["Executor", "NoWorkerReminder", "retry_or_lose"]
 
 logger = logging.getLogger(__name__)
 
@@ -100,38 +98,6 @@ class Executor(ABC):
         # a Ctrl-C pressed again while the first one's shutdown runs would leave workers behind
         with interrupt_deferred(until="the executor has shut down"):
             self.shutdown()
-
-
-@contextlib.contextmanager
-def interrupt_deferred(until: str) -> Iterator[None]:
-    """Hold Ctrl-C back until the block ends (in the main thread), then raise ``KeyboardInterrupt``.
-
-    ``until`` says what the block does, for the warning. A second Ctrl-C raises at once, so that a block that
-    hangs can still be left. An error of the block after a held Ctrl-C becomes the ``KeyboardInterrupt`` (the
-    signal reaches the processes the block starts, too, which then fail).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    interrupted: list[int] = []
-
-    def hold(signum: int, frame: FrameType | None) -> None:
-        if interrupted:
-            raise KeyboardInterrupt
-        logger.warning("interrupted: stopping once %s (Ctrl-C again to stop at once)", until)
-        interrupted.append(signum)
-
-    previous = signal.signal(signal.SIGINT, hold)
-    try:
-        yield
-    except Exception as error:
-        if interrupted:
-            raise KeyboardInterrupt from error
-        raise
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if interrupted:
-        raise KeyboardInterrupt
 
 
 def retry_or_lose(trial: Trial, reason: str, max_retries: int) -> bool:

@@ -15,7 +15,7 @@ import dask
 from distributed import CancelledError, Client, KilledWorker, LocalCluster, WorkerPlugin
 
 from ultraopt.checks import check_int
-from ultraopt.executors.base import NoWorkerReminder, interrupt_deferred
+from ultraopt.executors.base import NoWorkerReminder
 from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
 from ultraopt.executors.remote import (
     explain_unpicklable,
@@ -24,6 +24,7 @@ from ultraopt.executors.remote import (
     run_installed,
     uninstall_objective,
 )
+from ultraopt.interrupts import interrupt_deferred
 from ultraopt.objective import Objective
 from ultraopt.trial import Trial
 
