@@ -320,7 +320,7 @@ def fmin(
                     logger.warning("interrupted while the executor started")
                 master.run(n_iterations, started_at=started_at)
         except KeyboardInterrupt:  # the run handles Ctrl-C itself: this one came as the executor shut down
-            logger.warning("interrupted while the executor shut down")
+            logger.warning("interrupted while the executor shut down; the result so far is kept")
             master.stop_reason = master.stop_reason or "interrupted"
         except Exception as error:  # a callback's bug, or an executor's failing shutdown: it must not take the
             _attach_result(error, result)  # finished trials with it
