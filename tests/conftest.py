@@ -19,6 +19,8 @@ from ConfigSpace import (
 )
 from joblib.externals.loky.backend import resource_tracker as loky_resource_tracker
 
+from ultraopt.hdl.configs import check_config
+
 matplotlib.use("Agg")
 
 
@@ -63,15 +65,13 @@ def nearly_all_forbidden_space() -> ConfigurationSpace:
 def count_model_proposals(optimizer, space: ConfigurationSpace, n_trials: int) -> int:
     """Ask and tell ``n_trials`` legal configs of ``space`` (loss: x away from 0.3, b from 500); how many came from
     the model."""
-    from ultraopt.hdl.configs import check_config
-
     optimizer.initialize(space, random_state=0)
     n_model = 0
     for _ in range(n_trials):
         config, info = optimizer.ask()
         assert check_config(space, config) == config
         n_model += info["origin"] == "model"
-        optimizer.tell(config, abs(config["x"] - 0.3) + abs(config.get("b", 500) - 500) / 1000)
+        optimizer.tell(config, abs(config["x"] - 0.3) + abs(config["b"] - 500) / 1000)
     return n_model
 
 
