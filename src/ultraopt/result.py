@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
 from ultraopt.checks import is_number
@@ -22,6 +21,7 @@ from ultraopt.text_table import render_table
 from ultraopt.trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
 
 __all__ = ["FMinResult"]
@@ -253,6 +253,8 @@ class FMinResult:
                 "error": trial.error,
             }
             records.append(record)
+        import pandas as pd  # here, not at the top: a run that never makes a table need not load pandas
+
         frame = pd.DataFrame.from_records(records, columns=_TRIAL_COLUMNS)
         if not records:  # pandas gives an empty frame object columns: keep the numbers numbers
             frame = frame.astype({name: float for name in ("budget", "loss", "start_time", "end_time", "duration")})
@@ -462,6 +464,8 @@ def _check_entries(data: Mapping[str, Any]) -> None:
 
 def _config_column(values: list[Any]) -> pd.Series:
     """A hyperparameter's column: its value in each trial, ``_INACTIVE`` where it was inactive (missing)."""
+    import pandas as pd
+
     active = [value for value in values if value is not _INACTIVE]
     kinds = {type(value) for value in active}
     missing = len(active) < len(values)

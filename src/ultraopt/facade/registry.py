@@ -5,27 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ultraopt import optimizer as optimizers
 from ultraopt.executors.base import Executor
 from ultraopt.executors.batch import MapReduceExecutor
 from ultraopt.executors.serial import SerialExecutor
 from ultraopt.facade.checks import InvalidArgumentError
 from ultraopt.optimizer.base_opt import BaseOptimizer
-from ultraopt.optimizer.etpe import ETPEOptimizer
-from ultraopt.optimizer.forest_opt import ForestOptimizer
-from ultraopt.optimizer.gbrt_opt import GBRTOptimizer
-from ultraopt.optimizer.random_opt import RandomOptimizer
-from ultraopt.optimizer.tpe import TPEOptimizer
 
 __all__ = ["DASK_STRATEGIES", "EXECUTOR_FACTORIES", "OPTIMIZERS", "make_optimizer"]
 
-#: Optimizer name (case-insensitive) to class.
-OPTIMIZERS: dict[str, type[BaseOptimizer]] = {
-    "etpe": ETPEOptimizer,
-    "tpe": TPEOptimizer,
-    "random": RandomOptimizer,
-    "forest": ForestOptimizer,
-    "gbrt": GBRTOptimizer,
+#: Optimizer name (case-insensitive) to the name of its class in :mod:`ultraopt.optimizer`, which imports a
+#: class when it is first used (the tree surrogates need scikit-learn, which ETPE runs need not load).
+OPTIMIZERS: dict[str, str] = {
+    "ETPE": "ETPEOptimizer",
+    "TPE": "TPEOptimizer",
+    "Random": "RandomOptimizer",
+    "Forest": "ForestOptimizer",
+    "GBRT": "GBRTOptimizer",
 }
+_BY_LOWER_NAME = {name.lower(): class_name for name, class_name in OPTIMIZERS.items()}
 
 
 def _async_comm_executor(n_jobs: int) -> Executor:
@@ -64,9 +62,10 @@ def make_optimizer(optimizer: Any) -> BaseOptimizer:
         return optimizer
     if isinstance(optimizer, type) and issubclass(optimizer, BaseOptimizer):
         return optimizer()
-    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
-        return OPTIMIZERS[optimizer.lower()]()
-    names = sorted(cls.name for cls in OPTIMIZERS.values())
+    if isinstance(optimizer, str) and optimizer.lower() in _BY_LOWER_NAME:
+        optimizer_class: type[BaseOptimizer] = getattr(optimizers, _BY_LOWER_NAME[optimizer.lower()])
+        return optimizer_class()
+    names = sorted(OPTIMIZERS)
     raise InvalidArgumentError(
         f"fmin: optimizer must be one of {names}, a BaseOptimizer subclass or instance, got {optimizer!r}"
     )

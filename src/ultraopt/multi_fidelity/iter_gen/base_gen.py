@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ultraopt.multi_fidelity.budgets import format_budget
 from ultraopt.multi_fidelity.iter.async_rank_reduction import AsyncRankReductionIteration
 from ultraopt.multi_fidelity.iter.base_iter import BaseIteration, ConfigSampler
 from ultraopt.multi_fidelity.iter.rank_reduction import RankReductionIteration
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PROMOTION_MODES", "BaseIterGenerator"]
 
@@ -113,6 +114,8 @@ class BaseIterGenerator(ABC):
 
         ``budget`` holds the float; ``budget_label`` writes it as the user would (``1/16`` rather than 0.0625).
         """
+        import pandas as pd  # here, not at the top: only tables need it, and importing it takes a moment
+
         rows = [
             {"iteration": i, "stage": stage, "num_configs": n, "budget": budget, "budget_label": format_budget(budget)}
             for i in range(self.n_brackets)
