@@ -7,6 +7,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.async_comm.helpers import Background, make_master, wait_until
 from ultraopt.executors.async_comm import LocalAsyncCommExecutor
 from ultraopt.objective import Objective
@@ -183,4 +185,46 @@ def test_a_master_that_did_not_run_for_a_while_does_not_blame_its_workers(namese
     finally:
         master.shutdown(shutdown_workers=True)
     assert sorted(trial.trial_id for trial in result.trials) == list(range(12))
+    assert all(trial.status is TrialStatus.SUCCESS and trial.attempt == 1 for trial in result.trials)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_worker_stopped_on_purpose_in_a_job_hands_it_back_without_charging_a_try(
+        nameserver, spawn_worker, space, tmp_path, stop):
+    # a clean stop closed the connection like a crash: the job was charged a try, and four Ctrl-C on workers
+    # running one healthy config ended it LOST
+    victim, survivor = (spawn_worker("marked_sleep", ULTRAOPT_TEST_MARKERS=str(tmp_path)) for _ in range(2))
+    master = make_master(nameserver.run_id, space)
+    try:
+        run = Background(lambda: master.run(n_iterations=12, min_n_workers=2))
+        wait_until(lambda: in_second_job(tmp_path, victim.pid), what="the victim to be in a job")
+        os.kill(victim.pid, stop)
+        assert victim.wait(10) == 0
+        result = run.result()
+    finally:
+        master.shutdown(shutdown_workers=True)
+    assert sorted(trial.trial_id for trial in result.trials) == list(range(12))
+    assert all(trial.status is TrialStatus.SUCCESS and trial.attempt == 1 for trial in result.trials)
+    handed_back = markers_of(tmp_path, victim.pid)[-1].removeprefix("start ")
+    (rerun,) = [trial for trial in result.trials if repr(trial.config["x"]) == handed_back]
+    assert f".{survivor.pid}." in rerun.worker
+
+
+def test_sigterm_stops_a_worker_of_several_processes_at_once(nameserver, spawn_worker, space, tmp_path):
+    # the handler stopped the processes while the main thread waited for one of them: Python could not reap it
+    # there, and the stop took 9 s of timeouts, warning of processes that "did not stop"
+    victim = spawn_worker("marked_sleep", "--n-workers", "2", ULTRAOPT_TEST_MARKERS=str(tmp_path))
+    master = make_master(nameserver.run_id, space)
+    try:
+        run = Background(lambda: master.run(n_iterations=20, min_n_workers=2))
+        wait_until(lambda: len(master.result.trials) >= 2, what="two results")
+        victim.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert victim.wait(10) == 0
+        assert time.monotonic() - signalled < 4.0
+        survivor = spawn_worker("marked_sleep")
+        result = run.result()
+    finally:
+        master.shutdown(shutdown_workers=True)
+    assert survivor.wait(15) == 0
     assert all(trial.status is TrialStatus.SUCCESS and trial.attempt == 1 for trial in result.trials)

@@ -124,6 +124,7 @@ def test_a_lost_connection_puts_the_jobs_back_counting_a_try_for_the_running_one
     assert dispatcher.wait_for_workers(1, timeout=10)
     trials = [submit(dispatcher, i, float(i)) for i in range(2)]  # both go to the silent worker, the only one
     time.sleep(0.3)
+    silent._say_goodbye = lambda runtime: None  # it vanishes rather than stops: no word to the dispatcher
     silent.shutdown()  # closes its connection to the dispatcher, jobs unfinished
     silent.thread.join(10)
     helper = Worker(nameserver.run_id, worker_id="helper").initialize(lambda config: config["x"])

@@ -38,7 +38,9 @@ go out again unchanged, so that a worker dying for reasons of its own never make
 ``LOST``. The oldest job may have finished, though, with its result still on the way when the next job killed
 the worker: so every job a dead worker held runs again *alone*, on a worker that holds no other job, and a
 death there is that job's own. A config that crashes its worker is thus ``LOST`` after ``max_retries`` more tries
-of its own, and a good config run before it on the same worker is charged one try at most.
+of its own, and a good config run before it on the same worker is charged one try at most. A worker stopped on
+purpose (Ctrl-C, SIGTERM, its idle timeout) says so before it goes (:meth:`Dispatcher.worker_leaving`): its jobs
+go out again without being charged.
 
 A result is accepted once per trial, whoever sends it first (a worker taken for dead that comes back may still
 deliver); any later result for the same trial is ignored.
@@ -596,12 +598,23 @@ class Dispatcher:
                     credentials.host, credentials.port)
         self._check_registration()
 
+    @expose
+    def worker_leaving(self, worker_name: str) -> None:
+        """A worker stops of its own accord (Ctrl-C, SIGTERM, its idle timeout): the jobs it holds go out again,
+        and none of them is charged a try, as none crashed it (a closed connection alone looks like a crash)."""
+        if not self._stop.is_set():
+            self._lose_worker(str(worker_name), "it stopped", charge=False)
+
     def _on_disconnect(self, worker_name: str) -> None:
         if not self._stop.is_set():
             self._lose_worker(worker_name, "its connection closed")
 
-    def _lose_worker(self, name: str, reason: str) -> None:
-        """Forget a dead worker; its jobs go back to the queue, or come back ``LOST`` after too many attempts."""
+    def _lose_worker(self, name: str, reason: str, charge: bool = True) -> None:
+        """Forget a worker; its jobs go back to the queue, or come back ``LOST`` after too many attempts.
+
+        ``charge``: the worker died, so the job it was running used up a try; ``False`` for a worker that said it
+        stops.
+        """
         lost = []
         with self._cond:
             worker = self._workers.pop(name, None)
@@ -610,7 +623,7 @@ class Dispatcher:
             self._dead[name] = worker.uri
             # A worker runs its jobs in the order they were sent, so only the oldest one it holds was running:
             # that one used up an attempt; the others were only queued there and simply go out again.
-            running = next(iter(worker.jobs), None)
+            running = next(iter(worker.jobs), None) if charge else None
             for trial_id, trial in reversed(list(worker.jobs.items())):
                 if trial_id not in self._pending:
                     continue  # cancelled: nobody waits for it
@@ -624,14 +637,16 @@ class Dispatcher:
                     continue
                 if trial_id == running:
                     trial.attempt += 1
-                self._alone.add(trial_id)  # the one that killed the worker, if any, must not take another along
+                if charge:
+                    self._alone.add(trial_id)  # the one that killed the worker, if any, must not take another along
                 self._queue[trial_id] = trial
                 self._queue.move_to_end(trial_id, last=False)
             n_jobs, n_workers = len(worker.jobs), len(self._workers)
             worker.jobs.clear()
             self._cond.notify_all()
-        logger.warning("worker %s is gone (%s): %d job(s) to run again, %d lost; %d worker(s) left",
-                       name, reason, n_jobs - len(lost), len(lost), n_workers)
+        (logger.warning if charge else logger.info)(
+            "worker %s is gone (%s): %d job(s) to run again, %d lost; %d worker(s) left",
+            name, reason, n_jobs - len(lost), len(lost), n_workers)
         worker.close()
         for trial in lost:
             self.new_result_callback(trial)

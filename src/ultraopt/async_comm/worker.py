@@ -26,7 +26,13 @@ from Pyro5.server import expose, oneway
 
 from ultraopt.async_comm.credentials import Credentials, changed_credentials, read_credentials, resolve_credentials
 from ultraopt.async_comm.nameserver import LOOPBACK, dispatcher_name, nameserver_proxy, worker_prefix
-from ultraopt.async_comm.security import AUTHENTICATION_FAILED, SecureDaemon, SharedProxy, wake
+from ultraopt.async_comm.security import (
+    AUTHENTICATION_FAILED,
+    AuthenticatedProxy,
+    SecureDaemon,
+    SharedProxy,
+    wake,
+)
 from ultraopt.objective import Evaluation, Objective, failed_evaluation
 
 __all__ = ["Worker"]
@@ -45,6 +51,8 @@ _FAILURES_BEFORE_WARNING = 5
 _FAILURES_PER_WARNING = 60
 # ... and before it reads its credentials file again (a restarted name server may have written a new one).
 _FAILURES_BEFORE_REREAD = 3
+# Seconds a stopping worker gives the dispatcher to take its goodbye (a frozen master must not hold it up).
+_GOODBYE_TIMEOUT = 2.0
 
 
 def _process_tag() -> str:
@@ -365,6 +373,7 @@ class Worker:
                     continue  # a compute thread in a job is a daemon thread: its job is not waited for
                 if thread is not threading.current_thread():
                     thread.join(timeout=1.0)
+            self._say_goodbye(runtime)
             self._unregister(runtime)
             for proxy in list(runtime.dispatchers.values()):
                 proxy.close()  # the dispatcher sees the connection close: this worker is gone
@@ -589,6 +598,20 @@ class Worker:
             return None  # no dispatcher yet: it will find us in the name server when it starts
         finally:
             ns.close()
+
+    def _say_goodbye(self, runtime: _Runtime) -> None:
+        """Tell the dispatcher that this worker stops of its own accord, so that the jobs it holds go out again
+        without counting as tries: to the dispatcher, the connection closing alone would look like a crash."""
+        uri = runtime.latest_callback or runtime.dispatcher_uri
+        if uri is None:
+            return  # no dispatcher ever knew of us
+        proxy = AuthenticatedProxy(uri, runtime.credentials.secret, identity=runtime.name, timeout=_GOODBYE_TIMEOUT)
+        try:
+            proxy.worker_leaving(runtime.name)
+        except Exception as exc:  # noqa: BLE001 - gone, frozen, or without the call (older): it sees us go anyway
+            logger.debug("worker %s: the dispatcher did not take its goodbye: %s", runtime.name, exc)
+        finally:
+            proxy._pyroRelease()
 
     def _unregister(self, runtime: _Runtime) -> None:
         ns = nameserver_proxy(runtime.credentials, timeout=2.0)

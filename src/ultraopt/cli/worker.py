@@ -145,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
             worker.worker_id = number
         workers.append(worker)
     _check_credentials(args.run_id, workers[0])
-    signal.signal(signal.SIGTERM, lambda *_: [worker.shutdown() for worker in workers])
+    # SIGTERM stops the workers as Ctrl-C does, from the main thread: stopping their processes in the handler, while
+    # the main thread waits for one of them, kept Python from reaping it, and the stop ran into every timeout.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"{len(workers)} worker(s) of run {args.run_id!r}, name server {workers[0].nameserver}:"
           f"{workers[0].nameserver_port}", flush=True)
     try:
