@@ -145,6 +145,24 @@ def test_a_master_shut_down_while_it_waits_for_workers_stops_waiting(nameserver,
         master.run(n_iterations=1)
 
 
+def test_ctrl_c_while_the_master_waits_for_workers_keeps_the_result_and_says_why(nameserver, space, tmp_path,
+                                                                                 monkeypatch):
+    # the KeyboardInterrupt went through run() as a traceback, and the stored run had no stop reason
+    path = tmp_path / "run.db"
+    master = make_master(nameserver.run_id, space, checkpoint_file=path)
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(master.executor, "wait_for_workers", ctrl_c)
+    try:
+        result = master.run(n_iterations=1, min_n_workers=1)
+    finally:
+        master.shutdown()
+    assert result.trials == [] and result.meta["stop_reason"] == "interrupted"
+    assert FMinResult.load(path).meta["stop_reason"] == "interrupted"
+
+
 def test_run_again_after_the_time_limit_runs_more_iterations(nameserver, start_workers, space):
     """The trials cancelled at the limit free their slots: the next run() has room for its iterations."""
     start_workers(2, func=lambda config: time.sleep(0.4) or 0.0)

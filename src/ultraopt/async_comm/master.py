@@ -207,7 +207,13 @@ class Master:
             if self._loop.is_done:  # a finished run started again (a requeued cluster job): no worker will come
                 self._loop.stop_reason = "finished"
                 return self.result
-            if not self._wait_for_workers(min_n_workers, deadline=started_at + self._loop.time_limit):
+            try:
+                joined = self._wait_for_workers(min_n_workers, deadline=started_at + self._loop.time_limit)
+            except KeyboardInterrupt:  # as during the run: the result so far, and the reason, are kept
+                logger.warning("interrupted while waiting for workers of run %r", self.run_id)
+                self._loop.stop_reason = "interrupted"
+                return self.result
+            if not joined:
                 self._loop.stop_reason = "time limit"
                 return self.result
             return self._loop.run(self._n_iterations, started_at=started_at)
