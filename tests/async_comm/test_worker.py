@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from tests.async_comm.helpers import wait_until
 from ultraopt.async_comm.dispatcher import Dispatcher
 from ultraopt.async_comm.nameserver import NameServer, dispatcher_name, nameserver_proxy, worker_prefix
 from ultraopt.async_comm.worker import Worker
@@ -379,3 +380,17 @@ def test_a_job_of_a_restarted_master_runs_though_the_worker_last_saw_the_dead_on
     (trial,) = dispatcher.collector.wait_for(1, timeout=10)
     assert trial.status is TrialStatus.SUCCESS and trial.loss == 4.0
     assert worker._runtime.dispatcher_uri == dispatcher.uri  # the name server was asked again
+
+
+def test_a_worker_of_a_run_without_a_master_says_so_and_names_the_runs_that_have_one(nameserver, dispatcher,
+                                                                                       workers, caplog):
+    # a mistyped run id waited for ever without a word
+    credentials = nameserver.credentials
+    worker = Worker("typo", nameserver=credentials.host, nameserver_port=credentials.port,
+                    secret=credentials.secret).initialize(lambda config: 0.0)
+    worker.heartbeat_interval = 0.01
+    workers.append(worker)
+    with caplog.at_level("WARNING", logger="ultraopt.async_comm.worker"):
+        worker.run(background=True)
+        wait_until(lambda: "no master of run 'typo'" in caplog.text, timeout=15, what="the warning")
+    assert f"runs with a master there: ['{nameserver.run_id}']" in caplog.text

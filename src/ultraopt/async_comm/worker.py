@@ -51,6 +51,9 @@ _FAILURES_BEFORE_WARNING = 5
 _FAILURES_PER_WARNING = 60
 # ... and before it reads its credentials file again (a restarted name server may have written a new one).
 _FAILURES_BEFORE_REREAD = 3
+# Heartbeat periods without a master registered for the run before a worker says so (a mistyped run id waits for
+# ever), then _FAILURES_PER_WARNING between warnings.
+_WAITS_BEFORE_WARNING = 30
 # Seconds a stopping worker gives the dispatcher to take its goodbye (a frozen master must not hold it up).
 _GOODBYE_TIMEOUT = 2.0
 
@@ -481,6 +484,7 @@ class Worker:
         assert runtime is not None
         registered, dispatcher_uri = False, None
         failures = 0  # calls in a row that could not reach the name server or the dispatcher
+        waits = 0  # lookups in a row that found no dispatcher of the run
         while not runtime.stop.is_set():
             if self._idle_too_long(runtime):
                 logger.info("worker %s idle for %.1f s: shutting down", runtime.name, self.timeout)
@@ -494,6 +498,9 @@ class Worker:
                     registered, dispatcher_uri = True, None
                 if dispatcher_uri is None:
                     dispatcher_uri = self._lookup_dispatcher(runtime)
+                    waits = 0 if dispatcher_uri is not None else waits + 1
+                    if waits % _FAILURES_PER_WARNING == _WAITS_BEFORE_WARNING:
+                        self._warn_no_master(runtime, waits * self.heartbeat_interval)
                     if dispatcher_uri is not None:
                         runtime.dispatcher_uri = dispatcher_uri
                         calling_dispatcher = True
@@ -612,6 +619,19 @@ class Worker:
             logger.debug("worker %s: the dispatcher did not take its goodbye: %s", runtime.name, exc)
         finally:
             proxy._pyroRelease()
+
+    def _warn_no_master(self, runtime: _Runtime, seconds: float) -> None:
+        """Say that no master of the run came for ``seconds``, naming the runs that have one at this name server."""
+        ns = nameserver_proxy(runtime.credentials)
+        try:
+            names = ns.call("list", prefix="ultraopt.")
+        finally:
+            ns.close()
+        runs = sorted(name[len("ultraopt."):-len(".dispatcher")] for name in names if name.endswith(".dispatcher"))
+        credentials = runtime.credentials
+        logger.warning("worker %s: no master of run %r at the name server %s:%d for %.0f s; runs with a master "
+                       "there: %s. Waiting: check the run id if its master should be up", runtime.name, self.run_id,
+                       credentials.host, credentials.port, seconds, runs or "none")
 
     def _unregister(self, runtime: _Runtime) -> None:
         ns = nameserver_proxy(runtime.credentials, timeout=2.0)
