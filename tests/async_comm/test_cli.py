@@ -75,6 +75,18 @@ def test_a_bad_objective_is_a_one_line_error():
         assert process.returncode == 2 and message in error, error
 
 
+@pytest.mark.parametrize("source, error", [("x = (", "SyntaxError"), ("raise RuntimeError('no data file')",
+                                                                        "RuntimeError: no data file")])
+def test_an_objective_module_that_fails_to_import_is_a_clear_error(tmp_path, monkeypatch, source, error):
+    # only an ImportError was put in words; anything else the module raised came out as a traceback
+    from ultraopt.cli.worker import load_objective
+
+    (tmp_path / "broken_objective_module.py").write_text(source + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match=f"importing 'broken_objective_module' for --objective failed: {error}"):
+        load_objective("broken_objective_module:f")
+
+
 def worker_of(credentials, timeout: float, secret: str, **kwargs) -> subprocess.Popen:
     """An ``ultraopt worker`` process that finds the name server by address, with ``secret`` as the run's."""
     return subprocess.Popen(
@@ -213,8 +225,8 @@ def test_the_master_follows_a_name_server_restarted_elsewhere(tmp_path, space, m
                 process.wait(10)
 
 
-def test_wait_looks_for_the_credentials_file_as_long_as_it_says(tmp_path):
-    # --wait 3 gave up after about 2 s: three tries a second apart
+def test_wait_looks_for_the_credentials_file_as_long_as_it_says(tmp_path, capsys):
+    # --wait 3 gave up after about 2 s: three tries a second apart; and it waited without a word
     import time
 
     from ultraopt.cli import build_parser
@@ -226,3 +238,4 @@ def test_wait_looks_for_the_credentials_file_as_long_as_it_says(tmp_path):
     with pytest.raises(FileNotFoundError, match="no credentials of run 'nobody'"):
         make_worker(args)
     assert 1.9 < time.monotonic() - start < 10
+    assert f"waiting up to 2 s for {tmp_path / 'ultraopt_run_nobody_credentials.json'}" in capsys.readouterr().out

@@ -75,6 +75,9 @@ def load_objective(spec: str) -> Any:
         target: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise ValueError(f"cannot import {module_name!r} for --objective: {exc}") from exc
+    except Exception as exc:  # the module's own code failed (a syntax error, a missing data file)
+        raise ValueError(f"importing {module_name!r} for --objective failed: {type(exc).__name__}: {exc} (python -c "
+                         f"'import {module_name}' shows the traceback)") from exc
     for part in attribute.split("."):
         if not hasattr(target, part):
             raise ValueError(f"{module_name!r} has no attribute {attribute!r} (from --objective {spec!r})")
@@ -111,6 +114,11 @@ def make_worker(args: argparse.Namespace) -> Any:
     else:
         raise ValueError(f"--objective {args.objective!r} is neither a function nor a Worker subclass")
     if args.working_directory:
+        from ultraopt.async_comm.credentials import credentials_path
+
+        path = credentials_path(args.working_directory, args.run_id)
+        if not path.exists():
+            print(f"waiting up to {args.wait:g} s for {path} (written by the run's master or name server)", flush=True)
         # a try now, then one a second: --wait 3 looks for the file 3 s
         worker.load_nameserver_credentials(args.working_directory, num_tries=int(args.wait) + 1, interval=1)
     return worker
