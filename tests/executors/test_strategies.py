@@ -258,3 +258,19 @@ def test_executor_counts_are_checked_alike(executor_class, name):
     for bad in (True, "3", 2.0, -1):
         with pytest.raises(ValueError, match=rf"^{name} must be a (positive|non-negative) int, got {bad!r}$"):
             executor_class(**{name: bad})
+
+
+def test_choices_json_cannot_give_back_are_refused_by_asynccomm_before_any_trial_and_run_with_mapreduce():
+    # AsyncComm workers got (64, 64) as the list [64, 64], while the trial recorded the tuple
+    from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace
+
+    space = ConfigurationSpace()
+    space.add(CategoricalHyperparameter("layers", [(64, 64), (128,)]))
+    seen = []
+    with pytest.raises(InvalidArgumentError, match=r"LocalAsyncCommExecutor workers receive configs as JSON, which "
+                                                   r"cannot give back hyperparameter 'layers': value \(64, 64\)"):
+        fmin(seen.append, space, n_iterations=2, n_jobs=2, parallel_strategy="AsyncComm", show_progressbar=False)
+    assert seen == []
+    result = fmin(lambda config: float(isinstance(config["layers"], tuple)), space, n_iterations=2, n_jobs=2,
+                  parallel_strategy="MapReduce", show_progressbar=False)
+    assert [trial.loss for trial in result.trials] == [1.0, 1.0]

@@ -54,6 +54,7 @@ class AsyncCommExecutor(Executor):
     """
 
     runs_given_objective = False  # the workers evaluate their own objective
+    sends_configs_as_json = True  # Pyro5 messages are JSON: nothing from the network is unpickled
 
     def __init__(
         self,

@@ -47,6 +47,9 @@ class Executor(ABC):
     #: Whether trials run the objective given to :meth:`start` (not one the workers brought themselves), so that
     #: what wraps it (per-trial limits) applies.
     runs_given_objective: bool = True
+    #: Whether configs reach the objective through JSON (over the network), so that choices JSON cannot give back
+    #: (a tuple comes back a list) would reach it changed.
+    sends_configs_as_json: bool = False
 
     @abstractmethod
     def start(self, objective: Objective) -> None:

@@ -239,17 +239,18 @@ def fmin(
     if checkpoint_freq not in (None, 10):
         logger.info("checkpoint_freq=%s has no effect: every trial is committed as it finishes", checkpoint_freq)
     space = as_config_space(config_space)
-    if checkpoint_file is not None and (unsavable := values_json_cannot_hold(space)):
-        raise InvalidArgumentError(
-            f"fmin: checkpoint_file stores configs as JSON, which cannot give back {unsavable[0]}: the run could not "
-            "be resumed. Use strings, numbers, bools or None as choices (e.g. '20,20' for (20, 20)) and convert "
-            "them in the objective, or run without a checkpoint_file"
-        )
+    if checkpoint_file is not None:
+        _refuse_values_json_changes(space, "checkpoint_file stores configs as JSON", "the run could not be resumed",
+                                    "run without a checkpoint_file")
     generator = multi_fidelity_iter_generator or CustomIterGenerator([1], [1.0])
     budgets = generator.get_budgets()
     the_optimizer = make_optimizer(optimizer)
     strategy = _choose_strategy(parallel_strategy, n_jobs, auto_identify_serial_strategy, dask_client)
     executor = _make_executor(strategy, n_jobs, dask_client)
+    if executor.sends_configs_as_json:
+        _refuse_values_json_changes(space, f"the {type(executor).__name__} workers receive configs as JSON",
+                                    "the objective would get another value than the one recorded",
+                                    "use parallel_strategy='MapReduce' or 'Dask'")
     if isinstance(objective, LimitedObjective) and not executor.runs_given_objective:
         raise InvalidArgumentError(
             f"fmin: trial_time_limit and trial_memory_limit cannot reach the workers of {type(executor).__name__}: "
@@ -348,6 +349,15 @@ def _attach_result(error: Exception, result: FMinResult) -> None:
         return
     if hasattr(error, "add_note"):  # Python 3.11+
         error.add_note(f"fmin: the run stopped; its {len(result.trials)} finished trials are in this error's .result")
+
+
+def _refuse_values_json_changes(space: ConfigurationSpace, how: str, consequence: str, alternative: str) -> None:
+    """Raise an ``InvalidArgumentError`` when a value of ``space`` would not survive a JSON round trip."""
+    if unsavable := values_json_cannot_hold(space):
+        raise InvalidArgumentError(
+            f"fmin: {how}, which cannot give back {unsavable[0]}: {consequence}. Use strings, numbers, bools or None "
+            f"as choices (e.g. '20,20' for (20, 20)) and convert them in the objective, or {alternative}"
+        )
 
 
 def _choose_strategy(
