@@ -111,3 +111,14 @@ def test_a_grid_step_that_is_not_positive_is_named():
     hp = UniformIntegerHyperparameter("n_layers", 1, 5, meta={"q": 0})
     with pytest.raises(ValueError, match="'n_layers'.*meta\\['q'\\] must be a positive number, got 0"):
         grid_step(hp)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_constant_holding_a_tuple_reaches_the_objective_as_it_is(optimizer):
+    # np.array([(64, 64)]) made two values of the one constant: ETPE, TPE and Forest crashed in the encoder
+    from ConfigSpace import Constant
+
+    space = ConfigurationSpace()
+    space.add([Constant("layers", (64, 64)), UniformFloatHyperparameter("x", 0.0, 1.0)])
+    seen = _run(space, optimizer, n=15)
+    assert all(config["layers"] == (64, 64) for config in seen)

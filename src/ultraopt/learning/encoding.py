@@ -155,7 +155,9 @@ class SpaceEncoder:
             if dim.kind in ("categorical", "ordinal"):
                 column[active] = np.clip(np.rint(column[active]), 0, (dim.n_values or 1) - 1)
             elif isinstance(hp, Constant):
-                column[active] = np.asarray(hp.to_vector(np.array([hp.value])), dtype=float)[0]
+                value = np.empty(1, dtype=object)  # np.array([(64, 64)]) would be two values, not one tuple
+                value[0] = hp.value
+                column[active] = np.asarray(hp.to_vector(value), dtype=float)[0]
             else:
                 column[active] = np.clip(column[active], 0.0, 1.0)
                 if dim.kind == "discrete" and active.any():
