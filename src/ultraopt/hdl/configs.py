@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from ConfigSpace import Configuration, ConfigurationSpace
 from ConfigSpace.conditions import AndConjunction, Conjunction, NotEqualsCondition
-from ConfigSpace.forbidden import ForbiddenConjunction, ForbiddenRelation
+from ConfigSpace.forbidden import ForbiddenConjunction, ForbiddenEqualsClause, ForbiddenInClause, ForbiddenRelation
 from ConfigSpace.hyperparameters import (
     CategoricalHyperparameter,
     Constant,
@@ -30,7 +30,7 @@ from ConfigSpace.hyperparameters import (
     OrdinalHyperparameter,
 )
 
-from ultraopt.hdl.values import find_choice, is_number, type_name
+from ultraopt.hdl.values import find_choice, is_number, same_scalar, type_name
 from ultraopt.jsonable import plain_scalar
 
 __all__ = [
@@ -181,7 +181,7 @@ def sample_configs(
     if n <= 0:
         return []
     with _sampling_random(config_space, rng) as random:
-        if _grid_decides(config_space):
+        if _grid_decides(config_space) or _forbidden_options(config_space):
             return _sample_snapped(config_space, n, random)
         sampled = config_space.sample_configuration(n) if n > 1 else [config_space.sample_configuration()]
         configs = [plain_config(config_space, configuration) for configuration in sampled]
@@ -215,12 +215,20 @@ def _sampling_random(config_space: ConfigurationSpace, rng: np.random.Generator)
             config_space.random = own
 
 
-def _draw_column(hp: Hyperparameter, n: int, random: np.random.RandomState) -> list[Any]:
-    """``n`` plain values of ``hp`` drawn with ``random``.
+def _draw_column(hp: Hyperparameter, n: int, random: np.random.RandomState, forbidden: Iterable[Any] = ()) -> list[Any]:
+    """``n`` plain values of ``hp`` drawn with ``random`` (none of the options in ``forbidden``).
 
     Every point of a linear q-grid is as likely as the others (drawn uniformly on ``[lower, upper]`` and snapped,
     the two end points would get half a cell each); a log grid's points get the log-uniform mass nearest them.
     """
+    forbidden = list(forbidden)
+    if forbidden and isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter)):
+        options = list(_options(hp))
+        allowed = [i for i, option in enumerate(options) if not any(same_scalar(option, x) for x in forbidden)]
+        if allowed:  # none: every config is forbidden where hp is active, which the caller finds out
+            weights = hp.probabilities if isinstance(hp, CategoricalHyperparameter) else np.ones(len(options))
+            p = np.asarray(weights, dtype=float)[allowed]
+            return [_plain_value(hp, options[allowed[k]]) for k in random.choice(len(allowed), size=n, p=p / p.sum())]
     q = grid_step(hp)
     if q is None or not isinstance(hp, NumericalHyperparameter):
         return [_plain_value(hp, value) for value in hp.sample_value(n, seed=random)]
@@ -229,6 +237,22 @@ def _draw_column(hp: Hyperparameter, n: int, random: np.random.RandomState) -> l
         return [snap_to_grid(hp, value) for value in scale_value(hp, random.random_sample(n))]
     points = random.randint(_n_grid_points(lower, upper, q), size=n)
     return [_plain_value(hp, lower + int(point) * q) for point in points]
+
+
+def _forbidden_options(config_space: ConfigurationSpace) -> dict[str, list[Any]]:
+    """The options of each choice that a forbidden clause on it alone (not in a conjunction) rules out.
+
+    Drawing only from the other options gives what rejecting the forbidden configs gives (the clause holds only
+    where the choice is active, and an inactive choice's value is not used), without the rejections: clauses
+    that leave one option of hundreds made almost every draw a forbidden one.
+    """
+    found: dict[str, list[Any]] = {}
+    for clause in config_space.forbidden_clauses:
+        if isinstance(clause, (ForbiddenEqualsClause, ForbiddenInClause)) and isinstance(
+                clause.hyperparameter, (CategoricalHyperparameter, OrdinalHyperparameter)):
+            values = [clause.value] if isinstance(clause, ForbiddenEqualsClause) else list(clause.values)
+            found.setdefault(clause.hyperparameter.name, []).extend(values)
+    return found
 
 
 def _grid_decides(config_space: ConfigurationSpace) -> bool:
@@ -277,9 +301,11 @@ def _sample_snapped(
         if drawn:
             batch, n_drawn = n - len(configs), 0
         elif n_drawn >= _MAX_FRUITLESS_DRAWS:
+            clauses = list(config_space.forbidden_clauses)
             raise ValueError(
-                f"no config of the space passes its forbidden clauses on the grids of its hyperparameters: none of "
-                f"{n_drawn} random draws did; forbidden: {list(config_space.forbidden_clauses)}"
+                f"no config of the space passes its forbidden clauses on the grids of its hyperparameters, or too "
+                f"few for random draws to find: none of {n_drawn} did. The {len(clauses)} forbidden clause(s) begin "
+                f"with: {clauses[:3]}"
             )
         else:  # a round with no legal config: draw more at once, so that a rare legal one is found quickly
             batch = min(2 * batch, 4096)
@@ -291,8 +317,10 @@ def _draw_configs(
 ) -> list[dict[str, Any]]:
     """``n`` draws (values of ``fixed`` kept), conditions applied to the snapped values, minus forbidden ones."""
     fixed = fixed or {}
+    forbidden = _forbidden_options(config_space)
     columns = {
-        name: [fixed[name]] * n if name in fixed else _draw_column(hp, n, random) for name, hp in config_space.items()
+        name: [fixed[name]] * n if name in fixed else _draw_column(hp, n, random, forbidden.get(name, ()))
+        for name, hp in config_space.items()
     }
     configs = []
     for row in range(n):
