@@ -203,6 +203,23 @@ def test_a_large_conditional_space_compiles_quickly() -> None:
     assert time.perf_counter() - start < 10
 
 
+def test_defaults_move_off_combinations_that_forbid_them_only_together() -> None:
+    # one clause at a time: a = 1 is forbidden, so a defaulted to 2, which the next clause forbids with every b;
+    # the space was refused though a = 3 is allowed
+    space = hdl2cs({"a": {"_type": "choice", "_value": [1, 2, 3]}, "b": {"_type": "choice", "_value": [1, 2]},
+                    "__forbidden": [{"a": 1}, {"a": 2, "b": [1, 2]}]})
+    assert dict(space.get_default_configuration()) == {"a": 3, "b": 1}
+
+
+def test_clauses_that_forbid_every_config_together_are_refused_in_words() -> None:
+    # the message advised another '_default' where none was written, under a private exception class
+    with pytest.raises(HDLError, match="no config that keeps the '_default' values written passes every forbidden "
+                                       "combination") as refused:
+        hdl2cs({"a": {"_type": "choice", "_value": [1, 2]}, "b": {"_type": "choice", "_value": [1, 2]},
+                "__forbidden": [{"a": 1}, {"a": 2, "b": [1, 2]}]})
+    assert type(refused.value) is HDLError
+
+
 def test_a_default_no_one_wrote_moves_off_a_forbidden_combination() -> None:
     # "this forbidden combination holds for the default configuration" blamed the user for our defaults
     space = hdl2cs({"a": {"_type": "choice", "_value": ["x", "y", "z"]},

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from ConfigSpace import ConfigurationSpace
 from ConfigSpace.conditions import AndConjunction, ConditionLike, EqualsCondition, InCondition
 from ConfigSpace.exceptions import CyclicDependancyError, ForbiddenValueError
@@ -18,10 +19,11 @@ from ConfigSpace.forbidden import (
 )
 from ConfigSpace.hyperparameters import CategoricalHyperparameter, OrdinalHyperparameter
 
-from ultraopt.hdl.configs import finite_values
-from ultraopt.hdl.errors import HDLError, KeyPath, format_path
+from ultraopt.hdl.configs import draw_allowed_configs
+from ultraopt.hdl.errors import HDLError, KeyPath
 from ultraopt.hdl.parse import ParsedHDL, parse_hdl
 from ultraopt.hdl.special import ConditionSpec, ForbiddenSpec, resolve_special_keys
+from ultraopt.hdl.values import find_choice, same_scalar
 from ultraopt.jsonable import plain_scalar
 
 __all__ = ["as_config_space", "hdl2cs"]
@@ -66,10 +68,10 @@ def hdl2cs(hdl: Mapping[str, Any]) -> ConfigurationSpace:
     try:
         _add_forbiddens(space, forbiddens)
     except _ForbiddenDefault as exc:
-        # The user wrote no '_default' that makes it hold: the defaults are ours to choose, so choose another.
-        adjusted = _with_allowed_default(hdl, parsed, forbiddens[exc.index])
+        # The defaults the user did not write are ours to choose: choose some that no combination forbids.
+        adjusted = _with_allowed_defaults(hdl, parsed, _copy(space, with_conditions=True), forbiddens)
         if adjusted is None:
-            raise
+            raise exc.refused() from None
         return hdl2cs(adjusted)
     logger.debug(
         "compiled an HDL into %d hyperparameters, %d conditions, %d forbidden clauses",
@@ -147,25 +149,68 @@ class _ForbiddenDefault(HDLError):
 
     def __init__(self, path: KeyPath, message: str, index: int) -> None:
         super().__init__(path, message)
+        self.where = path
         self.index = index
 
+    def refused(self) -> HDLError:
+        """The error for the user: no defaults that every combination allows were found."""
+        return HDLError(self.where, "this forbidden combination holds for the default configuration, and no config "
+                                    f"that keeps the '_default' values written passes every forbidden combination "
+                                    f"(none of {_DEFAULT_SEARCH_DRAWS} random draws did): change a '_default', or "
+                                    "leave more combinations allowed")
 
-def _with_allowed_default(hdl: Mapping[str, Any], parsed: ParsedHDL, spec: ForbiddenSpec) -> dict[str, Any] | None:
-    """A copy of ``hdl`` in which one of ``spec``'s hyperparameters without a written ``_default`` defaults to a
-    value ``spec`` allows; ``None`` when each has a written default or no such value."""
-    for name, values in spec.clauses:
-        definition = _at(hdl, parsed.paths[name])
-        options = finite_values(parsed.hyperparameters[name])
-        if _DEFAULT_KEY in definition or options is None:
-            continue
-        allowed = [option for option in map(plain_scalar, options) if option not in values]
-        if allowed:
-            adjusted = copy.deepcopy(dict(hdl))
-            _at(adjusted, parsed.paths[name])[_DEFAULT_KEY] = allowed[0]
-            logger.info("HDL %s: the first option of '%s' is forbidden with the other defaults; it defaults to %r",
-                        format_path(spec.path), name, allowed[0])
-            return adjusted
-    return None
+
+# Random configs drawn, at most, to find defaults that no forbidden combination rules out.
+_DEFAULT_SEARCH_DRAWS = 4096
+
+
+def _with_allowed_defaults(
+    hdl: Mapping[str, Any], parsed: ParsedHDL, space: ConfigurationSpace, specs: list[ForbiddenSpec]
+) -> dict[str, Any] | None:
+    """A copy of ``hdl`` whose default configuration no forbidden combination rules out, found by random draws
+    that keep the defaults the user wrote and those of hyperparameters that decide no combination, changing as
+    few others as it can; ``None`` when no draw passes (``space``: the hyperparameters and conditions only)."""
+    clauses = [_forbidden(space, spec) for spec in specs]
+    deciding = {name for spec in specs for name, _ in spec.clauses}
+    unvisited = list(deciding)
+    while unvisited:  # and their ancestors: they decide whether a clause applies
+        for parent in space.parents_of[unvisited.pop()]:
+            if parent.name not in deciding:
+                deciding.add(parent.name)
+                unvisited.append(parent.name)
+    defaults = {name: plain_scalar(hp.default_value) for name, hp in space.items()}
+    fixed = {name: value for name, value in defaults.items() if name not in deciding or _written(hdl, parsed, name)}
+    allowed = draw_allowed_configs(space, clauses, _DEFAULT_SEARCH_DRAWS, np.random.default_rng(0), fixed)
+    if not allowed:
+        return None
+
+    def moves(config: dict[str, Any]) -> dict[str, Any]:
+        return {name: value for name, value in config.items() if not same_scalar(value, defaults[name])}
+
+    def cost(config: dict[str, Any]) -> tuple[int, int]:  # fewest defaults moved, then the earliest options
+        moved = moves(config)
+        return len(moved), sum(_option_index(space[name], value) for name, value in moved.items())
+
+    moved = moves(min(allowed, key=cost))
+    adjusted = copy.deepcopy(dict(hdl))
+    for name, value in moved.items():
+        _at(adjusted, parsed.paths[name])[_DEFAULT_KEY] = value
+    logger.info("HDL: the defaults were forbidden together; now %s", moved)
+    return adjusted
+
+
+def _option_index(hp: Any, value: Any) -> int:
+    """Where ``value`` is among the options of a choice (0 for other hyperparameters)."""
+    if isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter)):
+        options = hp.choices if isinstance(hp, CategoricalHyperparameter) else hp.sequence
+        return find_choice(options, value) or 0
+    return 0
+
+
+def _written(hdl: Mapping[str, Any], parsed: ParsedHDL, name: str) -> bool:
+    """Whether the user wrote ``name``'s default (a constant is its own)."""
+    definition = _at(hdl, parsed.paths[name])
+    return not isinstance(definition, Mapping) or _DEFAULT_KEY in definition
 
 
 def _at(hdl: Mapping[str, Any], path: KeyPath) -> Any:

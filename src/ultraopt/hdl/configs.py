@@ -38,6 +38,7 @@ __all__ = [
     "branch_is_infinite",
     "branches",
     "check_config",
+    "draw_allowed_configs",
     "enumerate_configs",
     "finite_values",
     "config_key",
@@ -312,11 +313,23 @@ def _sample_snapped(
     return configs[:n]
 
 
-def _draw_configs(
-    config_space: ConfigurationSpace, n: int, random: np.random.RandomState, fixed: Mapping[str, Any] | None = None
+def draw_allowed_configs(
+    config_space: ConfigurationSpace, clauses: list[Any], n: int, rng: np.random.Generator, fixed: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """``n`` draws (values of ``fixed`` kept), conditions applied to the snapped values, minus forbidden ones."""
+    """``n`` random draws of ``config_space`` with the values of ``fixed``, minus those that one of ``clauses``
+    (forbidden clauses of its hyperparameters, added to the space or not) forbids."""
+    with _sampling_random(config_space, rng) as random:
+        return _draw_configs(config_space, n, random, fixed=fixed, clauses=clauses)
+
+
+def _draw_configs(
+    config_space: ConfigurationSpace, n: int, random: np.random.RandomState, fixed: Mapping[str, Any] | None = None,
+    clauses: list[Any] | None = None,
+) -> list[dict[str, Any]]:
+    """``n`` draws (values of ``fixed`` kept), conditions applied to the snapped values, minus those forbidden by
+    ``clauses`` (by default the space's)."""
     fixed = fixed or {}
+    clauses = list(config_space.forbidden_clauses) if clauses is None else clauses
     forbidden = _forbidden_options(config_space)
     columns = {
         name: [fixed[name]] * n if name in fixed else _draw_column(hp, n, random, forbidden.get(name, ()))
@@ -328,7 +341,7 @@ def _draw_configs(
         for name in config_space:  # topological order: parents come first
             if _conditions_hold(config_space.parent_conditions_of[name], config):
                 config[name] = columns[name][row]
-        if not _is_forbidden(config_space, config):
+        if not _is_forbidden(clauses, config):
             configs.append(config)
     return configs
 
@@ -475,7 +488,7 @@ def enumerate_configs(config_space: ConfigurationSpace, limit: int = 20_000) -> 
     combinations = _active_combinations(config_space, list(config_space), limit)
     if combinations is None:
         return None
-    return [config for config in combinations if not _is_forbidden(config_space, config)]
+    return [config for config in combinations if not _is_forbidden(config_space.forbidden_clauses, config)]
 
 
 def _active_combinations(
@@ -509,8 +522,8 @@ def _value_sets(config_space: ConfigurationSpace, names: list[str], limit: int) 
     return value_sets if math.prod(len(values) for values in value_sets) <= limit else None
 
 
-def _is_forbidden(config_space: ConfigurationSpace, config: dict[str, Any]) -> bool:
-    for clause in config_space.forbidden_clauses:
+def _is_forbidden(clauses: Iterable[Any], config: dict[str, Any]) -> bool:
+    for clause in clauses:
         try:
             if clause.is_forbidden_value(config):
                 return True
