@@ -208,10 +208,22 @@ CASES: list[tuple[str, Any, str, str]] = [
         "forbids every value of ['a', 'b']: no config of the space is allowed",
     ),
     (
-        "a range too narrow for floating point",  # ConfigSpace's "illegal settings" alone said nothing of why
+        "a bound that ConfigSpace rounds away",  # ConfigSpace's "illegal settings" alone said nothing of why
         {"a": _hp("uniform", [0, 1e-320])},
         "a",
-        "the range [0, 1e-320] is too narrow for floating point to map onto [0, 1]",
+        "the range [0, 1e-320] of 'uniform' has a bound smaller than 1e-13, which ConfigSpace rounds away",
+    ),
+    (
+        "a log range reaching below what ConfigSpace keeps",  # "illegal settings", or "too narrow" when it was not
+        {"eps": _hp("loguniform", [1e-15, 1e-3])},
+        "eps",
+        "has a bound smaller than 1e-13, which ConfigSpace rounds away (it keeps 13 decimal places): rescale",
+    ),
+    (
+        "a range too narrow for floating point",
+        {"a": _hp("uniform", [1.0, 1.0 + 1e-15])},
+        "a",
+        "is too narrow for floating point to map onto [0, 1]",
     ),
     ("forbidden not a list", {"a": _c(1, 2), "__forbidden": {"a": 1}}, "__forbidden", "must be a list"),
     ("forbidden empty dict", {"a": _c(1, 2), "__forbidden": [{}]}, "__forbidden[0]", "non-empty"),

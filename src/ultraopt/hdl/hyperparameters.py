@@ -23,6 +23,7 @@ from ConfigSpace.hyperparameters import (
     UniformFloatHyperparameter,
     UniformIntegerHyperparameter,
 )
+from ConfigSpace.hyperparameters.hp_components import ROUND_PLACES
 
 from ultraopt.hdl.configs import grid_step, snap_to_grid
 from ultraopt.hdl.errors import HDLError, KeyPath
@@ -249,6 +250,11 @@ def _encodable(
         try:
             hp = cls(name, low, high, log=log, meta=meta)
         except ValueError as exc:
+            if any(bound != 0 and abs(bound) < 10.0**-ROUND_PLACES for bound in (low, high)):
+                raise HDLError(path, f"the range [{written[0]!r}, {written[1]!r}] of '{hdl_type}' has a bound smaller "
+                                     f"than 1e-{ROUND_PLACES}, which ConfigSpace rounds away (it keeps "
+                                     f"{ROUND_PLACES} decimal places): rescale the hyperparameter, e.g. search its "
+                                     "exponent as a 'uniform' and take 10 ** it in the objective") from exc
             if high - low > 1e-12 * max(1.0, abs(low), abs(high)):
                 raise
             raise HDLError(path, f"the range [{written[0]!r}, {written[1]!r}] is too narrow for floating point to "
