@@ -149,16 +149,23 @@ def fanova_importance(
     full, legal = full[keep], legal[keep]
     columns = [j for j, dim in enumerate(encoder.dimensions) if dim.kind != "constant"]
     grids = [_grid(encoder, j, n_grid) for j in columns]
-    blocks = [legal]  # block 0: the background itself, for the total variance
+    # Block 0 is the background itself, for the total variance; then one block per column and grid point. Written
+    # into one float32 array, as the trees take it: a 240-dim space has a million rows of 240 columns, and each
+    # tree's predict converted them all again.
+    inputs = np.empty((len(legal) * (1 + sum(len(grid) for grid in grids)), encoder.n_dims), dtype=np.float32)
+    inputs[: len(legal)] = legal
+    offset = len(legal)
     for column, grid in zip(columns, grids):
         varied = np.repeat(full[None], len(grid), axis=0)
         varied[:, :, column] = grid[:, None]
-        blocks.append(encoder.deactivate(varied.reshape(-1, encoder.n_dims)))
-    inputs = np.nan_to_num(np.vstack(blocks), nan=INACTIVE)
+        block = encoder.deactivate(varied.reshape(-1, encoder.n_dims))
+        inputs[offset: offset + len(block)] = block
+        offset += len(block)
+    inputs[np.isnan(inputs)] = INACTIVE
     importance, spread = zeros.copy(), zeros.copy()
     per_tree = np.empty((n_trees, len(columns)))
     for t, tree in enumerate(forest.estimators_):
-        predictions = tree.predict(inputs)
+        predictions = tree.predict(inputs, check_input=False)
         total = predictions[: len(legal)].var()
         offset = len(legal)
         for k, grid in enumerate(grids):
