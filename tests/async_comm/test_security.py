@@ -181,3 +181,31 @@ def test_connections_that_send_no_handshake_are_closed_and_cannot_lock_clients_o
     finally:
         for sock in idle:
             sock.close()
+
+
+class _Slow:
+    @expose
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def test_closing_a_shared_proxy_need_not_wait_for_a_call_in_flight():
+    # a worker stopping while its heartbeat waited on a frozen master waited out the call's 10 s timeout
+    secret = new_secret()
+    daemon = security.SecureDaemon("127.0.0.1", secret)
+    uri = daemon.register(_Slow())
+    serving = threading.Thread(target=daemon.requestLoop, daemon=True)
+    serving.start()
+    proxy = security.SharedProxy(uri, secret)
+    try:
+        call = threading.Thread(target=proxy.call, args=("sleep", 3.0), daemon=True)
+        call.start()
+        time.sleep(0.3)
+        start = time.monotonic()
+        proxy.close(wait=0.2)
+        assert time.monotonic() - start < 1.5
+        call.join(10)
+        proxy.close()  # free again: closes at once
+    finally:
+        daemon.shutdown()
+        serving.join(10)

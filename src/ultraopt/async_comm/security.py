@@ -313,8 +313,16 @@ class SharedProxy:
             self._proxy._pyroClaimOwnership()
             self._proxy._pyroBind()
 
-    def close(self) -> None:
-        """Close the connection (a later call opens a new one)."""
-        with self._lock:
+    def close(self, wait: float | None = None) -> None:
+        """Close the connection (a later call opens a new one).
+
+        ``wait``: seconds at most to wait for a call in flight (to a frozen server, it lasts until its timeout);
+        after them the connection is left to that call, which closes it when it fails.
+        """
+        if not self._lock.acquire(timeout=-1 if wait is None else wait):
+            return
+        try:
             self._proxy._pyroClaimOwnership()
             self._proxy._pyroRelease()
+        finally:
+            self._lock.release()

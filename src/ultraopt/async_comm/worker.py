@@ -379,7 +379,9 @@ class Worker:
             self._say_goodbye(runtime)
             self._unregister(runtime)
             for proxy in list(runtime.dispatchers.values()):
-                proxy.close()  # the dispatcher sees the connection close: this worker is gone
+                # the dispatcher sees the connection close: this worker is gone (a heartbeat to a frozen master
+                # holds it until its timeout, and this worker does not wait for that)
+                proxy.close(wait=_GOODBYE_TIMEOUT)
             runtime.daemon.close()
             logger.info("worker %s stopped", name)
 
