@@ -317,3 +317,30 @@ def test_a_run_without_a_name_server_says_how_to_find_one(space, monkeypatch):
         make_master("no-nameserver", space)
     assert "working_directory= of a Master" in str(refused.value)  # what a Master takes, not only what workers do
 
+
+
+def test_ctrl_c_during_the_shutdown_waits_for_it_to_finish(nameserver, space):
+    # pressed again while the dispatcher closed, it stopped the shutdown half-way with a Pyro5 traceback
+    import os
+    import signal
+
+    class Watched(InMemoryStorage):
+        closed = False
+
+        def close(self):
+            Watched.closed = True
+            super().close()
+
+    master = make_master(nameserver.run_id, space, checkpoint_file=Watched())
+    shutdown = master.executor.shutdown
+
+    def interrupted_shutdown():
+        os.kill(os.getpid(), signal.SIGINT)
+        shutdown()
+
+    master.executor.shutdown = interrupted_shutdown
+    with pytest.raises(KeyboardInterrupt):
+        master.shutdown()
+    assert Watched.closed and master.executor.dispatcher._stop.is_set()
+    fresh = make_master(nameserver.run_id, space)  # the run's dispatcher is gone: another master may serve it
+    fresh.shutdown()

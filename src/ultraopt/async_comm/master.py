@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ultraopt.executors.async_comm import AsyncCommExecutor
+from ultraopt.interrupts import interrupt_deferred
 from ultraopt.master import Master as _CoreMaster
 from ultraopt.multi_fidelity.iter.base_iter import BaseIteration
 from ultraopt.multi_fidelity.iter_gen.base_gen import BaseIterGenerator
@@ -246,8 +247,13 @@ class Master:
         """Stop the dispatcher; the workers too when ``shutdown_workers`` (or the constructor's) says so."""
         self._shut_down = True
         self.executor.shutdown_workers = shutdown_workers or self.shutdown_workers
-        self.executor.shutdown()
-        self.storage.close()
+        # Ctrl-C (again) meanwhile waits until the shutdown is done: stopped half-way, it left a Pyro5 traceback
+        # and the run's credentials and lock files behind
+        with interrupt_deferred(until="the master has shut down"):
+            try:
+                self.executor.shutdown()
+            finally:
+                self.storage.close()
 
     def __enter__(self) -> Master:
         return self
