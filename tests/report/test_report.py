@@ -97,3 +97,27 @@ def test_the_trials_table_of_ten_thousand_trials_is_quick(quadratic_space):
     html = sections.trials(result)
     assert time.process_time() - started < 5.0  # linear in the trials (it once was quadratic: 60 s)
     assert html.count("<tr>") == 10_000 + 1  # the rows and the head
+
+
+def _recording_params(shown, name, function):
+    def recording(*args, **kwargs):
+        shown[name] = kwargs["params"]
+        return function(*args, **kwargs)
+
+    return recording
+
+
+def test_a_wide_space_plots_its_most_important_hyperparameters_only(monkeypatch):
+    # a panel for each of 240 hyperparameters took minutes and made a 20 MB page
+    from ultraopt import fmin
+
+    space = {f"h{i:02d}": {"_type": "uniform", "_value": [0.0, 1.0]} for i in range(sections.PLOTTED_MAX + 6)}
+    result = fmin(lambda config: config["h29"], space, optimizer="Random", n_iterations=30,
+                  random_state=0, show_progressbar=False)
+    shown = {}
+    for name, attribute in (("slices", "plot_slices"), ("parallel", "plot_parallel_coordinates")):
+        monkeypatch.setattr(viz, attribute, _recording_params(shown, name, getattr(viz, attribute)))
+    html = sections.plots(result)
+    assert f"the {sections.PLOTTED_MAX} most important of {sections.PLOTTED_MAX + 6} hyperparameters" in html
+    assert shown["slices"] == shown["parallel"] and len(shown["slices"]) == sections.PLOTTED_MAX
+    assert shown["slices"][0] == "h29"  # the one the loss depends on

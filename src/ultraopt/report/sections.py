@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 #: Parallel coordinates show at most this many of the best trials.
 PARALLEL_TOP = 50
+#: Slices and parallel coordinates show at most this many hyperparameters, the most important ones (a panel each
+#: for 240 of them took minutes and 20 MB).
+PLOTTED_MAX = 24
 
 
 def _note(text: str) -> str:
@@ -99,11 +102,30 @@ def plots(result: FMinResult) -> str:
                            "Spearman's rho between the losses of the same configs on two budgets, and their number.",
                            lambda: viz.plot_correlation_across_budgets(result)))
     budget_words = f"budget {format_budget(model_budget)}" if model_budget is not None else "every budget"
-    parts.append(_plot("Loss against each hyperparameter", f"Successful trials on {budget_words}.",
-                       lambda: viz.plot_slices(result, budget=model_budget)))
-    parts.append(_plot("Parallel coordinates", f"The best trials (at most {PARALLEL_TOP}) on {budget_words}.",
-                       lambda: viz.plot_parallel_coordinates(result, budget=model_budget, top=PARALLEL_TOP)))
+    params, which = _plotted_params(result)
+    parts.append(_plot("Loss against each hyperparameter", f"Successful trials on {budget_words}{which}.",
+                       lambda: viz.plot_slices(result, params=params, budget=model_budget)))
+    parts.append(_plot("Parallel coordinates", f"The best trials (at most {PARALLEL_TOP}) on {budget_words}{which}.",
+                       lambda: viz.plot_parallel_coordinates(result, params=params, budget=model_budget,
+                                                             top=PARALLEL_TOP)))
     return f'<div class="plots">{"".join(parts)}</div>'
+
+
+def _plotted_params(result: FMinResult) -> tuple[list[str] | None, str]:
+    """The hyperparameters the plots show (``None``: all of them), and words saying which, for wide spaces."""
+    from ConfigSpace import Constant
+
+    from ultraopt.viz import hyperparameter_importance
+
+    varying = [name for name, hp in result.config_space.items() if not isinstance(hp, Constant)]
+    if len(varying) <= PLOTTED_MAX:
+        return None, ""
+    try:
+        found = hyperparameter_importance(result)
+    except ValueError:  # too few trials for importance: the first ones, in the space's order
+        return varying[:PLOTTED_MAX], f"; the first {PLOTTED_MAX} of {len(varying)} hyperparameters"
+    top = list(found.index[:PLOTTED_MAX])
+    return top, f"; the {PLOTTED_MAX} most important of {len(varying)} hyperparameters"
 
 
 def importance(result: FMinResult) -> str:
