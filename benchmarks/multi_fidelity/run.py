@@ -53,9 +53,10 @@ def our_methods(optimizers: list[str]) -> tuple[list[Method], list[str]]:
     """Methods for the optimizers UltraOpt has, and the names it does not have (yet)."""
     from ultraopt.facade.registry import OPTIMIZERS
 
+    known = {known_name.lower() for known_name in OPTIMIZERS}  # names are case-insensitive
     methods, missing = [], []
     for name in optimizers:
-        if name.lower() not in OPTIMIZERS:
+        if name.lower() not in known:
             missing.append(name)
             continue
         for promotion in ("sync", "async"):
