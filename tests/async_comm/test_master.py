@@ -289,21 +289,25 @@ def test_a_finished_run_started_again_returns_its_result_without_waiting_for_wor
     assert result.meta["stop_reason"] == "finished" and again.incumbent_performances == {1.0: done.best_loss}
 
 
+class _WatchedStorage(InMemoryStorage):
+    """A storage that records whether it was closed."""
+
+    closed = False
+
+    def close(self):
+        self.closed = True
+        super().close()
+
+
 def test_a_master_refused_by_a_live_one_releases_its_checkpoint(nameserver, space):
-    class Watched(InMemoryStorage):
-        closed = False
-
-        def close(self):
-            Watched.closed = True
-            super().close()
-
+    storage = _WatchedStorage()
     first = make_master(nameserver.run_id, space)
     try:
         with pytest.raises(RuntimeError, match="already has a dispatcher that answers"):
-            make_master(nameserver.run_id, space, checkpoint_file=Watched())
+            make_master(nameserver.run_id, space, checkpoint_file=storage)
     finally:
         first.shutdown()
-    assert Watched.closed  # there is no Master to shut down: the constructor had to close it
+    assert storage.closed  # there is no Master to shut down: the constructor had to close it
 
 
 def test_the_optimizer_must_be_initialized(space):
@@ -318,20 +322,13 @@ def test_a_run_without_a_name_server_says_how_to_find_one(space, monkeypatch):
     assert "working_directory= of a Master" in str(refused.value)  # what a Master takes, not only what workers do
 
 
-
 def test_ctrl_c_during_the_shutdown_waits_for_it_to_finish(nameserver, space):
     # pressed again while the dispatcher closed, it stopped the shutdown half-way with a Pyro5 traceback
     import os
     import signal
 
-    class Watched(InMemoryStorage):
-        closed = False
-
-        def close(self):
-            Watched.closed = True
-            super().close()
-
-    master = make_master(nameserver.run_id, space, checkpoint_file=Watched())
+    storage = _WatchedStorage()
+    master = make_master(nameserver.run_id, space, checkpoint_file=storage)
     shutdown = master.executor.shutdown
 
     def interrupted_shutdown():
@@ -341,6 +338,6 @@ def test_ctrl_c_during_the_shutdown_waits_for_it_to_finish(nameserver, space):
     master.executor.shutdown = interrupted_shutdown
     with pytest.raises(KeyboardInterrupt):
         master.shutdown()
-    assert Watched.closed and master.executor.dispatcher._stop.is_set()
+    assert storage.closed and master.executor.dispatcher._stop.is_set()
     fresh = make_master(nameserver.run_id, space)  # the run's dispatcher is gone: another master may serve it
     fresh.shutdown()
