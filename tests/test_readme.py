@@ -29,6 +29,19 @@ def test_quickstart_runs_as_written(capsys):
     assert "Optimal Loss" in capsys.readouterr().out
 
 
+def test_the_multi_fidelity_example_runs_as_written(capsys):
+    # one bracket of three configs rather than eight brackets: the code is the README's
+    quickstart = next(block for block in code_blocks("python") if "fmin(" in block)
+    example = next(block for block in code_blocks("python") if "evaluate_on_budget" in block)
+    namespace = {}
+    exec(compile(quickstart.replace("n_iterations=30", "n_iterations=1"), "README quickstart", "exec"), namespace)
+    shortened = example.replace("min_budget=1 / 27", "min_budget=1 / 3").replace("n_iterations=8", "n_iterations=1")
+    exec(compile(shortened, "README multi-fidelity", "exec"), namespace)
+    result = namespace["result"]
+    assert [trial.budget for trial in result.trials] == [1 / 3] * 3 + [1.0]
+    assert all(trial.is_success and trial.loss < 0.5 for trial in result.trials)
+
+
 @pytest.mark.slow
 def test_the_quickstart_prints_the_optimum_the_readme_shows(capsys):
     # seeded, so the README can show what it prints; a change to sampling must update the README
