@@ -162,7 +162,10 @@ def plain_config(
     config_space: ConfigurationSpace, values: Mapping[str, Any] | Configuration
 ) -> dict[str, Any]:
     """Return the active values of ``values`` as Python scalars, snapped to their q-grids, in space order."""
-    items = dict(values)
+    if isinstance(values, Configuration):  # a constant is its value (ConfigSpace 1.1 cannot decode a tuple one)
+        items = {name: hp.value if isinstance(hp := config_space[name], Constant) else values[name] for name in values}
+    else:
+        items = dict(values)
     return {name: _plain_value(hp, items[name]) for name, hp in config_space.items() if name in items}
 
 

@@ -134,7 +134,8 @@ class SpaceEncoder:
         values = {}
         for index, hp in enumerate(self.hyperparameters):
             if not np.isnan(row[index]):
-                values[hp.name] = hp.to_value(np.array([row[index]]))[0]
+                # a constant is its value (ConfigSpace 1.1 cannot give back one that is a tuple)
+                values[hp.name] = hp.value if isinstance(hp, Constant) else hp.to_value(np.array([row[index]]))[0]
         return plain_config(self.config_space, values)
 
     # ------------------------------------------------------------------ making candidates legal
