@@ -192,6 +192,8 @@ def _with_allowed_defaults(
         return len(moved), sum(_option_index(space[name], value) for name, value in moved.items())
 
     moved = moves(min(allowed, key=cost))
+    if not moved:  # the defaults pass our check but not ConfigSpace's: another compile would loop
+        return None
     adjusted = copy.deepcopy(dict(hdl))
     for name, value in moved.items():
         _at(adjusted, parsed.paths[name])[_DEFAULT_KEY] = value
