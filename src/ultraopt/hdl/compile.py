@@ -145,19 +145,19 @@ def _copy(space: ConfigurationSpace, with_conditions: bool) -> ConfigurationSpac
 
 
 class _ForbiddenDefault(HDLError):
-    """The forbidden clause ``index`` holds for the default configuration."""
+    """A forbidden combination holds for the default configuration: other defaults are looked for before the user
+    sees it (:meth:`refused`)."""
 
-    def __init__(self, path: KeyPath, message: str, index: int) -> None:
-        super().__init__(path, message)
+    def __init__(self, path: KeyPath, what: str) -> None:
+        super().__init__(path, f"{what} holds for the default configuration, and no config that keeps the "
+                               f"'_default' values written passes every forbidden combination (none of "
+                               f"{_DEFAULT_SEARCH_DRAWS} random draws did): change a '_default', or leave more "
+                               "combinations allowed")
         self.where = path
-        self.index = index
 
     def refused(self) -> HDLError:
-        """The error for the user: no defaults that every combination allows were found."""
-        return HDLError(self.where, "this forbidden combination holds for the default configuration, and no config "
-                                    f"that keeps the '_default' values written passes every forbidden combination "
-                                    f"(none of {_DEFAULT_SEARCH_DRAWS} random draws did): change a '_default', or "
-                                    "leave more combinations allowed")
+        """The same error, as the public class."""
+        return HDLError(self.where, self.problem)
 
 
 # Random configs drawn, at most, to find defaults that no forbidden combination rules out.
@@ -223,7 +223,7 @@ def _at(hdl: Mapping[str, Any], path: KeyPath) -> Any:
 
 def _raise_first_bad(space: ConfigurationSpace, items: list[tuple[Any, KeyPath, str]]) -> None:
     """Add ``(item, path, what)`` one by one to a copy of the space; raise for the first one refused."""
-    for index, (item, where, what) in enumerate(items):
+    for item, where, what in items:
         try:
             space.add(item)
         except CyclicDependancyError as exc:
@@ -232,12 +232,7 @@ def _raise_first_bad(space: ConfigurationSpace, items: list[tuple[Any, KeyPath, 
             if (names := _forbids_every_value(space, item)) is not None:
                 raise HDLError(where, f"{what} forbids every value of {names}: no config of the space is allowed "
                                       "(a forbidden combination must leave some value out)") from exc
-            raise _ForbiddenDefault(
-                where,
-                f"{what} holds for the default configuration; give one of its hyperparameters another "
-                "'_default'",
-                index,
-            ) from exc
+            raise _ForbiddenDefault(where, what) from exc
         except ValueError as exc:
             raise HDLError(where, f"ConfigSpace refuses {what}: {exc}") from exc
 

@@ -185,7 +185,7 @@ def sample_configs(
     if n <= 0:
         return []
     with _sampling_random(config_space, rng) as random:
-        if _grid_decides(config_space) or _forbidden_options(config_space):
+        if _grid_decides(config_space) or _forbidden_options(config_space.forbidden_clauses):
             return _sample_snapped(config_space, n, random)
         sampled = config_space.sample_configuration(n) if n > 1 else [config_space.sample_configuration()]
         configs = [plain_config(config_space, configuration) for configuration in sampled]
@@ -243,15 +243,15 @@ def _draw_column(hp: Hyperparameter, n: int, random: np.random.RandomState, forb
     return [_plain_value(hp, lower + int(point) * q) for point in points]
 
 
-def _forbidden_options(config_space: ConfigurationSpace) -> dict[str, list[Any]]:
-    """The options of each choice that a forbidden clause on it alone (not in a conjunction) rules out.
+def _forbidden_options(clauses: Iterable[Any]) -> dict[str, list[Any]]:
+    """The options of each choice that one of ``clauses`` on it alone (not in a conjunction) rules out.
 
     Drawing only from the other options gives what rejecting the forbidden configs gives (the clause holds only
     where the choice is active, and an inactive choice's value is not used), without the rejections: clauses
     that leave one option of hundreds made almost every draw a forbidden one.
     """
     found: dict[str, list[Any]] = {}
-    for clause in config_space.forbidden_clauses:
+    for clause in clauses:
         if isinstance(clause, (ForbiddenEqualsClause, ForbiddenInClause)) and isinstance(
                 clause.hyperparameter, (CategoricalHyperparameter, OrdinalHyperparameter)):
             values = [clause.value] if isinstance(clause, ForbiddenEqualsClause) else list(clause.values)
@@ -333,7 +333,7 @@ def _draw_configs(
     ``clauses`` (by default the space's)."""
     fixed = fixed or {}
     clauses = list(config_space.forbidden_clauses) if clauses is None else clauses
-    forbidden = _forbidden_options(config_space)
+    forbidden = _forbidden_options(clauses)  # drawn from the other options, not drawn and rejected
     columns = {
         name: [fixed[name]] * n if name in fixed else _draw_column(hp, n, random, forbidden.get(name, ()))
         for name, hp in config_space.items()
