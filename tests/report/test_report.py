@@ -60,7 +60,7 @@ def test_a_failing_plot_leaves_a_note_and_the_rest_of_the_report(run, monkeypatc
         raise RuntimeError("slices <broke>")
 
     monkeypatch.setattr(viz, "plot_slices", broken)
-    html = sections.plots(run)
+    html = sections.plots(sections.ReportedRun(run))
     assert "could not draw this plot: slices &lt;broke&gt;" in html
     assert html.count("<img") == 6  # the other plots are there
 
@@ -94,7 +94,7 @@ def test_the_trials_table_of_ten_thousand_trials_is_quick(quadratic_space):
     trials = [make_trial(i, {"x": (i % 100) / 10 - 5, "c": "ab"[i % 2]}, float(i % 7)) for i in range(10_000)]
     result = make_result(quadratic_space, trials)
     started = time.process_time()
-    html = sections.trials(result)
+    html = sections.trials(sections.ReportedRun(result))
     assert time.process_time() - started < 5.0  # linear in the trials (it once was quadratic: 60 s)
     assert html.count("<tr>") == 10_000 + 1  # the rows and the head
 
@@ -117,7 +117,23 @@ def test_a_wide_space_plots_its_most_important_hyperparameters_only(monkeypatch)
     shown = {}
     for name, attribute in (("slices", "plot_slices"), ("parallel", "plot_parallel_coordinates")):
         monkeypatch.setattr(viz, attribute, _recording_params(shown, name, getattr(viz, attribute)))
-    html = sections.plots(result)
+    html = sections.plots(sections.ReportedRun(result))
     assert f"the {sections.PLOTTED_MAX} most important of {sections.PLOTTED_MAX + 6} hyperparameters" in html
     assert shown["slices"] == shown["parallel"] and len(shown["slices"]) == sections.PLOTTED_MAX
     assert shown["slices"][0] == "h29"  # the one the loss depends on
+
+
+def test_a_report_of_a_wide_space_fits_the_importance_once(monkeypatch):
+    # the plots (to pick the hyperparameters they show) and the importance section both need it: 2 s for 120
+    from ultraopt import fmin
+    from ultraopt.viz import importance as importance_module
+
+    space = {f"h{i:02d}": {"_type": "uniform", "_value": [0.0, 1.0]} for i in range(sections.PLOTTED_MAX + 6)}
+    result = fmin(lambda config: config["h29"], space, optimizer="Random", n_iterations=30,
+                  random_state=0, show_progressbar=False)
+    fits = []
+    fit = importance_module.fanova_importance
+    monkeypatch.setattr(importance_module, "fanova_importance", lambda *a, **k: fits.append(1) or fit(*a, **k))
+    page = render_report(result)
+    assert len(fits) == 1
+    assert "the 24 most important of 30 hyperparameters" in page and "<h2>Hyperparameter importance</h2>" in page

@@ -63,10 +63,11 @@ def render_report(result: FMinResult, title: str | None = None) -> str:
     subtitle = f"written {written} by UltraOpt {__version__}"
     if result.meta.get("optimizer"):
         subtitle = f"optimizer {result.meta['optimizer']} · {subtitle}"
+    run = sections.ReportedRun(result)
     body = []
     for anchor, heading, section in SECTIONS:
         logger.debug("report: section %s", anchor)
-        body.append(f'<section id="{anchor}"><h2>{esc(heading)}</h2>{section(result)}</section>')
+        body.append(f'<section id="{anchor}"><h2>{esc(heading)}</h2>{section(run)}</section>')
     nav = "".join(f'<a href="#{anchor}">{esc(heading)}</a>' for anchor, heading, _ in SECTIONS)
     return "\n".join([
         "<!DOCTYPE html>",

@@ -1,10 +1,11 @@
-"""The sections of the run report, each a function from the result to an HTML fragment."""
+"""The sections of the run report, each a function from a :class:`ReportedRun` to an HTML fragment."""
 
 from __future__ import annotations
 
 import logging
 import math
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,12 +15,13 @@ from ultraopt.multi_fidelity.budgets import format_budget
 from ultraopt.report.html import Cell, Raw, esc, figure_png, format_number, image, table
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
 
     from ultraopt.result import FMinResult
     from ultraopt.trial import Trial
 
-__all__ = ["importance", "optimum", "plots", "space", "summary", "trials"]
+__all__ = ["ReportedRun", "importance", "optimum", "plots", "space", "summary", "trials"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,27 @@ PARALLEL_TOP = 50
 PLOTTED_MAX = 24
 
 
+class ReportedRun:
+    """The result a report shows, with what more than one section needs computed once.
+
+    Parameters
+    ----------
+    result : FMinResult
+    """
+
+    def __init__(self, result: FMinResult) -> None:
+        self.result = result
+
+    @cached_property
+    def importance(self) -> pd.DataFrame:
+        """:func:`~ultraopt.viz.hyperparameter_importance` of the run (the plots of a wide space and the importance
+        section both need it, and fitting its forest is the slow part of a report); ``ValueError`` when there are
+        too few trials."""
+        from ultraopt.viz import hyperparameter_importance
+
+        return hyperparameter_importance(self.result)
+
+
 def _note(text: str) -> str:
     return f'<p class="note">{esc(text)}</p>'
 
@@ -38,8 +61,9 @@ def _card(label: str, value: Any) -> str:
     return f'<div class="card"><div class="label">{esc(label)}</div><div class="value">{esc(value)}</div></div>'
 
 
-def summary(result: FMinResult) -> str:
+def summary(run: ReportedRun) -> str:
     """Counts, the best loss and config, what ran the run and how long it took."""
+    result = run.result
     facts = result.summary()
     starts = [t.start_time for t in result.trials if t.start_time is not None]
     ends = [t.end_time for t in result.trials if t.end_time is not None]
@@ -61,8 +85,9 @@ def summary(result: FMinResult) -> str:
     return f'<div class="cards">{"".join(cards)}</div><h3>Run</h3>{table(None, rows)}'
 
 
-def optimum(result: FMinResult) -> str:
+def optimum(run: ReportedRun) -> str:
     """The optimum table of :meth:`FMinResult.optimum_table`, as HTML."""
+    result = run.result
     if not result.budgets_reached:
         return _note(f"no successful trial among {len(result.trials)}")
     header, rows = result.optimum_rows()
@@ -79,8 +104,9 @@ def _plot(title: str, caption: str, draw: Callable[[], Axes | np.ndarray]) -> st
     return f"<figure><h3>{esc(title)}</h3>{image(png, 'image/png', title, caption)}</figure>"
 
 
-def plots(result: FMinResult) -> str:
+def plots(run: ReportedRun) -> str:
     """Convergence, timeline, budget correlation, slices and parallel coordinates."""
+    result = run.result
     from ultraopt import viz
     from ultraopt.viz.importance import importance_budget
 
@@ -102,7 +128,7 @@ def plots(result: FMinResult) -> str:
                            "Spearman's rho between the losses of the same configs on two budgets, and their number.",
                            lambda: viz.plot_correlation_across_budgets(result)))
     budget_words = f"budget {format_budget(model_budget)}" if model_budget is not None else "every budget"
-    params, which = _plotted_params(result)
+    params, which = _plotted_params(run)
     parts.append(_plot("Loss against each hyperparameter", f"Successful trials on {budget_words}{which}.",
                        lambda: viz.plot_slices(result, params=params, budget=model_budget)))
     parts.append(_plot("Parallel coordinates", f"The best trials (at most {PARALLEL_TOP}) on {budget_words}{which}.",
@@ -111,29 +137,28 @@ def plots(result: FMinResult) -> str:
     return f'<div class="plots">{"".join(parts)}</div>'
 
 
-def _plotted_params(result: FMinResult) -> tuple[list[str] | None, str]:
+def _plotted_params(run: ReportedRun) -> tuple[list[str] | None, str]:
     """The hyperparameters the plots show (``None``: all of them), and words saying which, for wide spaces."""
     from ConfigSpace import Constant
 
-    from ultraopt.viz import hyperparameter_importance
-
-    varying = [name for name, hp in result.config_space.items() if not isinstance(hp, Constant)]
+    varying = [name for name, hp in run.result.config_space.items() if not isinstance(hp, Constant)]
     if len(varying) <= PLOTTED_MAX:
         return None, ""
     try:
-        found = hyperparameter_importance(result)
+        found = run.importance
     except ValueError:  # too few trials for importance: the first ones, in the space's order
         return varying[:PLOTTED_MAX], f"; the first {PLOTTED_MAX} of {len(varying)} hyperparameters"
     top = list(found.index[:PLOTTED_MAX])
     return top, f"; the {PLOTTED_MAX} most important of {len(varying)} hyperparameters"
 
 
-def importance(result: FMinResult) -> str:
+def importance(run: ReportedRun) -> str:
     """The importance table and bar plot."""
-    from ultraopt.viz import hyperparameter_importance, plot_importance
+    from ultraopt.viz import plot_importance
 
+    result = run.result
     try:
-        found = hyperparameter_importance(result)
+        found = run.importance
     except ValueError as exc:
         return _note(f"no importance: {exc}")
     budget = found.attrs["budget"]
@@ -145,8 +170,9 @@ def importance(result: FMinResult) -> str:
     return f"<p>{esc(words)}</p>" + table(["hyperparameter", "importance", "std"], rows) + bars
 
 
-def space(result: FMinResult) -> str:
+def space(run: ReportedRun) -> str:
     """The space as a picture and as the text tree."""
+    result = run.result
     from ultraopt.hdl import draw_space
     from ultraopt.viz import render_space
 
@@ -190,8 +216,9 @@ def _config_cell(value: Any) -> Any:
     return value
 
 
-def trials(result: FMinResult) -> str:
+def trials(run: ReportedRun) -> str:
     """Every trial in a sortable, filterable table."""
+    result = run.result
     names, info_keys = list(result.config_space), result.info_keys()
     header = ["trial", "config id", "budget", "status", "loss", "start [s]", "duration [s]", "worker", "origin",
               *names, *[f"info: {key}" for key in info_keys], "error"]
