@@ -1,4 +1,5 @@
-"""``layering_config`` nests flat configs, puts the chosen branch under its choice and keeps value types."""
+"""``layering_config`` nests flat configs, puts the chosen branch under its choice and keeps value types;
+``flat_config`` and ``check_config`` take nested configs back."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ultraopt.hdl import hdl2cs, layering_config, sample_configs
+from ultraopt.hdl import check_config, hdl2cs, layering_config, sample_configs
+from ultraopt.hdl.layering import flat_config
 
 
 def test_names_nest_and_the_chosen_branch_becomes_a_key() -> None:
@@ -90,3 +92,44 @@ def test_colliding_names_are_refused() -> None:
 def test_a_choice_that_is_not_a_string_is_refused() -> None:
     with pytest.raises(ValueError, match="'m:__choice__'"):
         layering_config({"m:__choice__": 1})
+
+
+NESTED_HDL = {
+    "est(choice)": {
+        "svc": {"C": {"_type": "loguniform", "_value": [0.01, 100]},
+                "kernel(choice)": {"poly": {"degree": {"_type": "int_uniform", "_value": [2, 5]}}, "rbf": {}}},
+        "lr": {},
+    },
+    "prep": {"scale": {"_type": "choice", "_value": [True, False]}},
+    "seed": 0,
+}
+
+
+def test_layered_configs_flatten_back(rng: np.random.Generator) -> None:
+    space = hdl2cs(NESTED_HDL)
+    for config in sample_configs(space, 100, rng):
+        assert flat_config(layering_config(config), space) == config
+        assert check_config(space, layering_config(config), what="point") == config
+
+
+def test_flat_and_nested_keys_mix() -> None:
+    space = hdl2cs(NESTED_HDL)
+    config = {"est": {"svc": {"C": 1.0, "kernel": {"rbf": {}}}}, "prep:scale": True, "seed": 0}
+    assert check_config(space, config) == {"est:__choice__": "svc", "est:svc:C": 1.0,
+                                           "est:svc:kernel:__choice__": "rbf", "prep:scale": True, "seed": 0}
+
+
+@pytest.mark.parametrize("choice", [{"svc": {"C": 1.0}, "lr": {}}, {}, {"lr": "yes"}])
+def test_a_choice_nested_as_anything_but_one_alternative_is_refused(choice: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="point: config key 'est' is a choice: give the chosen alternative"):
+        check_config(hdl2cs(NESTED_HDL), {"est": choice, "prep": {"scale": True}}, what="point")
+
+
+def test_a_nested_config_starts_a_run() -> None:
+    from ultraopt import fmin
+
+    result = fmin(lambda config: config.get("est:svc:C", 10.0), NESTED_HDL,
+                  initial_points=[{"est": {"svc": {"C": 0.5, "kernel": {"poly": {"degree": 3}}}},
+                                   "prep": {"scale": False}}],
+                  optimizer="Random", n_iterations=3, show_progressbar=False)
+    assert result.trials[0].config["est:svc:kernel:poly:degree"] == 3 and result.trials[0].loss == 0.5

@@ -125,7 +125,8 @@ def fmin(
     optimizer : str, BaseOptimizer subclass or instance
         ``"ETPE"`` (default), ``"TPE"``, ``"Forest"``, ``"GBRT"``, ``"Random"``, or your own.
     initial_points : list of dict, optional
-        Configs evaluated first, validated against the space.
+        Configs evaluated first, validated against the space: flat (``{"est:__choice__": "svc", "est:svc:C":
+        1.0}``) or nested as :func:`~ultraopt.hdl.layering_config` gives them (``{"est": {"svc": {"C": 1.0}}}``).
     random_state : int, numpy.random.Generator or None
         Seed: the same seed and the same results, told in the same order, give the same proposals. Serial and
         MapReduce runs repeat exactly; AsyncComm tells results as workers finish them, so its runs repeat only

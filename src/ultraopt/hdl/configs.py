@@ -382,7 +382,8 @@ def check_config(
 ) -> dict[str, Any]:
     """Validate a user-given config against the space and return it as a plain config.
 
-    Constants may be left out. Raises ``ValueError`` naming the offending hyperparameter: an unknown name, a
+    Constants may be left out, and the config may be nested as :func:`~ultraopt.hdl.layering_config` gives it
+    (``{"est": {"svc": {"C": 1.0}}}``). Raises ``ValueError`` naming the offending hyperparameter: an unknown name, a
     value outside the domain, off its grid or of the wrong type (``True`` is not ``1``), an active
     hyperparameter that is missing, an inactive one that is set, or a forbidden combination. Values come back
     as the space's own (a choice ``1`` given as ``1.0`` comes back as ``1``).
@@ -390,6 +391,13 @@ def check_config(
     if not isinstance(config, Mapping):
         raise ValueError(f"{what} must be a dict of hyperparameter values, got {type(config).__name__}")
     values = dict(config)
+    if any(isinstance(value, Mapping) for value in values.values()):  # nested, as layering_config gives it
+        from ultraopt.hdl.layering import flat_config  # it imports the parser, which imports this module
+
+        try:
+            values = flat_config(values, config_space)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
     unknown = sorted(set(values) - set(config_space))
     if unknown:
         raise ValueError(f"{what}: unknown hyperparameter(s) {unknown}; the space has {list(config_space)}")

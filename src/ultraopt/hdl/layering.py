@@ -1,14 +1,14 @@
-"""``layering_config``: a flat config as the nested dict a user builds models from."""
+"""``layering_config``: a flat config as the nested dict a user builds models from; ``flat_config``: back."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ultraopt.hdl.parse import CHOICE_NAME, SEPARATOR
 from ultraopt.jsonable import plain_scalar
 
-__all__ = ["layering_config"]
+__all__ = ["flat_config", "layering_config"]
 
 _CHOICE_TAIL = SEPARATOR + CHOICE_NAME
 #: "The dict of a chosen alternative" in ``_put`` (not ``None``: configs hold ``None`` values).
@@ -90,3 +90,48 @@ def _put(nested: dict[str, Any], parts: list[str], value: Any, name: str) -> Non
         raise ValueError(f"config key '{name}' collides with another key of the config")
     else:
         node[last] = value
+
+
+def flat_config(config: Mapping[str, Any], names: Collection[str]) -> dict[str, Any]:
+    """The flat config of a nested one, as :func:`layering_config` makes it or as the HDL nests its keys.
+
+    Parameters
+    ----------
+    config : mapping
+        E.g. ``{"est": {"svc": {"C": 1.0}}, "seed": 0}``; flat keys may be mixed in (``{"est:svc:C": 1.0}``).
+    names : collection of str
+        The hyperparameter names of the space: they tell a choice (``"est:__choice__"``) from a group of
+        hyperparameters.
+
+    Returns
+    -------
+    dict
+        ``{"est:__choice__": "svc", "est:svc:C": 1.0, "seed": 0}``.
+
+    Raises
+    ------
+    ValueError
+        If a choice is not given as one alternative (``{"est": {"svc": {...}}}``), or a hyperparameter's value is
+        a dict; the message names the key.
+    """
+    flat: dict[str, Any] = {}
+    _flatten(config, "", names, flat)
+    return flat
+
+
+def _flatten(node: Mapping[str, Any], prefix: str, names: Collection[str], flat: dict[str, Any]) -> None:
+    for key, value in node.items():
+        name = prefix + str(key)
+        if not isinstance(value, Mapping):
+            flat[name] = value
+        elif name in names:
+            raise ValueError(f"the value of hyperparameter '{name}' must be a scalar, got {dict(value)!r:.200}")
+        elif name + _CHOICE_TAIL in names:
+            if len(value) != 1 or not isinstance(value[next(iter(value))], Mapping):
+                raise ValueError(f"config key '{name}' is a choice: give the chosen alternative with its values, as "
+                                 f"{{'{key}': {{'<alternative>': {{...}}}}}}, got {dict(value)!r:.200}")
+            (branch, values), = value.items()
+            flat[name + _CHOICE_TAIL] = branch
+            _flatten(values, f"{name}{SEPARATOR}{branch}{SEPARATOR}", names, flat)
+        else:
+            _flatten(value, name + SEPARATOR, names, flat)
