@@ -207,10 +207,11 @@ class Master:
             if self._to_submit:  # running when an earlier session stopped: runs again, a few times at most
                 trial = self._running[self._to_submit.popleft()].trial
                 # a config that kills the process (a crash in a C extension, an out-of-memory kill) would
-                # otherwise stop every resumed session at the same trial; one its session cancelled is not suspect
+                # otherwise stop every resumed session at the same trial; one its session cancelled, or one that
+                # ran in another process, is not suspect
                 cancelled = trial.trial_id in self._cancelled_before
                 self._cancelled_before.discard(trial.trial_id)
-                if cancelled or retry_or_lose(
+                if cancelled or not self.executor.runs_trials_in_master_process or retry_or_lose(
                     trial, "the run stopped while it ran (its process died or was killed)", RESUMED_TRIAL_RETRIES
                 ):
                     self.storage.record_restarted(trial)

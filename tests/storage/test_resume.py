@@ -197,6 +197,30 @@ def test_trials_lost_to_dead_sessions_are_no_sign_of_a_broken_objective(storage,
     assert master.stop_reason == "finished"
 
 
+class OtherProcessExecutor(ShufflingExecutor):
+    """Runs trials in other processes (worker machines): a dead Master session says nothing of them."""
+
+    runs_trials_in_master_process = False
+
+
+def test_trials_running_in_other_processes_survive_any_number_of_dead_sessions(storage, quadratic_space):
+    # a Pyro5 worker ran a trial to the end three times while masters were killed and restarted around it: the
+    # fifth session recorded it lost, although it could not have taken a master down
+    from tests.storage.test_contract import created
+
+    generator = CustomIterGenerator([1], [1.0])
+    storage.open_run(RunHeader(quadratic_space.to_serialized_dict(), {}, generator.get_budgets()))
+    trial = created(0, {"x": 0.5, "c": "a"})
+    storage.record_created(trial)
+    for _ in range(4):  # four sessions died while it ran
+        storage.record_restarted(trial)
+    master = make_master(quadratic_space, storage, generator)
+    master.executor = OtherProcessExecutor()
+    master.executor.start(Objective(objective))
+    result = master.run(1)
+    assert [(t.status, t.attempt) for t in result.trials] == [(TrialStatus.SUCCESS, 1)]
+
+
 def test_a_journal_of_another_schedule_is_refused(quadratic_space):
     storage = InMemoryStorage()
     with pytest.raises(Crash):

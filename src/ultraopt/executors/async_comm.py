@@ -53,6 +53,7 @@ class AsyncCommExecutor(Executor):
         Whether :meth:`shutdown` also stops the workers.
     """
 
+    runs_trials_in_master_process = False  # workers are other processes
     runs_given_objective = False  # the workers evaluate their own objective
     sends_configs_as_json = True  # Pyro5 messages are JSON: nothing from the network is unpickled
 

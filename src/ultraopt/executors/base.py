@@ -50,6 +50,10 @@ class Executor(ABC):
     #: Whether configs reach the objective through JSON (over the network), so that choices JSON cannot give back
     #: (a tuple comes back a list) would reach it changed.
     sends_configs_as_json: bool = False
+    #: Whether the objective runs in the Master's own process, so that a config that crashes it (a fault in a C
+    #: extension, an out-of-memory kill) takes the session down with it: a resumed session then charges the trials
+    #: it finds running an attempt. Where trials run in other processes, a dead session says nothing of them.
+    runs_trials_in_master_process: bool = True
 
     @abstractmethod
     def start(self, objective: Objective) -> None:

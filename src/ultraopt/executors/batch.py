@@ -114,6 +114,8 @@ class MapReduceExecutor(BatchExecutor):
         How many times a trial runs again after its worker died, before it is returned ``LOST``.
     """
 
+    runs_trials_in_master_process = False  # loky processes or Dask workers
+
     def __init__(self, n_jobs: int = 2, dask_client: Any = None, backend: str = "auto", max_retries: int = 3) -> None:
         if backend not in _BACKENDS:
             raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")

@@ -58,6 +58,8 @@ class FuturesExecutor(Executor):
         How many times a trial runs again after an infrastructure failure before it is returned ``LOST``.
     """
 
+    runs_trials_in_master_process = False  # pool workers or cluster workers
+
     def __init__(self, max_retries: int = 3) -> None:
         self.max_retries = check_int("max_retries", max_retries, 0)
         self._running: dict[int, tuple[Trial, Any]] = {}
