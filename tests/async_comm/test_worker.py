@@ -394,3 +394,52 @@ def test_a_worker_of_a_run_without_a_master_says_so_and_names_the_runs_that_have
         worker.run(background=True)
         wait_until(lambda: "no master of run 'typo'" in caplog.text, timeout=15, what="the warning")
     assert f"runs with a master there: ['{nameserver.run_id}']" in caplog.text
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_cut_off_when_a_master_stopped_the_runs_workers_stops_too(tmp_path, workers):
+    # a master was killed; the master that resumed the run had nothing left to do and came and went before the
+    # worker, still knocking at the dead name server, found it: the worker served nothing, for ever
+    from ultraopt.async_comm.credentials import mark_stopped
+
+    server = NameServer("cut-off", working_directory=tmp_path)
+    server.start()
+    stale = Worker("cut-off").initialize(lambda config: 0.0)
+    stale.load_nameserver_credentials(tmp_path)
+    stale.heartbeat_interval = 0.1
+    mark_stopped(tmp_path, "cut-off")  # an earlier run of the same name: not for workers started after it
+    time.sleep(0.05)
+    stale.run(background=True)
+    workers.append(stale)
+    wait_until(lambda: any(name.startswith(worker_prefix("cut-off"))
+                           for name in nameserver_proxy(server.credentials).call("list")), what="registration")
+    server.shutdown()  # as a killed master's embedded name server: unreachable from now on
+    time.sleep(1.0)
+    assert stale.thread.is_alive()  # the old word does not stop it, nor does a name server that went away
+    mark_stopped(tmp_path, "cut-off")  # the resumed master stopped the run's workers
+    wait_until(lambda: not stale.thread.is_alive(), timeout=20, what="the worker's stop")
+    assert stale.run_stopped and not stale.timed_out
+
+
+def test_a_dispatcher_that_stops_the_workers_says_so_beside_the_credentials_and_the_next_one_withdraws_it(tmp_path):
+    from ultraopt.async_comm.credentials import stopped_at
+
+    server = NameServer("marks", working_directory=tmp_path)
+    server.start()
+    try:
+        first = Dispatcher(Collector(), "marks", working_directory=str(tmp_path))
+        first.start()
+        first.shutdown(shutdown_workers=False)
+        assert stopped_at(tmp_path, "marks") is None  # workers left to serve the next master: nothing to say
+        second = Dispatcher(Collector(), "marks", working_directory=str(tmp_path))
+        second.start()
+        before = time.time()
+        second.shutdown(shutdown_workers=True)
+        assert stopped_at(tmp_path, "marks") >= before
+        third = Dispatcher(Collector(), "marks", working_directory=str(tmp_path))
+        third.start()
+        assert stopped_at(tmp_path, "marks") is None  # the workers it finds serve it
+        third.shutdown()
+    finally:
+        server.shutdown()
+    assert list(tmp_path.iterdir()) == []

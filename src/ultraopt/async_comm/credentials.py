@@ -4,6 +4,10 @@ A :class:`~ultraopt.async_comm.nameserver.NameServer` publishes its :class:`Cred
 (so that workers and masters started here need nothing but the run id) and, with a working directory, in a JSON
 file readable only by its owner, for workers on a shared filesystem. Anything else comes from explicit
 arguments or the ``ULTRAOPT_SECRET`` environment variable.
+
+Beside it, a master that stops the run's workers leaves a *stopped* file with the time (:func:`mark_stopped`): a
+worker that served the run but was cut off then (its master was killed, and the master that finished the run
+came and went before the worker found it) reads it and stops, rather than waiting for a master forever.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 __all__ = [
-    "Credentials", "changed_credentials", "check_run_id", "credentials_path", "read_credentials",
-    "resolve_credentials", "write_credentials",
+    "Credentials", "changed_credentials", "check_run_id", "clear_stopped", "credentials_path", "mark_stopped",
+    "read_credentials", "resolve_credentials", "stopped_at", "write_credentials",
 ]
 
 #: Environment variable holding the run's secret, for workers started by hand or by a cluster scheduler.
@@ -75,15 +79,44 @@ def credentials_path(working_directory: str | os.PathLike[str], run_id: str) -> 
 
 def write_credentials(path: Path, credentials: Credentials) -> None:
     """Write ``credentials`` as JSON, readable by the owner only, atomically (readers never see half a file)."""
+    _write_json(path, {"format": _FORMAT, **asdict(credentials)})
+
+
+def _write_json(path: Path, data: dict[str, object]) -> None:
+    """Write ``data`` to ``path``, readable by the owner only, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".credentials-", suffix=".tmp")  # created with mode 0600
     try:
         with os.fdopen(fd, "w") as file:
-            json.dump({"format": _FORMAT, **asdict(credentials)}, file)
+            json.dump(data, file)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _stopped_path(working_directory: str | os.PathLike[str], run_id: str) -> Path:
+    check_run_id(run_id)
+    return Path(working_directory) / f"ultraopt_run_{run_id}_stopped.json"
+
+
+def mark_stopped(working_directory: str | os.PathLike[str], run_id: str) -> None:
+    """Record in ``working_directory`` that a master of ``run_id`` stopped the run's workers now."""
+    _write_json(_stopped_path(working_directory, run_id), {"format": _FORMAT, "run_id": run_id, "time": time.time()})
+
+
+def clear_stopped(working_directory: str | os.PathLike[str], run_id: str) -> None:
+    """Withdraw :func:`mark_stopped` (a new master of the run started: the workers it finds serve it)."""
+    _stopped_path(working_directory, run_id).unlink(missing_ok=True)
+
+
+def stopped_at(working_directory: str | os.PathLike[str], run_id: str) -> float | None:
+    """When (``time.time()``) a master of ``run_id`` last stopped the run's workers, if it still says so."""
+    try:
+        data = json.loads(_stopped_path(working_directory, run_id).read_text())
+        return float(data["time"]) if data.get("run_id") == run_id else None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def read_credentials(

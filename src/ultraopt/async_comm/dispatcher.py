@@ -59,7 +59,14 @@ from typing import Any
 from Pyro5 import errors
 from Pyro5.server import expose
 
-from ultraopt.async_comm.credentials import Credentials, changed_credentials, resolve_credentials
+from ultraopt.async_comm.credentials import (
+    Credentials,
+    changed_credentials,
+    clear_stopped,
+    credentials_path,
+    mark_stopped,
+    resolve_credentials,
+)
 from ultraopt.async_comm.nameserver import (
     LIVENESS_TIMEOUT,
     LOOPBACK,
@@ -248,6 +255,9 @@ class Dispatcher:
                     "run another run_id"
                 )
             self._ns.call("register", dispatcher_name(self.run_id), self.uri)
+            if self.working_directory is not None:  # an earlier master's word that the workers stop no longer holds
+                with contextlib.suppress(OSError):
+                    clear_stopped(self.working_directory, self.run_id)
         except BaseException:
             # nothing serves: shutdown() (called by the caller's clean-up) must not mask this error
             self._daemon.close()
@@ -294,6 +304,10 @@ class Dispatcher:
             thread.join(timeout=5)
         if shutdown_workers:
             self.shutdown_all_workers()
+            # workers it could not reach (cut off from a killed master's name server) read it and stop too
+            if self.working_directory is not None and credentials_path(self.working_directory, self.run_id).exists():
+                with contextlib.suppress(OSError):
+                    mark_stopped(self.working_directory, self.run_id)
         if self._ns is not None:
             self._remove_from_nameserver(dispatcher_name(self.run_id), only_if=self.uri)
             self._ns.close()

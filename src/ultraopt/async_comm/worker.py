@@ -24,7 +24,13 @@ from typing import Any
 from Pyro5 import errors
 from Pyro5.server import expose, oneway
 
-from ultraopt.async_comm.credentials import Credentials, changed_credentials, read_credentials, resolve_credentials
+from ultraopt.async_comm.credentials import (
+    Credentials,
+    changed_credentials,
+    read_credentials,
+    resolve_credentials,
+    stopped_at,
+)
 from ultraopt.async_comm.nameserver import LOOPBACK, dispatcher_name, nameserver_proxy, worker_prefix
 from ultraopt.async_comm.security import (
     AUTHENTICATION_FAILED,
@@ -135,6 +141,8 @@ class _Runtime:
         self.evaluating = False  # the compute thread is in the objective
         self.refused: str | None = None  # why the name server refused this worker's secret for good
         self.timed_out = False  # it stopped after ``timeout`` seconds without a job
+        self.started_at = time.time()  # a master that stopped the run's workers after this stopped this one too
+        self.run_stopped = False  # it stopped because a master had stopped the run's workers while it was cut off
 
 
 class Worker:
@@ -305,6 +313,13 @@ class Worker:
         """Whether the worker's last :meth:`run` (in this process) stopped after ``timeout`` seconds without a job."""
         runtime = self._runtime
         return runtime is not None and runtime.timed_out
+
+    @property
+    def run_stopped(self) -> bool:
+        """Whether the worker's last :meth:`run` (in this process) stopped because a master had stopped the run's
+        workers while this one could not be reached (see :func:`~ultraopt.async_comm.credentials.mark_stopped`)."""
+        runtime = self._runtime
+        return runtime is not None and runtime.run_stopped
 
     def is_busy(self) -> bool:
         """Whether the worker holds a job it has not reported yet."""
@@ -500,6 +515,8 @@ class Worker:
                     registered, dispatcher_uri = True, None
                 if dispatcher_uri is None:
                     dispatcher_uri = self._lookup_dispatcher(runtime)
+                    if dispatcher_uri is None and self._run_was_stopped(runtime):
+                        return
                     waits = 0 if dispatcher_uri is not None else waits + 1
                     if waits % _FAILURES_PER_WARNING == _WAITS_BEFORE_WARNING:
                         self._warn_no_master(runtime, waits * self.heartbeat_interval)
@@ -526,6 +543,8 @@ class Worker:
                     log("worker %s cannot reach the name server (%d tries): %s; will retry (check its host and port "
                         "and the run's secret)", runtime.name, failures, exc)
                 dispatcher_uri = None
+                if failures >= _FAILURES_BEFORE_REREAD and self._run_was_stopped(runtime):
+                    return
                 if failures >= _FAILURES_BEFORE_REREAD and self._reread_credentials(runtime):
                     registered, failures = False, 0
             except Exception:  # keep the heartbeat alive whatever a server answered
@@ -544,6 +563,20 @@ class Worker:
                            f"this worker's secret {failures} times: give the run's secret (ULTRAOPT_SECRET, or "
                            "--working-directory to read it from the run's credentials file)")
         (logger.debug if self._raises_refusal else logger.error)("worker %s stops: %s", runtime.name, runtime.refused)
+        self.shutdown()
+        return True
+
+    def _run_was_stopped(self, runtime: _Runtime) -> bool:
+        """Stop the worker when a master of the run stopped the run's workers since this one started (it could not
+        reach this one: the credentials file says so); ``True`` when it did."""
+        if self._credentials_directory is None:
+            return False
+        stopped = stopped_at(self._credentials_directory, self.run_id)
+        if stopped is None or stopped <= runtime.started_at:
+            return False
+        logger.info("worker %s stops: a master of run %r stopped the run's workers at %s, when it could not reach "
+                    "this one", runtime.name, self.run_id, time.strftime("%H:%M:%S", time.localtime(stopped)))
+        runtime.run_stopped = True
         self.shutdown()
         return True
 

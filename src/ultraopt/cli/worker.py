@@ -163,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
             workers[0].run(background=False)
             if workers[0].timed_out:
                 print(f"worker stopped: no job for {args.timeout:g} s (--timeout)", flush=True)
+            elif workers[0].run_stopped:
+                print(f"worker stopped: a master of run {args.run_id!r} stopped the run's workers while this one "
+                      "could not be reached", flush=True)
         else:
             for worker in workers:
                 worker.run(background=True, concurrent_type="process")
