@@ -71,7 +71,10 @@ def replay(master: Master) -> int:
     if not events:
         return 0
     iterations = 1 + max(event.trial.config_id[0] for event in events if event.kind == CREATED)
-    master._n_iterations = max(master._n_iterations, iterations)  # a journal longer than asked is completed
+    if iterations > master._n_iterations:  # a journal longer than asked is completed
+        logger.warning("%s holds %d iteration(s), more than the %d asked for: those begun are completed, and no "
+                       "new one starts", master.storage, iterations, master._n_iterations)
+        master._n_iterations = iterations
     sampler = _StoredConfigs()
     master._sampler = sampler
     try:

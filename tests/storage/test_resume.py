@@ -1,5 +1,6 @@
 """Resume: a run rebuilt from its journal ends exactly as an uninterrupted run would, whatever the crash point."""
 
+import logging
 import random
 from collections import Counter
 
@@ -230,12 +231,14 @@ def test_a_journal_of_another_schedule_is_refused(quadratic_space):
         make_master(quadratic_space, storage, other).run(4)
 
 
-def test_asking_for_fewer_iterations_than_stored_keeps_what_was_begun(quadratic_space):
+def test_asking_for_fewer_iterations_than_stored_keeps_what_was_begun(quadratic_space, caplog):
     storage = InMemoryStorage()
     with pytest.raises(Crash):
         make_master(quadratic_space, storage, crash_at=20).run(4)  # iterations 0 and 1 done, 2 begun
     master = make_master(quadratic_space, storage, seed=1)
-    result = master.run(1)
+    with caplog.at_level(logging.WARNING, logger="ultraopt.replay"):
+        result = master.run(1)
+    assert "holds 3 iteration(s), more than the 1 asked for" in caplog.text
     assert len(master.iterations) == 3 and all(iteration.is_finished for iteration in master.iterations)
     assert len(result.trials) == BRACKETS.num_all_configs(3)
 
