@@ -57,9 +57,11 @@ def main() -> None:
         master = Master(args.run_id, optimizer, generator, progress_callback=progress,
                         working_directory=args.working_directory, host=nameserver.credentials.host,
                         checkpoint_file=args.checkpoint_file)
-    except BaseException:
+    except BaseException as exc:
         progress.close()
         nameserver.shutdown()
+        if isinstance(exc, ValueError):  # the checkpoint is another run's, or in use by a live master: say so
+            sys.exit(f"cluster_master.py: {exc}")
         raise
     try:
         result = master.run(n_iterations=args.n_iterations, min_n_workers=args.min_workers)
