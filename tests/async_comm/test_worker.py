@@ -443,3 +443,34 @@ def test_a_dispatcher_that_stops_the_workers_says_so_beside_the_credentials_and_
     finally:
         server.shutdown()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.timeout(60)
+def test_jobs_queued_at_a_worker_taken_for_dead_are_not_run_there_after_they_went_elsewhere(nameserver, dispatcher,
+                                                                                             workers):
+    # a worker stopped (SIGSTOP) past the heartbeat timeout had its jobs sent elsewhere; thawed, it still ran the
+    # copies queued at it, each after its result had come from another worker
+    release, calls = threading.Event(), []
+
+    def objective(config):
+        calls.append(config["x"])
+        if len(calls) == 1:
+            release.wait(20)
+        return config["x"]
+
+    worker = Worker(nameserver.run_id).initialize(objective)
+    worker.heartbeat_interval = 0.1
+    worker.run(background=True)
+    workers.append(worker)
+    assert dispatcher.wait_for_workers(1, timeout=20)
+    for trial_id in range(3):
+        submit(dispatcher, trial_id, float(trial_id))
+    wait_until(lambda: len(calls) == 1 and worker.is_busy(), what="the first job")
+    (name,) = list(dispatcher._workers)
+    dispatcher._lose_worker(name, "taken for dead by the test", charge=False)  # as after a silent spell
+    wait_until(lambda: dispatcher.number_of_workers() == 1, what="the worker registering again")
+    release.set()
+    results = dispatcher.collector.wait_for(3)
+    assert [t.loss for t in results] == [0.0, 1.0, 2.0]
+    time.sleep(0.5)
+    assert sorted(calls) == [0.0, 0.0, 1.0, 2.0]  # the running one ran to its end; the queued ones ran once

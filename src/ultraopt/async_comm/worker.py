@@ -126,10 +126,12 @@ class _Runtime:
         self.name = name
         self.credentials = credentials
         self.stop = threading.Event()
-        self.jobs: queue.SimpleQueue[tuple[str, Any, dict[str, Any]] | None] = queue.SimpleQueue()
+        self.jobs: queue.SimpleQueue[tuple[str, Any, dict[str, Any], int] | None] = queue.SimpleQueue()
         self.outbox: queue.SimpleQueue[tuple[str, Any, dict[str, Any]] | None] = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.n_jobs = 0  # received and not reported yet
+        self.n_received = 0  # jobs received in all; they are numbered in this order
+        self.n_taken_back = 0  # jobs numbered up to this were taken back: their dispatcher took this worker for dead
         self.last_active = time.monotonic()
         self.dispatchers: dict[str, SharedProxy] = {}  # by URI: one kept-open connection each
         self.dispatcher_uri: str | None = None  # the run's dispatcher, as the name server last said
@@ -344,9 +346,10 @@ class Worker:
             return  # the dispatcher notices the closed connection and runs the job elsewhere
         with runtime.lock:
             runtime.n_jobs += 1
+            runtime.n_received += 1
             runtime.last_active = time.monotonic()
             runtime.latest_callback = callback
-        runtime.jobs.put((callback, config_id, kwargs))
+            runtime.jobs.put((callback, config_id, kwargs, runtime.n_received))
 
     # ------------------------------------------------------------------ serving
     def __getstate__(self) -> dict[str, Any]:
@@ -406,7 +409,14 @@ class Worker:
         runtime = self._runtime
         assert runtime is not None
         while (item := runtime.jobs.get()) is not None:
-            callback, config_id, kwargs = item
+            callback, config_id, kwargs, number = item
+            if number <= runtime.n_taken_back:
+                # The dispatcher took this worker for dead (it was stopped, or cut off) and sent the job elsewhere.
+                logger.warning("worker %s: job %s skipped: its dispatcher took this worker for dead and sent it "
+                               "elsewhere", runtime.name, kwargs.get("job"))
+                with runtime.lock:
+                    runtime.n_jobs -= 1
+                continue
             if self._is_stale(runtime, callback):
                 # Its master was restarted, and runs the job again: running it would only delay the new master's
                 # jobs queued behind it (a master killed during a long trial queued it once per restart).
@@ -527,7 +537,10 @@ class Worker:
                 else:
                     calling_dispatcher = True
                     if not self._dispatcher(runtime, dispatcher_uri).call("heartbeat", runtime.name):
-                        registered = False  # the dispatcher took us for dead: register again
+                        # the dispatcher took us for dead and sent our jobs elsewhere: register again
+                        with runtime.lock:
+                            runtime.n_taken_back = runtime.n_received
+                        registered = False
                         continue
                 failures = 0
             except errors.CommunicationError as exc:
