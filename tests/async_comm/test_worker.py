@@ -474,3 +474,21 @@ def test_jobs_queued_at_a_worker_taken_for_dead_are_not_run_there_after_they_wen
     assert [t.loss for t in results] == [0.0, 1.0, 2.0]
     time.sleep(0.5)
     assert sorted(calls) == [0.0, 0.0, 1.0, 2.0]  # the running one ran to its end; the queued ones ran once
+
+
+def test_a_worker_asked_to_stop_before_its_first_run_does_not_serve(nameserver, workers):
+    # a worker process whose parent let go while it started (Ctrl-C in the first second of a run) served on until
+    # the parent terminated it 5 s later: run() forgot the stop its parent-watching thread had asked for
+    worker = Worker(nameserver.run_id).initialize(lambda config: 0.0)
+    worker.shutdown()
+    thread = threading.Thread(target=worker.run, kwargs={"background": False}, daemon=True)
+    worker.thread = thread  # the fixture stops and joins it if it serves after all
+    workers.append(worker)
+    thread.start()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert not any(name.startswith(worker_prefix(nameserver.run_id))
+                   for name in nameserver_proxy(nameserver.credentials).call("list"))
+    worker.run(background=True)  # a later run serves: the stop was for the one it stopped
+    wait_until(lambda: any(name.startswith(worker_prefix(nameserver.run_id))
+                           for name in nameserver_proxy(nameserver.credentials).call("list")), what="registration")

@@ -280,7 +280,10 @@ class Worker:
             raise ValueError(f"concurrent_type must be 'thread' or 'process', got {concurrent_type!r}")
         credentials = resolve_credentials(self.run_id, self.nameserver, self.nameserver_port, self.secret)
         self.nameserver, self.nameserver_port, self.secret = credentials.host, credentials.port, credentials.secret
-        self._stop_requested = False
+        # A stop asked for after an earlier run does not stop this one; one asked for before the first run does (a
+        # worker process whose parent let go while it started served on until it was terminated).
+        if self._runtime is not None:
+            self._stop_requested = False
         self._raises_refusal = not background
         if not background:
             self._serve()
@@ -368,8 +371,9 @@ class Worker:
     def _serve_as(self, name: str) -> None:
         credentials = Credentials(self.run_id, self.nameserver, self.nameserver_port, self.secret)  # type: ignore[arg-type]
         runtime = self._runtime = _Runtime(name, credentials)
-        if self._stop_requested:
+        if self._stop_requested:  # stopped while it started: nothing to serve, register or say goodbye to
             runtime.stop.set()
+            return
         # An Objective given by an executor is used as it is (it may carry per-trial limits); a plain function
         # or compute() is wrapped.
         runtime.objective = (self.eval_func if isinstance(self.eval_func, Objective)
