@@ -419,10 +419,11 @@ def check_config(
                and _conditions_hold(config_space.parent_conditions_of[name], values)]
     if missing:  # ConfigSpace's words ("active but has no value set") do not name it
         raise ValueError(f"{what}: hyperparameter(s) {missing} of the space are active but have no value")
-    try:
-        Configuration(config_space, values=values).check_valid_configuration()
-    except Exception as exc:  # ConfigSpace names the hyperparameter; keep its words and say which config
-        raise ValueError(f"{what} is not a valid config of the space: {exc}") from exc
+    if config_space.conditions or config_space.forbidden_clauses:  # what the checks above do not cover
+        try:
+            Configuration(config_space, values=values).check_valid_configuration()
+        except Exception as exc:  # ConfigSpace names the hyperparameter; keep its words and say which config
+            raise ValueError(f"{what} is not a valid config of the space: {exc}") from exc
     return plain_config(config_space, values)
 
 

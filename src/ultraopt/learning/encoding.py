@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from ConfigSpace import Configuration, ConfigurationSpace
+from ConfigSpace import ConfigurationSpace
 from ConfigSpace.hyperparameters import (
     CategoricalHyperparameter,
     Constant,
+    FloatHyperparameter,
     Hyperparameter,
     IntegerHyperparameter,
     NumericalHyperparameter,
     OrdinalHyperparameter,
 )
+from ConfigSpace.hyperparameters.hp_components import ROUND_PLACES
 
 from ultraopt.hdl.configs import grid_step, plain_config, scale_value, snap_to_grid
 
@@ -108,8 +110,17 @@ class SpaceEncoder:
 
     # ------------------------------------------------------------------ configs <-> rows
     def encode(self, config: Mapping[str, Any]) -> np.ndarray:
-        """The row of one config (``nan`` where inactive)."""
-        return np.asarray(Configuration(self.config_space, values=dict(config)).get_array(), dtype=float)
+        """The row of one plain config of the space (``nan`` where inactive), as a ConfigSpace ``Configuration``
+        has it; like :meth:`encode_many`, it does not validate the config (building a ``Configuration`` for that
+        took most of a resume, after the config had been checked already)."""
+        row = np.full(self.n_dims, np.nan)
+        for index, hp in enumerate(self.hyperparameters):
+            if hp.name in config:  # one value at a time and floats rounded, as Configuration does
+                value = config[hp.name]
+                if isinstance(hp, FloatHyperparameter):
+                    value = float(np.round(value, ROUND_PLACES))
+                row[index] = hp.to_vector(value)
+        return row
 
     def encode_many(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """The matrix of several configs, one row each (``nan`` where a config leaves a hyperparameter out).
