@@ -164,6 +164,8 @@ class SecureDaemonMixin:
                 conn.sock.settimeout(timeout)
 
     def validateHandshake(self, conn: Any, data: Any) -> Any:  # noqa: N802 - Pyro5's name
+        """Pyro5's hook for a new connection: accept it only if it proves it holds the run's secret (else
+        ``Pyro5.errors.SecurityError``), and answer with this server's own proof."""
         nonce = self._verified_nonce(data.get("auth") if isinstance(data, dict) else None)
         if nonce is None:
             logger.warning("refused a connection from %s to %s: it did not prove it holds the run's secret",
@@ -188,6 +190,7 @@ class SecureDaemonMixin:
         return proof["nonce"] if valid and self._nonces.fresh(proof["nonce"]) else None
 
     def clientDisconnect(self, conn: Any) -> None:  # noqa: N802 - Pyro5's name
+        """Pyro5's hook for a closed connection: tell ``on_disconnect`` who it was (a worker that vanished)."""
         identity = self._identities.pop(conn, None)
         if identity is not None and self._on_disconnect is not None:
             self._on_disconnect(identity)

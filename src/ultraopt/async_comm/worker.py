@@ -340,6 +340,8 @@ class Worker:
             URI of the dispatcher that receives the result.
         config_id : list of int
             The config id, passed to :meth:`compute`.
+        *args
+            Ignored (the seed API's signature takes them).
         **kwargs
             ``job`` (the dispatcher's id of this attempt), ``config``, ``config_info``, ``budget`` and
             ``working_directory``.

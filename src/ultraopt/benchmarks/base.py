@@ -283,6 +283,10 @@ class MultiFidelityBenchmark(Benchmark, ABC):
 
     Parameters
     ----------
+    name, hdl, optimum, optimal_configs
+        As for :class:`Benchmark`.
+    scale : float
+        The typical regret of a good config (sets the size of the low-fidelity bias and the default noise).
     min_budget, max_budget : float
         The budget range, ``0 < min_budget <= max_budget``.
     noise_std : float or None
