@@ -6,8 +6,9 @@ result. It holds plain JSON-able data so that it can cross process and network b
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
@@ -105,9 +106,11 @@ class Trial:
 
     def to_dict(self) -> dict[str, Any]:
         """The trial as JSON-able data (the status as its string value, the config id as a list)."""
-        data = asdict(self)
-        data["status"] = self.status.value
-        data["config_id"] = list(self.config_id)
+        # as dataclasses.asdict, without deep-copying every scalar of the config (the values are scalars): that
+        # took seconds on the 10,000 trials of a warm start
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
+        data.update(status=self.status.value, config_id=list(self.config_id), config=dict(self.config),
+                    config_info=copy.deepcopy(self.config_info), info=copy.deepcopy(self.info))
         return data
 
     @classmethod
@@ -175,6 +178,11 @@ class Trial:
         self.status = status
         self.loss = loss
         self.error = error
+
+
+
+#: The fields of a trial, in order (for :meth:`Trial.to_dict`).
+_FIELD_NAMES = tuple(f.name for f in fields(Trial))
 
 
 def is_time(value: Any) -> bool:
