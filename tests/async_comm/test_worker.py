@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from Pyro5 import errors
 
 from tests.async_comm.helpers import wait_until
 from ultraopt.async_comm.dispatcher import Dispatcher
@@ -240,8 +241,11 @@ def test_a_result_for_a_dispatcher_that_is_gone_is_given_up_once_the_run_has_ano
         time.sleep(0.05)
     gone = f"PYRO:ultraopt.dispatcher.{nameserver.run_id}@127.0.0.1:1"  # nothing listens on port 1
     start = time.monotonic()
-    worker._report(worker._runtime, gone, [[0, {"worker": "w", "evaluation": {}}]])
+    evaluated = {"config_id": [0, 0, 0], "config": {"x": 0.0}, "budget": 1.0}
+    worker._report(worker._runtime, gone, [[0, {"worker": "w", "evaluation": {}}, evaluated]])
     assert time.monotonic() - start < 5
+    # kept, and offered to the run's dispatcher (which has no such trial pending, so ignores it)
+    wait_until(lambda: not worker._runtime.orphans, what="the result offered to the live dispatcher")
 
 
 def test_a_second_dispatcher_of_a_run_that_has_a_live_one_is_refused(nameserver, dispatcher):
@@ -492,3 +496,67 @@ def test_a_worker_asked_to_stop_before_its_first_run_does_not_serve(nameserver, 
     worker.run(background=True)  # a later run serves: the stop was for the one it stopped
     wait_until(lambda: any(name.startswith(worker_prefix(nameserver.run_id))
                            for name in nameserver_proxy(nameserver.credentials).call("list")), what="registration")
+
+
+@pytest.mark.timeout(60)
+def test_a_result_computed_for_a_master_that_died_is_taken_by_the_resumed_one(nameserver, workers):
+    # a master killed during a long trial lost its result: the worker finished it, found its dispatcher gone,
+    # and the resumed master ran the trial again from the start
+    release, calls = threading.Event(), []
+
+    def objective(config):
+        calls.append(config["x"])
+        if len(calls) == 1:
+            release.wait(20)
+        else:
+            time.sleep(30)  # the resumed master's own run of the trial: its result must not be needed
+        return config["x"]
+
+    worker = Worker(nameserver.run_id).initialize(objective)
+    worker.heartbeat_interval = 0.1
+    worker.run(background=True)
+    workers.append(worker)
+    dead = Dispatcher(Collector(), nameserver.run_id)
+    dead.start()
+    assert dead.wait_for_workers(1, timeout=20)
+    submit(dead, 0, 2.0)
+    wait_until(lambda: calls, what="the first run of the trial")
+    dead.shutdown()  # the master dies while its trial runs
+
+    def unreachable(*args):  # as a killed master's: a connection the shut-down daemon still serves must not help
+        raise errors.CommunicationError("the master died")
+
+    unreachable._pyroExposed = True
+    dead.register_results = unreachable
+    collector = Collector()
+    resumed = Dispatcher(collector, nameserver.run_id)
+    resumed.start()
+    try:
+        assert resumed.wait_for_workers(1, timeout=20)
+        submit(resumed, 0, 2.0)  # the same trial, run again by the resumed master
+        release.set()
+        (trial,) = collector.wait_for(1, timeout=20)
+        assert (trial.trial_id, trial.status, trial.loss) == (0, TrialStatus.SUCCESS, 2.0)
+    finally:
+        resumed.shutdown()
+
+
+def test_a_result_computed_for_an_earlier_master_is_taken_only_for_the_same_trial(nameserver):
+    collector = Collector()
+    dispatcher = Dispatcher(collector, nameserver.run_id)
+    dispatcher.start()
+    try:
+        submit(dispatcher, 0, 2.0)
+        result = {"worker": "w", "evaluation": {"loss": 2.0, "info": {}, "start_time": 1.0, "end_time": 2.0,
+                                                 "status": "success"}}
+        evaluated = {"config_id": [0, 0, 0], "config": {"x": 2.0}, "budget": 1.0}
+        for job in ({**evaluated, "config": {"x": 2.5}}, {**evaluated, "budget": 0.5},
+                    {**evaluated, "config_id": [3, 0, 0]}, "not a job"):
+            dispatcher.register_orphan_results([[[0, 1], result, job]])
+        dispatcher.register_orphan_results([[[7, 1], result, evaluated]])  # no such trial here
+        assert collector.trials == []
+        dispatcher.register_orphan_results([[[0, 1], result, evaluated]])
+        (trial,) = collector.wait_for(1)
+        assert trial.loss == 2.0
+    finally:
+        dispatcher.shutdown()

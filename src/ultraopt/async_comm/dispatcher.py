@@ -445,6 +445,37 @@ class Dispatcher:
         if backlog:  # jobs were waiting for room, which the reporter has now; other queued jobs are still being
             self.job_runner()  # submitted: their submitter sends them, all in one message per worker
 
+    @expose
+    def register_orphan_results(self, results: Any) -> None:
+        """Take results ``[[id, result, job], ...]`` that a worker computed for an earlier master of the run, which
+        died before they arrived (called through the daemon).
+
+        ``job`` holds the ``config_id``, ``config`` and ``budget`` the worker evaluated. A result is taken only for
+        a pending trial of the same id, config id, config and budget (a resumed run gives its trials the ids they
+        had), so that a trial the resumed master runs again is not computed twice; any other is ignored.
+        """
+        matching = []
+        for entry in results if isinstance(results, list) else []:
+            try:
+                id_, result, job = entry
+                trial_id = int(id_[0])
+                with self._cond:
+                    trial = self._pending.get(trial_id)
+                    same = trial is not None and (list(trial.config_id), trial.config, float(trial.budget)) == (
+                        list(job["config_id"]), job["config"], float(job["budget"]))
+            except Exception:  # noqa: BLE001 - whatever a client sent, it is not a result of ours
+                logger.warning("ignored a malformed orphan result: %.200r", entry)
+                continue
+            if same:
+                matching.append([id_, result])
+            else:
+                logger.debug("ignored a result for trial %d computed for an earlier master: not pending here as it "
+                             "was evaluated", trial_id)
+        if matching:
+            logger.info("took %d result(s) computed for an earlier master of run %r: %s", len(matching), self.run_id,
+                        [id_[0] for id_, _ in matching])
+            self.register_results(matching)
+
     def _take_result(self, id: Any, result: Any) -> Trial | None:  # noqa: A002
         """The trial that ``result`` finishes, or ``None`` when it is malformed or the trial has a result already."""
         try:

@@ -52,6 +52,8 @@ _tag: tuple[int, str] | None = None  # (pid, token) of _process_tag
 
 #: How often the compute thread tries to deliver a result before giving it up.
 _REPORT_TRIES = 20
+# Results no dispatcher took that a worker keeps for the next one, at most (the newest).
+_ORPHANS_KEPT = 1000
 # Failed calls in a row to the name server or dispatcher before a worker warns, and between warnings.
 _FAILURES_BEFORE_WARNING = 5
 _FAILURES_PER_WARNING = 60
@@ -127,7 +129,9 @@ class _Runtime:
         self.credentials = credentials
         self.stop = threading.Event()
         self.jobs: queue.SimpleQueue[tuple[str, Any, dict[str, Any], int] | None] = queue.SimpleQueue()
-        self.outbox: queue.SimpleQueue[tuple[str, Any, dict[str, Any]] | None] = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue[tuple[str, Any, dict[str, Any], dict[str, Any]] | None] = queue.SimpleQueue()
+        # results no dispatcher took, with what was evaluated: offered to the next dispatcher that knows this worker
+        self.orphans: list[list[Any]] = []
         self.lock = threading.Lock()
         self.n_jobs = 0  # received and not reported yet
         self.n_received = 0  # jobs received in all; they are numbered in this order
@@ -437,7 +441,8 @@ class Worker:
                 evaluation = self._evaluate(runtime, config_id, kwargs)
             finally:
                 runtime.evaluating = False
-            result = (callback, kwargs.get("job"), {"worker": runtime.name, "evaluation": evaluation.to_dict()})
+            result = (callback, kwargs.get("job"), {"worker": runtime.name, "evaluation": evaluation.to_dict()},
+                      {"config_id": list(config_id), "config": kwargs["config"], "budget": kwargs["budget"]})
             if runtime.jobs.empty():
                 self._deliver(runtime, [result])
             else:
@@ -459,10 +464,10 @@ class Worker:
                 batch.append(more)
             self._deliver(runtime, batch)
 
-    def _deliver(self, runtime: _Runtime, batch: list[tuple[str, Any, dict[str, Any]]]) -> None:
-        """Report ``[(callback, job, result), ...]``, one message per dispatcher (one, in practice)."""
-        for callback in dict.fromkeys(callback for callback, _, _ in batch):
-            self._report(runtime, callback, [[job, result] for to, job, result in batch if to == callback])
+    def _deliver(self, runtime: _Runtime, batch: list[tuple[str, Any, dict[str, Any], dict[str, Any]]]) -> None:
+        """Report ``[(callback, job, result, evaluated), ...]``, one message per dispatcher (one, in practice)."""
+        for callback in dict.fromkeys(item[0] for item in batch):
+            self._report(runtime, callback, [list(item[1:]) for item in batch if item[0] == callback])
         with runtime.lock:
             runtime.n_jobs -= len(batch)
             runtime.last_active = time.monotonic()
@@ -482,17 +487,19 @@ class Worker:
                             current["working_directory"])
 
     def _report(self, runtime: _Runtime, callback: str, results: list[list[Any]]) -> None:
-        """Deliver ``[[job, result], ...]``; a broken connection is re-opened (the dispatcher ignores a result it
-        already has)."""
-        jobs = [job for job, _ in results]
+        """Deliver ``[[job, result, evaluated], ...]``; a broken connection is re-opened (the dispatcher ignores a
+        result it already has). Results no dispatcher takes are kept for the next one (:meth:`_offer_orphans`)."""
+        jobs = [job for job, _, _ in results]
         for attempt in range(_REPORT_TRIES):
             try:
-                self._dispatcher(runtime, callback).call("register_results", results)
+                self._dispatcher(runtime, callback).call("register_results", [[job, result]
+                                                                              for job, result, _ in results])
                 return
             except errors.CommunicationError as exc:
-                if self._is_stale(runtime, callback):  # a restarted master runs these jobs again
-                    logger.warning("worker %s: jobs %s belong to a dispatcher that is gone (%s); the run's "
-                                   "dispatcher is now %s", runtime.name, jobs, exc, runtime.dispatcher_uri)
+                if self._is_stale(runtime, callback):  # a restarted master runs these jobs again, unless offered
+                    logger.warning("worker %s: jobs %s belong to a dispatcher that is gone (%s); they are offered to "
+                                   "the run's next one", runtime.name, jobs, exc)
+                    self._keep_orphans(runtime, results)
                     return
                 logger.debug("worker %s: reporting jobs %s failed (%s), retrying", runtime.name, jobs, exc)
                 if runtime.stop.wait(min(0.05 * 2**attempt, 2.0)):
@@ -500,9 +507,29 @@ class Worker:
             except Exception:  # the dispatcher got the results and failed on them: sending again would not help
                 logger.exception("worker %s: the dispatcher failed on the results of jobs %s", runtime.name, jobs)
                 return
-        log = logger.debug if runtime.stop.is_set() else logger.warning  # shutting down: expected
-        log("worker %s: could not report jobs %s to %s; the dispatcher will run them again", runtime.name, jobs,
-            callback)
+        if runtime.stop.is_set():  # shutting down: expected, and nobody is left to offer them to
+            logger.debug("worker %s: could not report jobs %s to %s", runtime.name, jobs, callback)
+            return
+        logger.warning("worker %s: could not report jobs %s to %s; they are offered to the run's dispatcher when "
+                       "it answers again", runtime.name, jobs, callback)
+        self._keep_orphans(runtime, results)
+
+    @staticmethod
+    def _keep_orphans(runtime: _Runtime, results: list[list[Any]]) -> None:
+        with runtime.lock:
+            runtime.orphans = (runtime.orphans + results)[-_ORPHANS_KEPT:]
+
+    def _offer_orphans(self, runtime: _Runtime, dispatcher_uri: str) -> None:
+        """Offer the results no dispatcher took to the run's dispatcher, which knows this worker: a resumed master
+        takes those of the trials it runs again rather than compute them twice."""
+        with runtime.lock:
+            orphans, runtime.orphans = runtime.orphans, []
+        try:
+            self._dispatcher(runtime, dispatcher_uri).call("register_orphan_results", orphans)
+        except errors.CommunicationError:
+            self._keep_orphans(runtime, orphans)
+            raise
+        logger.info("worker %s: offered %d result(s) computed for an earlier master", runtime.name, len(orphans))
 
     def _dispatcher(self, runtime: _Runtime, uri: str) -> SharedProxy:
         with runtime.lock:
@@ -548,6 +575,8 @@ class Worker:
                             runtime.n_taken_back = runtime.n_received
                         registered = False
                         continue
+                    if runtime.orphans:
+                        self._offer_orphans(runtime, dispatcher_uri)
                 failures = 0
             except errors.CommunicationError as exc:
                 failures += 1
