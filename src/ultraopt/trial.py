@@ -180,7 +180,6 @@ class Trial:
         self.error = error
 
 
-
 #: The fields of a trial, in order (for :meth:`Trial.to_dict`).
 _FIELD_NAMES = tuple(f.name for f in fields(Trial))
 

@@ -616,7 +616,7 @@ class Worker:
 
     def _run_was_stopped(self, runtime: _Runtime) -> bool:
         """Stop the worker when a master of the run stopped the run's workers since this one started (it could not
-        reach this one: the credentials file says so); ``True`` when it did."""
+        reach this one: the stopped file beside the credentials says so); ``True`` when it did."""
         if self._credentials_directory is None:
             return False
         stopped = stopped_at(self._credentials_directory, self.run_id)
