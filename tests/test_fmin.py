@@ -256,3 +256,39 @@ def test_the_progress_bar_says_why_a_run_stopped_short(capsys, quadratic_space):
     assert "stopped: early stopping" in capsys.readouterr().err
     fmin(quadratic, quadratic_space, n_iterations=5, optimizer="Random")
     assert "stopped" not in capsys.readouterr().err
+
+
+THREE_CHOICES = {"a": {"_type": "choice", "_value": [0, 1, 2]}}
+
+
+def _value_of_a(config):
+    return float(config["a"])
+
+
+@pytest.mark.parametrize("optimizer", ["Random", "ETPE"])
+def test_a_run_ends_when_every_config_of_a_finite_space_was_evaluated(optimizer, caplog):
+    result = run(THREE_CHOICES, _value_of_a, optimizer=optimizer, n_iterations=10)
+    assert sorted(t.config["a"] for t in result.trials) == [0, 1, 2]
+    assert result.meta["stop_reason"] == "space exhausted" and result.best_loss == 0.0
+    assert "the run ends after 3 iteration(s) instead of 10" in caplog.text
+
+
+def test_a_parallel_run_ends_when_every_config_of_a_finite_space_was_evaluated():
+    result = run(THREE_CHOICES, _value_of_a, n_iterations=10, n_jobs=2, parallel_strategy="MapReduce")
+    assert sorted(t.config["a"] for t in result.trials) == [0, 1, 2]
+    assert result.meta["stop_reason"] == "space exhausted"
+
+
+def test_an_exhausted_space_adds_no_trial_when_its_run_resumes(tmp_path):
+    checkpoint = str(tmp_path / "run.db")
+    run(THREE_CHOICES, _value_of_a, n_iterations=10, checkpoint_file=checkpoint)
+    resumed = run(THREE_CHOICES, _value_of_a, n_iterations=20, checkpoint_file=checkpoint)
+    assert len(resumed.trials) == 3 and resumed.meta["stop_reason"] == "space exhausted"
+
+
+def test_a_hyperband_bracket_larger_than_the_space_repeats_configs_with_a_warning(caplog):
+    generator = CustomIterGenerator([4, 2, 1], [1, 2, 4])
+    result = run(THREE_CHOICES, lambda config, budget: config["a"] / budget, n_iterations=1,
+                 multi_fidelity_iter_generator=generator)
+    assert len(result.trials) == 7 and result.meta["stop_reason"] == "finished"
+    assert "every config of the space was proposed already: iteration 0 evaluates some again" in caplog.text

@@ -128,6 +128,8 @@ class Master:
         # trials restored from storage (warm start and journal): a broken objective is judged on the trials after
         self._n_restored = 0
         self._restored = False
+        self._space_exhausted = False  # every config of a finite space ran: the run ends rather than repeat one
+        self._warned_repeats = False
 
     # ------------------------------------------------------------------ the loop
     def run(self, n_iterations: int, started_at: float | None = None) -> FMinResult:
@@ -155,7 +157,7 @@ class Master:
             while self.stop_reason is None:
                 self._fill_free_slots()
                 if not self._running:
-                    self.stop_reason = "finished"
+                    self.stop_reason = "space exhausted" if self._space_exhausted else "finished"
                     self._check_broken_objective(finished=True)
                     break
                 for trial in self.executor.wait(timeout=self._wait_timeout()):
@@ -221,11 +223,35 @@ class Master:
                     self._record(trial)
                 continue
             found = self._next_run()
-            if found is None:
+            if found is None or (found[0].config_info.get("duplicate") and self._end_on_repeat(*found)):
                 return
             trial = self._create_trial(*found)
             self.storage.record_created(trial)
             self.executor.submit(trial)
+
+    def _end_on_repeat(self, request: RunRequest, iteration: BaseIteration) -> bool:
+        """Whether the run ends here rather than evaluate ``request``, a config the optimizer proposed again
+        because every config of the (finite) space was proposed already.
+
+        An iteration of one evaluation (a run without multi-fidelity) is dropped, and no other starts: evaluating a
+        config again would spend the objective's time for nothing new. A multi-fidelity iteration needs its
+        configs to fill its stages, so there the repeat runs, with a warning.
+        """
+        if sum(iteration.num_configs) != 1:
+            if not self._warned_repeats:
+                self._warned_repeats = True
+                logger.warning("every config of the space was proposed already: iteration %d evaluates some again "
+                               "(the schedule asks for more configs than the space has)", iteration.iteration)
+            return False
+        self.iterations.remove(iteration)
+        self._open_iterations.remove(iteration)
+        self.optimizer.forget(request.config)
+        logger.warning("every config of the space has been evaluated or is running: the run ends after %d "
+                       "iteration(s) instead of %d, rather than evaluate a config again",
+                       len(self.iterations), self._n_iterations)
+        self._n_iterations = len(self.iterations)
+        self._space_exhausted = True
+        return True
 
     def _create_trial(self, request: RunRequest, iteration: BaseIteration) -> Trial:
         """The trial for ``request``, with the next trial id, counted as running."""

@@ -133,8 +133,9 @@ def fmin(
         with the Random optimizer. A Generator is used as it is and its state is not stored: pass an int for
         runs that resume reproducibly.
     n_iterations : int
-        Iterations of the schedule: without ``multi_fidelity_iter_generator``, the number of evaluations; with
-        Hyperband, the number of brackets.
+        Iterations of the schedule: without ``multi_fidelity_iter_generator``, the number of evaluations (fewer
+        when a finite space has fewer configs: the run then ends once each was evaluated, with
+        ``result.meta["stop_reason"] == "space exhausted"``); with Hyperband, the number of brackets.
     n_jobs : int
         How many evaluations run at once.
     parallel_strategy : str or Executor
