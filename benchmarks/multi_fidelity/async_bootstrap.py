@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from common import Trajectory, make_benchmark
+from common import CACHE_DIR, Trajectory, make_benchmark
 
 #: Points of the virtual-time grid the median curves are read on.
 GRID_POINTS = 600
@@ -57,7 +57,7 @@ def times_on(seeds: np.ndarray, sync: tuple[np.ndarray, np.ndarray], asynchronou
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache-dir", type=Path, required=True)
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help="where run.py cached its runs")
     parser.add_argument("--functions", nargs="+",
                         default=["branin_mf", "cash_mf", "categorical20_mf", "hartmann3_mf", "hartmann6_mf"])
     parser.add_argument("--optimizer", default="etpe")

@@ -17,10 +17,13 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 #: Hyperband's reduction factor for every method (the functions' budgets go from 1/27 to 1: four stages).
 ETA = 3
+#: Where run.py caches its runs by default, and async_bootstrap.py reads them.
+CACHE_DIR = Path(__file__).resolve().parents[2] / "runs" / "multi_fidelity"
 
 
 def make_benchmark(function: str, seed: int) -> Any:

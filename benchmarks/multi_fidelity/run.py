@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ETA, make_benchmark, record, true_regret  # noqa: E402
+from common import CACHE_DIR, ETA, make_benchmark, record, true_regret  # noqa: E402
 from report import Report  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--optimizers", nargs="+", default=["Random", "ETPE"])
     parser.add_argument("--peers-python", default=None, help="python of the peers' environment; none: no peers")
-    parser.add_argument("--cache-dir", type=Path, default=REPO / "runs" / "multi_fidelity")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "multi_fidelity.md")
     parser.add_argument("--force", action="store_true", help="run again even when a run is cached")
     args = parser.parse_args()
