@@ -182,3 +182,44 @@ def test_sqlite_errors_opening_the_writer_name_the_file(tmp_path, quadratic_spac
     monkeypatch.setattr("ultraopt.storage.sqlite.sqlite3.connect", refuse)
     with pytest.raises(StorageError, match=f"cannot write {tmp_path / 'run.db'}: unable to open database file"):
         SQLiteStorage(tmp_path / "run.db").open_run(header_for(quadratic_space))
+
+
+def count_finished_in_file_alone(path, tmp_path):
+    """How many finished trials a copy of the main file holds without its ``-wal`` beside it."""
+    copy = tmp_path / "copied" / "run.db"
+    copy.parent.mkdir(exist_ok=True)
+    copy.write_bytes(path.read_bytes())
+    return sum(trial.status.value == "success" for trial in FMinResult.load(copy).trials)
+
+
+def test_a_finished_trial_reaches_the_main_file_not_only_the_wal(tmp_path, quadratic_space):
+    # a user who moves or copies run.db alone (after a kill, or of a live run) must not lose finished trials that
+    # sat in run.db-wal: the first finished trial is checkpointed at once, later ones at least once a second
+    path = tmp_path / "run.db"
+    writer = SQLiteStorage(path)
+    writer.open_run(header_for(quadratic_space))
+    trial = created(0, {"x": 0.0, "c": "a"})
+    writer.record_created(trial)
+    writer.record_finished(finish(trial, 0.0))
+    assert count_finished_in_file_alone(path, tmp_path) == 1
+    writer.close()
+
+
+def test_trials_finished_within_the_checkpoint_interval_reach_the_main_file_after_it(tmp_path, quadratic_space,
+                                                                                        monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("ultraopt.storage.sqlite._clock", lambda: clock[0])
+    path = tmp_path / "run.db"
+    writer = SQLiteStorage(path)
+    writer.open_run(header_for(quadratic_space))
+    for trial_id in range(3):
+        trial = created(trial_id, {"x": trial_id / 10, "c": "a"})
+        writer.record_created(trial)
+        writer.record_finished(finish(trial, trial_id / 10))
+    assert count_finished_in_file_alone(path, tmp_path) == 1  # the 2nd and 3rd came within the interval
+    clock[0] += 1.5
+    trial = created(3, {"x": 0.3, "c": "a"})
+    writer.record_created(trial)
+    writer.record_finished(finish(trial, 0.3))
+    assert count_finished_in_file_alone(path, tmp_path) == 4
+    writer.close()
