@@ -156,6 +156,18 @@ def _strict_json(text):
     return json.loads(text, parse_constant=refuse)
 
 
+def test_saving_over_a_checkpoint_file_is_refused_and_keeps_the_run(quadratic_space, tmp_path):
+    # a script that checkpoints to "run.db" and then saves its result to the same name destroyed the journal it
+    # would resume from
+    path = tmp_path / "run.db"
+    result = fmin(quadratic, quadratic_space, optimizer="Random", n_iterations=4, checkpoint_file=path,
+                  show_progressbar=False)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"run\.db is a run's checkpoint file \(SQLite\).*another name"):
+        result.save(path)
+    assert path.read_bytes() == before and len(FMinResult.load(path).trials) == 4
+
+
 def test_saved_and_exported_runs_are_standard_json_with_null_for_nan(quadratic_space, tmp_path, capsys):
     # bare NaN / Infinity tokens, which JavaScript's JSON.parse and most other readers refuse
     from ultraopt.cli import main

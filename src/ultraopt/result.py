@@ -324,10 +324,15 @@ class FMinResult:
         Raises
         ------
         ValueError
-            When a hyperparameter has a value JSON cannot give back (a tuple, a function); nothing is written.
+            When a hyperparameter has a value JSON cannot give back (a tuple, a function), or when ``path`` is a
+            run's checkpoint file, which JSON would replace; nothing is written.
         """
         from ultraopt.hdl.configs import values_json_cannot_hold
+        from ultraopt.storage.sqlite import is_sqlite_file
 
+        if is_sqlite_file(path):
+            raise ValueError(f"{path} is a run's checkpoint file (SQLite), which saving would replace, losing the "
+                             "journal a resume reads; save the result under another name, or delete the file first")
         if unsavable := values_json_cannot_hold(self.config_space):
             raise ValueError(f"this result cannot be saved as JSON, which cannot give back {unsavable[0]}; "
                              "use strings, numbers, bools or None as choices")
