@@ -115,3 +115,16 @@ class ExecutorContract:
         executor.start(Objective(square))
         executor.shutdown()
         executor.shutdown()
+
+    def test_after_shutdown_it_runs_again_or_says_it_serves_one_run(self, executor):
+        # fmin(parallel_strategy=executor) twice in a row: the second run must work, or be refused in words
+        executor.start(Objective(square))
+        run_all(executor, [make_trial(0, 1.0)])
+        executor.shutdown()
+        try:
+            executor.start(Objective(square))
+        except RuntimeError as error:
+            assert "serves one run, so give each fmin call a new one" in str(error)
+            return
+        (trial,) = run_all(executor, [make_trial(1, 2.0)])
+        assert trial.status is TrialStatus.SUCCESS and trial.loss == 4.0

@@ -92,6 +92,7 @@ class AsyncCommExecutor(Executor):
             heartbeat_timeout=heartbeat_timeout, prefetch=prefetch,
         )
         self._started = False
+        self._shut_down = False
 
     @property
     def run_id(self) -> str:
@@ -100,9 +101,15 @@ class AsyncCommExecutor(Executor):
 
     def start(self, objective: Objective | None = None) -> None:
         """Start the dispatcher; the workers evaluate their own objective, so ``objective`` is not used here."""
+        self._refuse_a_second_run()
         if not self._started:
             self.dispatcher.start()
             self._started = True
+
+    def _refuse_a_second_run(self) -> None:
+        if self._shut_down:  # its dispatcher (and a local executor's name server) stopped with the earlier run
+            raise RuntimeError(f"this {type(self).__name__} was shut down when the run it served ended: an executor "
+                               "serves one run, so give each fmin call a new one")
 
     def wait_for_workers(self, min_n_workers: int = 1, timeout: float | None = None) -> bool:
         """Block until ``min_n_workers`` workers joined; ``False`` on timeout."""
@@ -194,6 +201,7 @@ class AsyncCommExecutor(Executor):
         return high - n_running if self._topping_up and n_running < high else 0
 
     def shutdown(self) -> None:
+        self._shut_down = True
         self.dispatcher.shutdown(shutdown_workers=self.shutdown_workers)
 
 
@@ -243,6 +251,7 @@ class LocalAsyncCommExecutor(AsyncCommExecutor):
     def start(self, objective: Objective | None = None) -> None:
         if objective is None:
             raise ValueError("a local executor needs the objective to start its worker processes")
+        self._refuse_a_second_run()
         if self._started:
             return
         self._eval_func = objective  # the Objective itself, so that per-trial limits reach the workers
