@@ -292,3 +292,25 @@ def test_a_hyperband_bracket_larger_than_the_space_repeats_configs_with_a_warnin
                  multi_fidelity_iter_generator=generator)
     assert len(result.trials) == 7 and result.meta["stop_reason"] == "finished"
     assert "every config of the space was proposed already: iteration 0 evaluates some again" in caplog.text
+
+
+@pytest.mark.parametrize("parameter", ["optimizer", "parallel_strategy"])
+def test_an_instance_in_use_by_a_running_fmin_call_is_refused(quadratic_space, parameter):
+    # a second run at the same time (another thread, or here an objective calling fmin) re-initialized the shared
+    # optimizer, mixing both runs' observations, or started and stopped the shared executor under the first run
+    shared = {"optimizer": RandomOptimizer(), "parallel_strategy": SerialExecutor()}
+    refusals = []
+
+    def objective(config):
+        if not refusals:
+            with pytest.raises(InvalidArgumentError, match=f"given as {parameter} is in use by another fmin call"):
+                fmin(quadratic, quadratic_space, n_iterations=2, show_progressbar=False,
+                     **{parameter: shared[parameter]})
+            refusals.append(parameter)
+        return quadratic(config)
+
+    result = fmin(objective, quadratic_space, n_iterations=5, random_state=0, show_progressbar=False, **shared)
+    assert refusals == [parameter] and len(result.trials) == 5
+    assert all(trial.status is TrialStatus.SUCCESS for trial in result.trials)
+    again = fmin(quadratic, quadratic_space, n_iterations=2, show_progressbar=False, **shared)  # free once it ended
+    assert len(again.trials) == 2

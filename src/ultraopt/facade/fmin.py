@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import numbers
@@ -25,6 +26,7 @@ from ultraopt.facade.checks import (
     is_seed,
     optional,
 )
+from ultraopt.facade.in_use import held_by_this_run
 from ultraopt.facade.registry import DASK_STRATEGIES, EXECUTOR_FACTORIES, make_optimizer
 from ultraopt.hdl import as_config_space
 from ultraopt.hdl.configs import values_json_cannot_hold
@@ -123,7 +125,8 @@ def fmin(
     config_space : dict or ConfigurationSpace
         The search space: an HDL dict (see :mod:`ultraopt.hdl`) or a ConfigSpace space.
     optimizer : str, BaseOptimizer subclass or instance
-        ``"ETPE"`` (default), ``"TPE"``, ``"Forest"``, ``"GBRT"``, ``"Random"``, or your own.
+        ``"ETPE"`` (default), ``"TPE"``, ``"Forest"``, ``"GBRT"``, ``"Random"``, or your own. An instance (like
+        an executor instance) serves one run at a time: another ``fmin`` call running with it is refused.
     initial_points : list of dict, optional
         Configs evaluated first, validated against the space: flat (``{"est:__choice__": "svc", "est:svc:C":
         1.0}``) or nested as :func:`~ultraopt.hdl.layering_config` gives them (``{"est": {"svc": {"C": 1.0}}}``).
@@ -289,7 +292,9 @@ def fmin(
     storage = open_storage(checkpoint_file)
     progress = None
     master = None
+    held = contextlib.ExitStack()
     try:
+        held.enter_context(held_by_this_run(optimizer=the_optimizer, parallel_strategy=executor))
         seed = session_seed(random_state, storage.n_events)
         the_optimizer.initialize(space, budgets=budgets, random_state=seed, initial_points=initial_points)
         storage.open_run(header)
@@ -329,6 +334,7 @@ def fmin(
             _attach_result(error, result)  # finished trials with it
             raise
     finally:
+        held.close()  # first: whatever fails below, the instances are free for the next run
         if progress is not None:
             stop_reason = None if master is None else master.stop_reason
             progress.close(complete=stop_reason == "finished", stop_reason=stop_reason or "error")
