@@ -37,7 +37,7 @@ import time
 import traceback
 from typing import Any
 
-from ultraopt.objective import Evaluation, Objective, failed_evaluation
+from ultraopt.objective import Evaluation, Objective, failed_evaluation, send_by_value_if_unimportable
 from ultraopt.trial import TrialStatus
 
 __all__ = ["LimitedObjective"]
@@ -89,6 +89,7 @@ class LimitedObjective(Objective):
         self.passes_budget = objective.passes_budget
         self.time_limit = time_limit
         self.memory_limit = memory_limit
+        send_by_value_if_unimportable(objective)
         try:
             self._payload = cloudpickle.dumps(objective)
         except Exception as exc:

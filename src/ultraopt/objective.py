@@ -7,9 +7,11 @@ the same way in every strategy.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import math
 import numbers
+import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -19,7 +21,7 @@ from typing import Any
 from ultraopt.jsonable import plain_scalar, to_jsonable
 from ultraopt.trial import Trial, TrialStatus, is_time
 
-__all__ = ["Evaluation", "Objective", "accepts_budget", "failed_evaluation"]
+__all__ = ["Evaluation", "Objective", "accepts_budget", "failed_evaluation", "send_by_value_if_unimportable"]
 
 
 def accepts_budget(func: Callable[..., Any]) -> bool:
@@ -197,3 +199,34 @@ class Objective:
             error = f"the objective returned a non-finite loss ({loss})"
             return Evaluation(TrialStatus.FAILED, None, info, error, start, end)
         return Evaluation(TrialStatus.SUCCESS, loss, info, None, start, end)
+
+
+def send_by_value_if_unimportable(objective: Any) -> None:
+    """Have cloudpickle send the objective's module by value when a fresh interpreter could not import it.
+
+    cloudpickle sends what ``__main__`` defines by value and the rest by module name. A script run in a
+    ``multiprocessing`` spawn child is ``__mp_main__`` there, and code run with ``exec`` into a module made on the
+    fly has no file: sent by name, every worker process failed with ``No module named ...``.
+
+    Parameters
+    ----------
+    objective : callable or Objective
+        What is about to be pickled for another process; an :class:`Objective` is looked into.
+    """
+    func = objective
+    while isinstance(func, Objective):
+        func = func.func
+    name = getattr(func, "__module__", None) or type(func).__module__
+    module = sys.modules.get(name)
+    if module is None or name == "__main__" or (name != "__mp_main__" and _has_spec(name)):
+        return
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(module)
+
+
+def _has_spec(module_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except ValueError:  # in sys.modules without a __spec__: made on the fly
+        return False

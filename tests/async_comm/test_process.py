@@ -50,7 +50,7 @@ def test_a_ctrl_c_while_a_worker_process_starts_lets_it_read_its_worker_then_sto
     monkeypatch.setattr(worker_process.subprocess, "Popen", popen)
     monkeypatch.setattr(worker_process, "json", types.SimpleNamespace(dumps=dumps_then_ctrl_c))
     with pytest.raises(KeyboardInterrupt):
-        worker_process.start_worker_process({"a": "picklable stand-in for a worker"})
+        worker_process.start_worker_process(types.SimpleNamespace(eval_func=abs))  # a picklable stand-in
     (child,) = children
     header, _, payload = child.sent.partition(b"\n")
     assert child.stdin.closed and len(payload) == json.loads(header)["size"]

@@ -22,6 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ultraopt.interrupts import interrupt_deferred
+from ultraopt.objective import send_by_value_if_unimportable
 
 if TYPE_CHECKING:
     from ultraopt.async_comm.worker import Worker
@@ -41,6 +42,7 @@ def start_worker_process(worker: Worker) -> subprocess.Popen[bytes]:
     """Start a child process that runs ``worker`` until :func:`stop_worker_process` or this process ends."""
     import cloudpickle
 
+    send_by_value_if_unimportable(worker.eval_func)
     try:
         payload = cloudpickle.dumps(worker)
     except Exception as exc:

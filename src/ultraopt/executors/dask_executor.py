@@ -21,11 +21,12 @@ from ultraopt.executors.remote import (
     explain_unpicklable,
     install_objective,
     new_token,
+    refuse_in_daemonic_process,
     run_installed,
     uninstall_objective,
 )
 from ultraopt.interrupts import interrupt_deferred
-from ultraopt.objective import Objective
+from ultraopt.objective import Objective, send_by_value_if_unimportable
 from ultraopt.trial import Trial
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ def install_on_cluster(client: Client, token: str, objective: Objective) -> str:
     """
     _remove_orphaned_objectives(client)
     name = f"{_PLUGIN_PREFIX}{token}-{client.id}"
+    send_by_value_if_unimportable(objective)
     with explain_unpicklable(objective):
         client.register_plugin(ObjectivePlugin(token, objective), name=name)
     return name
@@ -292,6 +294,7 @@ class DaskExecutor(FuturesExecutor):
         if self._client is not None and is_closed(self._client):
             raise ValueError(f"the Dask client is {self._client.status}: pass a client that is not closed")
         if self._client is None:
+            refuse_in_daemonic_process("Dask")
             with interrupt_deferred(until="the local Dask cluster is up"):  # else nobody could close it
                 self._cluster, self._client = start_local_cluster(self.n_workers)
             logger.info("started a local Dask cluster of %d workers at %s", self.n_workers,

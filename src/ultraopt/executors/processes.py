@@ -15,8 +15,14 @@ from joblib.externals.loky.process_executor import ShutdownExecutorError
 
 from ultraopt.checks import check_int
 from ultraopt.executors.futures import FuturesExecutor, InfrastructureFailure, Outcome, Report, TaskError
-from ultraopt.executors.remote import explain_unpicklable, install_objective, new_token, run_installed
-from ultraopt.objective import Objective
+from ultraopt.executors.remote import (
+    explain_unpicklable,
+    install_objective,
+    new_token,
+    refuse_in_daemonic_process,
+    run_installed,
+)
+from ultraopt.objective import Objective, send_by_value_if_unimportable
 from ultraopt.trial import Trial
 
 __all__ = ["ProcessExecutor", "worker_environment"]
@@ -90,6 +96,8 @@ class ProcessExecutor(FuturesExecutor):
         self._apart: list[tuple[loky.ProcessPoolExecutor, Future]] = []  # one-worker pools of retried trials
 
     def start(self, objective: Objective) -> None:
+        refuse_in_daemonic_process("MapReduce")
+        send_by_value_if_unimportable(objective)
         self._objective = objective
         self._token = new_token()
         self._pool = self._new_pool()

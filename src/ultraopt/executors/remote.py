@@ -12,6 +12,7 @@ This module is imported by every worker process, so it imports nothing heavy.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import socket
 import sys
@@ -24,6 +25,7 @@ from ultraopt.objective import Objective, failed_evaluation
 
 __all__ = [
     "explain_unpicklable",
+    "refuse_in_daemonic_process",
     "install_objective",
     "new_token",
     "run_installed",
@@ -34,6 +36,20 @@ __all__ = [
 
 #: Objectives installed in this process, by run token.
 _INSTALLED: dict[str, Objective] = {}
+
+
+def refuse_in_daemonic_process(strategy: str) -> None:
+    """Raise a ``RuntimeError`` that says what to do when this process may not start worker processes.
+
+    A ``multiprocessing.Pool`` worker is daemonic, and multiprocessing forbids it children: the pools of loky and
+    of a local Dask cluster failed with a bare ``AssertionError``.
+    """
+    if multiprocessing.current_process().daemon:
+        raise RuntimeError(
+            f"parallel_strategy {strategy!r} starts worker processes, which this process may not have: it is "
+            "daemonic (a multiprocessing.Pool worker, say). Use parallel_strategy='AsyncComm' (its workers are "
+            "plain subprocesses) or n_jobs=1 here, or start this process with daemon=False"
+        )
 
 
 @contextlib.contextmanager
