@@ -303,3 +303,47 @@ def test_choices_json_cannot_give_back_are_refused_with_a_checkpoint_and_on_save
     with pytest.raises(ValueError, match="cannot be saved as JSON"):
         result.save(tmp_path / "run.json")
     assert not (tmp_path / "run.json").exists()
+
+
+@pytest.mark.parametrize("strategy", ["Serial", "AsyncComm"])
+def test_a_full_disk_stops_the_run_with_the_file_named_and_the_trials_so_far(tmp_path, quadratic_space, strategy,
+                                                                               monkeypatch):
+    from ultraopt.storage import SQLiteStorage, StorageError
+
+    open_writer = SQLiteStorage._open_writer
+
+    def small_disk(self):  # SQLite's own size limit: writes past it fail as on a full disk (SQLITE_FULL)
+        conn = open_writer(self)
+        (pages,) = conn.execute("PRAGMA page_count").fetchone()
+        conn.execute(f"PRAGMA max_page_count = {pages + 12}")
+        return conn
+
+    monkeypatch.setattr(SQLiteStorage, "_open_writer", small_disk)
+    path = tmp_path / "run.db"
+    with pytest.raises(StorageError, match=r"cannot write .*run\.db: database or disk is full") as caught:
+        run(quadratic_space, lambda config: {"loss": quadratic(config), "info": {"log": "y" * 8000}},
+            n_iterations=60, checkpoint_file=path, parallel_strategy=strategy, n_jobs=1 if strategy == "Serial" else 2)
+    in_memory = {trial.trial_id: trial.loss for trial in caught.value.result.trials
+                 if trial.status is TrialStatus.SUCCESS}
+    committed = {trial.trial_id: trial.loss for trial in FMinResult.load(path).trials}
+    assert committed and committed.items() <= in_memory.items()  # nothing committed is lost; the rest is in .result
+
+
+def test_a_failing_last_write_of_the_run_still_hands_over_its_trials(tmp_path, quadratic_space, monkeypatch):
+    # the stop reason is written as the run ends: on a full disk that write fails too, and its error replaced the
+    # one that carried the trials
+    from ultraopt.storage import SQLiteStorage, StorageError
+
+    update_meta = SQLiteStorage.update_meta
+
+    def fails_once_stopped(self, meta):
+        if "stop_reason" in meta:
+            raise StorageError(f"cannot write {self.path}: database or disk is full")
+        update_meta(self, meta)
+
+    monkeypatch.setattr(SQLiteStorage, "update_meta", fails_once_stopped)
+    with pytest.raises(StorageError, match="disk is full") as caught:
+        run(quadratic_space, n_iterations=5, checkpoint_file=tmp_path / "run.db")
+    assert len(caught.value.result.trials) == 5
+    monkeypatch.undo()
+    assert len(run(quadratic_space, n_iterations=5, checkpoint_file=tmp_path / "run.db").trials) == 5  # resumes

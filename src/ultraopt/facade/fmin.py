@@ -338,12 +338,17 @@ def fmin(
         if progress is not None:
             stop_reason = None if master is None else master.stop_reason
             progress.close(complete=stop_reason == "finished", stop_reason=stop_reason or "error")
-        if master is not None:
-            result.meta["stop_reason"] = master.stop_reason or "error"  # None: an error left the run
-            storage.update_meta(result.meta)
-        storage.close()
-        if isinstance(objective, LimitedObjective):
-            objective.close()
+        try:
+            if master is not None:
+                result.meta["stop_reason"] = master.stop_reason or "error"  # None: an error left the run
+                storage.update_meta(result.meta)
+        except Exception as error:  # a full disk: the error replaces the run's, so it carries the trials too
+            _attach_result(error, result)
+            raise
+        finally:
+            storage.close()
+            if isinstance(objective, LimitedObjective):
+                objective.close()
     return result
 
 

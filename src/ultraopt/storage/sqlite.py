@@ -29,6 +29,7 @@ second of a run.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -273,11 +274,16 @@ class SQLiteStorage(Storage):
 
     @contextlib.contextmanager
     def _explained_write_errors(self) -> Iterator[None]:
-        """SQLite says "unable to open database file" without the path: name the file and the likely cause."""
+        """SQLite says "unable to open database file" or "database or disk is full" without the path: name the
+        file and the likely cause."""
         try:
             yield
         except (sqlite3.OperationalError, OSError) as exc:
-            raise StorageError(f"cannot write {self.path}: {exc} (is its directory read-only, or not yours?)") from exc
+            if "full" in str(exc) or getattr(exc, "errno", None) == errno.ENOSPC:
+                cause = "free space on its disk, and the same call resumes the run from what was committed"
+            else:
+                cause = "is its directory read-only, or not yours?"
+            raise StorageError(f"cannot write {self.path}: {exc} ({cause})") from exc
 
     @property
     def header(self) -> RunHeader | None:
@@ -345,13 +351,22 @@ class SQLiteStorage(Storage):
         assert self._header is not None, "open_run() must come first"
         meta = to_jsonable(meta)
         conn = self._connect()
-        with conn:  # commits
+        with self._explained_write_errors(), conn:  # commits
             conn.execute("UPDATE runs SET meta = ? WHERE id = 1", (json.dumps(meta),))
         self._header.meta = meta
 
     def _append(self, kind: str, trial: Trial) -> None:
         assert self._header is not None, "open_run() must come first"
         conn = self._connect()
+        with self._explained_write_errors():
+            self._commit_event(conn, kind, trial)
+            self._n_events += 1
+            if kind == FINISHED and _clock() - self._last_checkpoint >= CHECKPOINT_INTERVAL:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # never waits for readers; copies what it can
+                self._last_checkpoint = _clock()
+
+    @staticmethod
+    def _commit_event(conn: sqlite3.Connection, kind: str, trial: Trial) -> None:
         try:  # the first statement opens the transaction (isolation_level DEFERRED), commit() ends it
             if kind == CREATED:
                 conn.execute(
@@ -373,10 +388,6 @@ class SQLiteStorage(Storage):
         except BaseException:
             conn.rollback()
             raise
-        self._n_events += 1
-        if kind == FINISHED and _clock() - self._last_checkpoint >= CHECKPOINT_INTERVAL:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # never waits for readers; copies what it can
-            self._last_checkpoint = _clock()
 
     # ------------------------------------------------------------------ reading
     def events(self) -> Iterator[Event]:
