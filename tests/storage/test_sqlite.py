@@ -223,3 +223,22 @@ def test_trials_finished_within_the_checkpoint_interval_reach_the_main_file_afte
     writer.record_finished(finish(trial, 0.3))
     assert count_finished_in_file_alone(path, tmp_path) == 4
     writer.close()
+
+
+def test_a_nan_in_info_is_stored_as_standard_json_null(tmp_path, quadratic_space):
+    # Python's bare NaN made SQLite's json_extract fail ("malformed JSON") on the whole column, and the info read
+    # back differed from that of the run's saved JSON result (null)
+    path = tmp_path / "run.db"
+    writer = SQLiteStorage(path)
+    writer.open_run(header_for(quadratic_space))
+    trial = created(0, {"x": 0.0, "c": "a"})
+    writer.record_created(trial)
+    trial = finish(trial, 0.0)
+    trial.info = {"score": float("nan"), "fold": [1.0, float("inf")]}
+    writer.record_finished(trial)
+    writer.close()
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    (score,) = conn.execute("SELECT json_extract(info, '$.score') FROM trials").fetchone()
+    conn.close()
+    assert score is None
+    assert FMinResult.load(path).trials[0].info == {"score": None, "fold": [1.0, None]}

@@ -45,7 +45,7 @@ try:
 except ImportError:  # Windows: no advisory lock, one writer is then up to the user
     fcntl = None  # type: ignore[assignment]
 
-from ultraopt.jsonable import to_jsonable
+from ultraopt.jsonable import json_text, to_jsonable
 from ultraopt.storage.base import CANCELLED, CREATED, FINISHED, Event, RunHeader, Storage, StorageError
 from ultraopt.trial import Trial, TrialStatus
 
@@ -372,14 +372,14 @@ class SQLiteStorage(Storage):
                 conn.execute(
                     f"INSERT INTO trials ({_TRIAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (trial.trial_id, *trial.config_id, trial.budget, json.dumps(trial.config),
-                     json.dumps(trial.config_info), trial.status.value, trial.loss, json.dumps(trial.info),
+                     json.dumps(trial.config_info), trial.status.value, trial.loss, json_text(trial.info),
                      trial.error, trial.start_time, trial.end_time, trial.worker, trial.attempt),
                 )
             else:
                 conn.execute(
                     "UPDATE trials SET status = ?, loss = ?, info = ?, error = ?, start_time = ?, end_time = ?, "
                     "worker = ?, attempt = ? WHERE trial_id = ?",
-                    (trial.status.value, trial.loss, json.dumps(trial.info), trial.error, trial.start_time,
+                    (trial.status.value, trial.loss, json_text(trial.info), trial.error, trial.start_time,
                      trial.end_time, trial.worker, trial.attempt, trial.trial_id),
                 )
             conn.execute("INSERT INTO events (kind, trial_id, attempt, time) VALUES (?, ?, ?, ?)",
