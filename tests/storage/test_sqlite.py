@@ -153,6 +153,33 @@ def test_an_empty_file_takes_a_new_run(tmp_path, quadratic_space):
     assert [t.loss for t in FMinResult.load(path).trials] == [0.25]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the advisory lock (flock) is POSIX's")
+def test_two_runs_that_found_one_empty_file_never_both_take_it(tmp_path, quadratic_space, monkeypatch):
+    # both saw the empty file; each checked it was still empty, then renamed its new file onto it: the later
+    # rename replaced the earlier run's journal while that run kept writing to the unlinked one
+    path = tmp_path / "run.db"
+    path.touch()
+    first, second = SQLiteStorage(path), SQLiteStorage(path)
+    replace, calls, refusals = os.replace, [], []
+
+    def second_run_between_check_and_rename(source, target):
+        calls.append(target)
+        if len(calls) == 1:
+            with pytest.raises(StorageError, match="another run") as refused:
+                second.open_run(header_for(quadratic_space))
+            refusals.append(refused.value)
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", second_run_between_check_and_rename)
+    first.open_run(header_for(quadratic_space))
+    trial = created(0, {"x": 0.5, "c": "a"})
+    first.record_created(trial)
+    first.record_finished(finish(trial, 0.25))
+    first.close()
+    second.close()
+    assert len(refusals) == 1 and [t.loss for t in FMinResult.load(path).trials] == [0.25]
+
+
 def test_a_file_in_a_missing_directory_is_refused_by_name(tmp_path):
     with pytest.raises(StorageError, match="the directory .*missing does not exist"):
         SQLiteStorage(tmp_path / "missing" / "run.db")

@@ -333,9 +333,10 @@ class SQLiteStorage(Storage):
             f"{self.path} was created by another run after this one opened it (one writer per storage)"
         )
         if self._placeholder:  # an empty file the user made: replace it while it is still empty
-            if self.path.exists() and self.path.stat().st_size > 0:
-                raise created_meanwhile
-            os.replace(temporary, self.path)
+            with self._placeholder_locked(created_meanwhile):
+                if self.path.exists() and self.path.stat().st_size > 0:
+                    raise created_meanwhile
+                os.replace(temporary, self.path)
             return
         try:
             os.link(temporary, self.path)
@@ -345,6 +346,26 @@ class SQLiteStorage(Storage):
             if self.path.exists():
                 raise created_meanwhile from None
             os.replace(temporary, self.path)
+
+    @contextlib.contextmanager
+    def _placeholder_locked(self, refusal: StorageError) -> Iterator[None]:
+        """Hold the empty file's lock from the check that it is still empty to the rename onto it: another run
+        that found it empty too then finds it locked, or (once renamed) full, and never renames its own onto it."""
+        try:
+            lock_fd = None if fcntl is None else os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:  # the user removed the empty file: the new one takes its place
+            lock_fd = None
+        if lock_fd is None:
+            yield
+            return
+        try:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise refusal from None
+            yield
+        finally:
+            os.close(lock_fd)
 
     # ------------------------------------------------------------------ writing
     def update_meta(self, meta: dict[str, Any]) -> None:
