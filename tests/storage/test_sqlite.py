@@ -219,53 +219,48 @@ def count_finished_in_file_alone(path, tmp_path):
     return sum(trial.status.value == "success" for trial in FMinResult.load(copy).trials)
 
 
-def test_a_finished_trial_reaches_the_main_file_not_only_the_wal(tmp_path, quadratic_space):
+@pytest.fixture
+def writer(tmp_path, quadratic_space):
+    """A new run's storage at ``tmp_path / "run.db"``, open for writing."""
+    storage = SQLiteStorage(tmp_path / "run.db")
+    storage.open_run(header_for(quadratic_space))
+    yield storage
+    storage.close()
+
+
+def record_trial(storage, trial_id, info=None):
+    trial = created(trial_id, {"x": trial_id / 10, "c": "a"})
+    storage.record_created(trial)
+    trial = finish(trial, trial_id / 10)
+    trial.info = info if info is not None else trial.info
+    storage.record_finished(trial)
+
+
+def test_a_finished_trial_reaches_the_main_file_not_only_the_wal(writer, tmp_path):
     # a user who moves or copies run.db alone (after a kill, or of a live run) must not lose finished trials that
     # sat in run.db-wal: the first finished trial is checkpointed at once, later ones at least once a second
-    path = tmp_path / "run.db"
-    writer = SQLiteStorage(path)
-    writer.open_run(header_for(quadratic_space))
-    trial = created(0, {"x": 0.0, "c": "a"})
-    writer.record_created(trial)
-    writer.record_finished(finish(trial, 0.0))
-    assert count_finished_in_file_alone(path, tmp_path) == 1
-    writer.close()
+    record_trial(writer, 0)
+    assert count_finished_in_file_alone(writer.path, tmp_path) == 1
 
 
-def test_trials_finished_within_the_checkpoint_interval_reach_the_main_file_after_it(tmp_path, quadratic_space,
-                                                                                        monkeypatch):
+def test_trials_finished_within_the_checkpoint_interval_reach_the_main_file_after_it(writer, tmp_path, monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr("ultraopt.storage.sqlite._clock", lambda: clock[0])
-    path = tmp_path / "run.db"
-    writer = SQLiteStorage(path)
-    writer.open_run(header_for(quadratic_space))
     for trial_id in range(3):
-        trial = created(trial_id, {"x": trial_id / 10, "c": "a"})
-        writer.record_created(trial)
-        writer.record_finished(finish(trial, trial_id / 10))
-    assert count_finished_in_file_alone(path, tmp_path) == 1  # the 2nd and 3rd came within the interval
+        record_trial(writer, trial_id)
+    assert count_finished_in_file_alone(writer.path, tmp_path) == 1  # the 2nd and 3rd came within the interval
     clock[0] += 1.5
-    trial = created(3, {"x": 0.3, "c": "a"})
-    writer.record_created(trial)
-    writer.record_finished(finish(trial, 0.3))
-    assert count_finished_in_file_alone(path, tmp_path) == 4
-    writer.close()
+    record_trial(writer, 3)
+    assert count_finished_in_file_alone(writer.path, tmp_path) == 4
 
 
-def test_a_nan_in_info_is_stored_as_standard_json_null(tmp_path, quadratic_space):
+def test_a_nan_in_info_is_stored_as_standard_json_null(writer):
     # Python's bare NaN made SQLite's json_extract fail ("malformed JSON") on the whole column, and the info read
     # back differed from that of the run's saved JSON result (null)
-    path = tmp_path / "run.db"
-    writer = SQLiteStorage(path)
-    writer.open_run(header_for(quadratic_space))
-    trial = created(0, {"x": 0.0, "c": "a"})
-    writer.record_created(trial)
-    trial = finish(trial, 0.0)
-    trial.info = {"score": float("nan"), "fold": [1.0, float("inf")]}
-    writer.record_finished(trial)
+    record_trial(writer, 0, info={"score": float("nan"), "fold": [1.0, float("inf")]})
     writer.close()
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{writer.path}?mode=ro", uri=True)
     (score,) = conn.execute("SELECT json_extract(info, '$.score') FROM trials").fetchone()
     conn.close()
     assert score is None
-    assert FMinResult.load(path).trials[0].info == {"score": None, "fold": [1.0, None]}
+    assert FMinResult.load(writer.path).trials[0].info == {"score": None, "fold": [1.0, None]}
