@@ -98,6 +98,16 @@ def test_non_finite_losses_fail(value):
     assert evaluation.status is TrialStatus.FAILED and evaluation.loss is None
 
 
+@pytest.mark.parametrize("returned", [{"status": "fail"}, {"loss": 0.0, "status": "fail", "reason": "diverged"}])
+def test_hyperopts_status_fail_is_a_failed_trial(returned):
+    # a Hyperopt objective says so for a run that diverged; kept as plain info it became the optimum (loss 0.0)
+    evaluation = Objective(lambda config: returned)({}, 1.0)
+    assert evaluation.status is TrialStatus.FAILED and evaluation.loss is None
+    assert evaluation.error == "the objective returned 'status': 'fail'"
+    assert evaluation.info == {key: value for key, value in returned.items() if key != "status"}
+    assert Objective(lambda config: {"loss": 0.5, "status": "ok"})({}, 1.0).status is TrialStatus.SUCCESS
+
+
 def test_exception_keeps_its_traceback():
     def broken(config):
         return 1 / 0

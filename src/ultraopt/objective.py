@@ -114,9 +114,13 @@ def parse_return_value(value: Any) -> tuple[float, dict[str, Any]]:
     ------
     TypeError
         When the value is neither a number nor a mapping with a ``"loss"`` entry.
+    ReportedFailure
+        When it is a mapping with ``"status": "fail"`` (Hyperopt's ``STATUS_FAIL``), with or without a loss.
     """
     info: dict[str, Any] = {}
     if isinstance(value, Mapping):
+        if value.get("status") == "fail":
+            raise ReportedFailure(to_jsonable({key: item for key, item in value.items() if key != "status"}))
         if "loss" not in value:
             raise TypeError(
                 f"the objective returned a dict without a 'loss' entry: keys {sorted(map(str, value))}"
@@ -131,6 +135,14 @@ def parse_return_value(value: Any) -> tuple[float, dict[str, Any]]:
         info.update(extra)
         value = value["loss"]
     return _as_loss(plain_scalar(value)), to_jsonable(info)
+
+
+class ReportedFailure(Exception):
+    """The objective said the trial failed (``{"status": "fail"}``); what else it returned is the trial's info."""
+
+    def __init__(self, info: dict[str, Any]):
+        super().__init__("the objective returned 'status': 'fail'")
+        self.info = info
 
 
 def _as_loss(value: Any) -> float:
@@ -185,6 +197,8 @@ class Objective:
             else:
                 value = self.func(config, budget) if self._budget_passing else self.func(config)
             loss, info = parse_return_value(value)
+        except ReportedFailure as failure:  # a result, not an error: no traceback to keep
+            return Evaluation(TrialStatus.FAILED, None, failure.info, str(failure), start, time.time())
         except MemoryError as exc:  # out of memory (at a per-trial memory limit, or of the machine's)
             return Evaluation(TrialStatus.MEMOUT, error=f"MemoryError: {exc}", start_time=start, end_time=time.time())
         except KeyboardInterrupt:  # Ctrl-C stops the run
