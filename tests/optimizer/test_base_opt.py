@@ -266,3 +266,20 @@ def test_get_params_gives_the_constructor_settings_down_the_class_tree():
     assert etpe["n_startup_trials"] == 3 and etpe["multivariate"] is True
     tpe = TPEOptimizer(n_candidates=7).get_params()  # its own settings and the ETPE ones it fixes
     assert tpe["n_candidates"] == 7 and tpe["multivariate"] is False and "kwargs" not in tpe
+
+
+@pytest.mark.parametrize("cls", [RandomOptimizer, ETPEOptimizer])
+def test_editing_an_asked_config_leaves_the_optimizers_record_alone(quadratic_space, cls):
+    # ask/tell users edit what ask returns (config["x"] = ..., config.pop(...)); the pending record, which the
+    # models take into account, then held a value outside the space or lost a hyperparameter
+    optimizer = cls()
+    optimizer.initialize(quadratic_space, random_state=0)
+    config, _ = optimizer.ask()
+    original = dict(config)
+    config["x"] = 99.0
+    config.pop("c")
+    assert optimizer.pending_configs == [original]
+    optimizer.pending_configs[0]["x"] = 99.0
+    assert optimizer.pending_configs == [original]
+    optimizer.tell(original, 1.0)
+    assert optimizer.pending_configs == [] and optimizer.n_told == 1

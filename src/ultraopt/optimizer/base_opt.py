@@ -297,8 +297,13 @@ class BaseOptimizer(ABC):
 
     @property
     def pending_configs(self) -> list[dict[str, Any]]:
-        """Configs proposed and not yet told, oldest first."""
-        return [config for config, _ in self._pending.values()]
+        """Configs proposed and not yet told, oldest first (copies)."""
+        return [dict(config) for config, _ in self._pending.values()]
+
+    @property
+    def n_told(self) -> int:
+        """How many results were told since :meth:`initialize` (0 before it)."""
+        return sum(len(observations) for observations in self.observations.values()) if self._initialized else 0
 
     def is_new(self, config: Mapping[str, Any]) -> bool:
         """Whether ``config`` was neither proposed nor told before."""
@@ -327,7 +332,7 @@ class BaseOptimizer(ABC):
         key = config_key(config)
         self._seen.add(key)
         self._pending[key] = (config, budget)
-        return config, info
+        return dict(config), info  # a copy: the caller may edit it (config.pop("lr")) without editing our record
 
     def _checked_proposal(self, proposal: Any) -> Proposal:
         """``proposal`` as ``(config, info)``; the config of an optimizer written outside UltraOpt is checked
