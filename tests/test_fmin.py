@@ -314,3 +314,15 @@ def test_an_instance_in_use_by_a_running_fmin_call_is_refused(quadratic_space, p
     assert all(trial.status is TrialStatus.SUCCESS for trial in result.trials)
     again = fmin(quadratic, quadratic_space, n_iterations=2, show_progressbar=False, **shared)  # free once it ended
     assert len(again.trials) == 2
+
+
+def test_an_instance_told_results_before_is_started_afresh_with_a_warning(quadratic_space, caplog):
+    optimizer = RandomOptimizer()
+    optimizer.initialize(quadratic_space, random_state=0)
+    for _ in range(3):
+        config, _ = optimizer.ask()
+        optimizer.tell(config, 1.0)
+    result = fmin(quadratic, quadratic_space, optimizer=optimizer, n_iterations=2, show_progressbar=False)
+    assert len(result.trials) == 2 and optimizer.n_told == 2
+    assert "the RandomOptimizer given was told 3 result(s) before; fmin starts it afresh" in caplog.text
+    assert "previous_result=" in caplog.text

@@ -296,6 +296,11 @@ def fmin(
     try:
         held.enter_context(held_by_this_run(optimizer=the_optimizer, parallel_strategy=executor))
         seed = session_seed(random_state, storage.n_events)
+        if the_optimizer.n_told:
+            logger.warning(
+                "fmin: the %s given was told %d result(s) before; fmin starts it afresh on this run's space. To "
+                "start from earlier results, pass them as previous_result= (an FMinResult or its file)",
+                type(the_optimizer).__name__, the_optimizer.n_told)
         the_optimizer.initialize(space, budgets=budgets, random_state=seed, initial_points=initial_points)
         storage.open_run(header)
         storage.update_meta(result.meta)
