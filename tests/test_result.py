@@ -156,6 +156,15 @@ def _strict_json(text):
     return json.loads(text, parse_constant=refuse)
 
 
+def test_saving_into_a_missing_directory_names_it(quadratic_space, tmp_path):
+    result = fmin(quadratic, quadratic_space, optimizer="Random", n_iterations=2, show_progressbar=False)
+    for write, name in ((result.save, "run.json"), (result.report, "report.html")):
+        with pytest.raises(FileNotFoundError, match=r"the directory .*missing does not exist") as caught:
+            write(tmp_path / "missing" / name)
+        assert caught.value.filename == str(tmp_path / "missing" / name)  # not the temporary file's name
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_saving_over_a_checkpoint_file_is_refused_and_keeps_the_run(quadratic_space, tmp_path):
     # a script that checkpoints to "run.db" and then saves its result to the same name destroyed the journal it
     # would resume from

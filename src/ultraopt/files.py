@@ -29,6 +29,8 @@ def write_text_atomically(path: str | os.PathLike[str], text: str, encoding: str
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(21, "Is a directory", str(path))
+    if not path.parent.is_dir():  # else the error names the temporary file, not the path the caller gave
+        raise FileNotFoundError(2, f"the directory {path.parent} does not exist", str(path))
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as file:
