@@ -3,7 +3,7 @@ import pytest
 
 from ultraopt.hdl import hdl2cs
 from ultraopt.hdl.configs import branch_is_infinite, branches, config_key, sample_branch
-from ultraopt.optimizer import ETPEOptimizer, RandomOptimizer
+from ultraopt.optimizer import ETPEOptimizer, ForestOptimizer, GBRTOptimizer, RandomOptimizer, TPEOptimizer
 from ultraopt.optimizer.base_opt import BaseOptimizer
 
 
@@ -283,3 +283,20 @@ def test_editing_an_asked_config_leaves_the_optimizers_record_alone(quadratic_sp
     assert optimizer.pending_configs == [original]
     optimizer.tell(original, 1.0)
     assert optimizer.pending_configs == [] and optimizer.n_told == 1
+
+
+@pytest.mark.parametrize(("make", "error"), [
+    (lambda: TPEOptimizer(n_startup=5), "TPEOptimizer() got an unexpected keyword argument 'n_startup'; did you "
+                                        "mean 'n_startup_trials'?"),
+    (lambda: ForestOptimizer(n_estimator=5), "ForestOptimizer() got an unexpected keyword argument 'n_estimator'; "
+                                             "did you mean 'n_estimators'?"),
+    (lambda: GBRTOptimizer(learning_rat=0.1), "GBRTOptimizer() got an unexpected keyword argument 'learning_rat'; "
+                                              "did you mean 'learning_rate'?"),
+    (lambda: ForestOptimizer(forest="gbm"), "forest must be 'random_forest' or 'extra_trees', got 'gbm'"),
+])
+def test_a_wrong_setting_is_named_with_the_class_the_user_built(make, error):
+    # the keywords are passed on to a base class, whose name Python's error gave (ETPEOptimizer, TreeSMBOOptimizer),
+    # and the forest kind was called "kind", a parameter of an internal class
+    with pytest.raises((TypeError, ValueError)) as caught:
+        make()
+    assert str(caught.value) == error

@@ -8,6 +8,7 @@ it keeps a model, updates it as results arrive (:meth:`BaseOptimizer._observe`).
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import logging
 import math
@@ -130,14 +131,29 @@ class BaseOptimizer(ABC):
             Parameter name to value, in signature order; parameters that a constructor does not keep as an
             attribute of the same name are left out.
         """
+        return {name: getattr(self, name) for name in self._parameter_names() if hasattr(self, name)}
+
+    @classmethod
+    def _parameter_names(cls) -> list[str]:
+        """The constructor parameters of the class and of the classes it builds on, in signature order."""
         names: dict[str, None] = {}
-        for cls in type(self).__mro__:
-            if "__init__" in cls.__dict__:
-                for parameter in inspect.signature(cls.__dict__["__init__"]).parameters.values():
+        for klass in cls.__mro__:
+            if "__init__" in klass.__dict__:
+                for parameter in inspect.signature(klass.__dict__["__init__"]).parameters.values():
                     if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
                         names.setdefault(parameter.name)
         names.pop("self", None)
-        return {name: getattr(self, name) for name in names if hasattr(self, name)}
+        return list(names)
+
+    def _refuse_unknown_parameters(self, kwargs: Mapping[str, Any]) -> None:
+        """Raise for a keyword that no constructor takes, naming this class (Python's own error, raised where the
+        keywords are passed on, names the base class) and the closest parameter."""
+        names = self._parameter_names()
+        for keyword in kwargs:
+            if keyword not in names:
+                close = difflib.get_close_matches(keyword, names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; its parameters are {', '.join(names)}"
+                raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {keyword!r}{hint}")
 
     # ------------------------------------------------------------------ protocol
     def initialize(

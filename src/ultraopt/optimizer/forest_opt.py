@@ -16,6 +16,7 @@ _SETTINGS: Rules = {
     "min_samples_split": (lambda v: is_int(v, 2), "an int of at least 2"),
     "max_features": (lambda v: is_number(v, 0.0, 1.0, low_open=True), "a fraction in (0, 1]"),
     "bootstrap": (lambda v: v is None or isinstance(v, bool), "a bool or None"),
+    "forest": (lambda v: v in ("random_forest", "extra_trees"), "'random_forest' or 'extra_trees'"),
 }
 
 
@@ -75,6 +76,7 @@ class ForestOptimizer(TreeSMBOOptimizer):
         local_search_min_step: float | None = 0.002,
         **kwargs: Any,
     ):
+        self._refuse_unknown_parameters(kwargs)
         check_settings(locals(), _SETTINGS)
         super().__init__(initial_design=initial_design, local_search_min_step=local_search_min_step, **kwargs)
         self.n_estimators = n_estimators

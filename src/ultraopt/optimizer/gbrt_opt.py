@@ -39,6 +39,7 @@ class GBRTOptimizer(TreeSMBOOptimizer):
     name = "GBRT"
 
     def __init__(self, n_estimators: int = 50, learning_rate: float = 0.15, max_depth: int = 3, **kwargs: Any):
+        self._refuse_unknown_parameters(kwargs)
         check_settings(locals(), _SETTINGS)
         super().__init__(**kwargs)
         self.n_estimators = n_estimators

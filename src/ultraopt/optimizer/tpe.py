@@ -45,6 +45,7 @@ class TPEOptimizer(ETPEOptimizer):
         random_fraction: float = 0.0,
         **kwargs: object,
     ) -> None:
+        self._refuse_unknown_parameters(kwargs)
         for key, value in CLASSIC_TPE.items():
             kwargs.setdefault(key, value)
         super().__init__(
