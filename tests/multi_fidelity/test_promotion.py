@@ -129,6 +129,20 @@ def test_warm_start_iteration_replays_results_into_the_optimizer(quadratic_space
     assert not optimizer.is_new({"x": 1.0, "c": "a"})
 
 
+def test_warm_start_replay_skips_configs_outside_the_space_and_tells_the_rest(quadratic_space, caplog):
+    # it stopped at the first config outside a narrowed range, leaving the optimizer told part of the run
+    trials = []
+    for index, x in enumerate([0.5, 99.0, 1.5, -99.0, 2.5]):
+        trial = Trial(index, (index, 0, 0), {"x": x, "c": "a"}, 1.0, {}, TrialStatus.RUNNING)
+        trial.finish(TrialStatus.SUCCESS, x)
+        trials.append(trial)
+    optimizer = RandomOptimizer()
+    optimizer.initialize(quadratic_space)
+    assert WarmStartIteration(trials).replay(optimizer) == 3
+    assert optimizer.observations[1.0].losses == [0.5, 1.5, 2.5]
+    assert "2 of 5 earlier result(s) skipped" in caplog.text and "99.0" in caplog.text
+
+
 def test_the_final_best_of_a_rung_always_advances_in_async_mode():
     # Early results are bad, the best config of the rung comes back last: a place must be left for it.
     iteration = AsyncRankReductionIteration(0, [9, 3, 1], [1, 3, 9], counter_sampler())

@@ -53,8 +53,21 @@ class WarmStartIteration(BaseIteration):
         raise AssertionError(f"{self} requested no run, so it takes no result")
 
     def replay(self, optimizer: BaseOptimizer) -> int:
-        """Tell every replayed result to ``optimizer`` (initialized on the same space); return how many."""
+        """Tell every replayed result to ``optimizer`` (initialized); return how many were told.
+
+        A result whose config is not one of the optimizer's space (a value outside a narrowed range) is skipped,
+        and a logged warning says why, as with ``fmin(previous_result=...)``: stopping at the first one would
+        leave the optimizer told only part of the run.
+        """
+        skipped: list[str] = []
         for trial in self.trials:
-            optimizer.tell(trial.config, trial.loss, trial.budget)
-        logger.info("warm start: %d earlier result(s) replayed into %s", len(self.trials), optimizer.name)
-        return len(self.trials)
+            try:
+                optimizer.tell(trial.config, trial.loss, trial.budget)
+            except ValueError as exc:  # tell() checks the config before it changes anything
+                skipped.append(str(exc))
+        if skipped:
+            logger.warning("warm start: %d of %d earlier result(s) skipped, their configs are not valid in the "
+                           "optimizer's space; the first: %s", len(skipped), len(self.trials), skipped[0])
+        told = len(self.trials) - len(skipped)
+        logger.info("warm start: %d earlier result(s) replayed into %s", told, optimizer.name)
+        return told
