@@ -234,3 +234,13 @@ def test_a_default_no_one_wrote_moves_off_a_forbidden_combination() -> None:
         hdl2cs({"a": {"_type": "choice", "_value": ["x", "y"], "_default": "x"},
                 "b": {"_type": "int_uniform", "_value": [1, 4], "_default": 1},
                 "__forbidden": [{"a": "x", "b": [1, 2]}]})
+
+
+def test_a_combination_forbidden_inside_a_branch_moves_its_own_defaults_not_the_branch() -> None:
+    # the default switched to branch B, though the first branch is the default one and k or j could move instead
+    space = hdl2cs({"m(choice)": {"A": {"k": {"_type": "choice", "_value": [1, 2, 3]},
+                                        "j": {"_type": "choice", "_value": ["u", "v"]},
+                                        "__forbidden": [{"k": 1, "j": "u"}]},
+                                  "B": {}}})
+    default = dict(space.get_default_configuration())
+    assert default["m:__choice__"] == "A" and (default["m:A:k"], default["m:A:j"]) in {(2, "u"), (1, "v")}

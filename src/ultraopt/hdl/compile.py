@@ -171,7 +171,8 @@ def _with_allowed_defaults(
     that keep the defaults the user wrote and those of hyperparameters that decide no combination, changing as
     few others as it can; ``None`` when no draw passes (``space``: the hyperparameters and conditions only)."""
     clauses = [_forbidden(space, spec) for spec in specs]
-    deciding = {name for spec in specs for name, _ in spec.clauses}
+    named = {name for spec in specs for name, _ in spec.clauses}
+    deciding = set(named)
     unvisited = list(deciding)
     while unvisited:  # and their ancestors: they decide whether a clause applies
         for parent in space.parents_of[unvisited.pop()]:
@@ -187,9 +188,12 @@ def _with_allowed_defaults(
     def moves(config: dict[str, Any]) -> dict[str, Any]:
         return {name: value for name, value in config.items() if not same_scalar(value, defaults[name])}
 
-    def cost(config: dict[str, Any]) -> tuple[int, int]:  # fewest defaults moved, then the earliest options
+    def cost(config: dict[str, Any]) -> tuple[int, int, int]:
+        # a hyperparameter of a combination moves before the choice that activates it (which would leave the
+        # branch the user put first), then the fewest defaults moved, then the earliest options
         moved = moves(config)
-        return len(moved), sum(_option_index(space[name], value) for name, value in moved.items())
+        return (sum(name not in named for name in moved), len(moved),
+                sum(_option_index(space[name], value) for name, value in moved.items()))
 
     moved = moves(min(allowed, key=cost))
     if not moved:  # the defaults pass our check but not ConfigSpace's: another compile would loop
