@@ -1,9 +1,15 @@
-"""Worker processes of their own: a Ctrl-C while one starts leaves no half-started child behind."""
+"""Worker processes of their own: a Ctrl-C while one starts leaves no half-started child behind, and a child whose
+master died goes away even while its objective computes."""
 
+import contextlib
 import io
 import json
 import os
 import signal
+import subprocess
+import sys
+import textwrap
+import time
 import types
 
 import pytest
@@ -54,3 +60,49 @@ def test_a_ctrl_c_while_a_worker_process_starts_lets_it_read_its_worker_then_sto
     (child,) = children
     header, _, payload = child.sent.partition(b"\n")
     assert child.stdin.closed and len(payload) == json.loads(header)["size"]
+
+
+_MASTER_OF_BUSY_WORKERS = """
+import os
+import numpy as np
+from ultraopt import fmin
+
+PID_DIRECTORY = {pid_directory!r}
+
+def busy(config):
+    with open(os.path.join(PID_DIRECTORY, f"{os.getpid()}.pid"), "w") as file:
+        file.write("computing")
+    product = np.ones((3000, 3000))
+    while True:
+        product = product @ product / 3000.0
+
+if __name__ == "__main__":
+    fmin(busy, {"x": {"_type": "uniform", "_value": [0.0, 1.0]}}, optimizer="Random", n_iterations=4, n_jobs=2,
+         parallel_strategy="AsyncComm", show_progressbar=False)
+"""
+
+
+def test_children_whose_master_was_killed_exit_while_their_objective_computes_in_numpy(tmp_path):
+    # the interpreter's exit hung on a BLAS product that never returns: the children stayed, orphaned, for ever
+    script = tmp_path / "master.py"
+    script.write_text(textwrap.dedent(_MASTER_OF_BUSY_WORKERS).replace("{pid_directory!r}", repr(str(tmp_path))))
+    master = subprocess.Popen([sys.executable, str(script)])
+    children: list[int] = []
+    try:
+        deadline = time.monotonic() + 90
+        while len(children) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            children = [int(path.stem) for path in tmp_path.glob("*.pid")]
+        assert len(children) == 2, "the workers did not start their trials"
+        time.sleep(1.0)  # well inside the product
+        master.kill()
+        master.wait()
+        deadline = time.monotonic() + 20
+        while any(os.path.exists(f"/proc/{pid}") for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [pid for pid in children if os.path.exists(f"/proc/{pid}")] == []
+    finally:
+        master.kill()
+        for pid in children:  # the test's own grandchildren, by PID
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

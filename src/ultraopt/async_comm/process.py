@@ -133,11 +133,29 @@ def child_main(header: dict[str, Any]) -> None:
         while os.read(stdin_fd, 1 << 16):
             pass  # returns b"" at EOF: the parent closed the pipe or died
         worker.shutdown()
+        time.sleep(_EXIT_GRACE)  # run() returns in the main thread meanwhile, unless the objective holds it up
+        _exit_at_once()
 
     stdin_fd = sys.stdin.fileno()
 
     threading.Thread(target=stop_when_parent_lets_go, name="ultraopt-parent-watch", daemon=True).start()
     worker.run(background=False)
+    _exit_at_once()
+
+
+#: Seconds a child that was told to stop gives its worker before it exits anyway.
+_EXIT_GRACE = 2.0
+
+
+def _exit_at_once() -> None:
+    """End the child without the interpreter's shutdown, which waits for nothing useful here and could hang: an
+    objective still running in a C library (a BLAS product never returns at exit) kept orphaned children alive
+    for ever once their master died."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def _read_exactly(stream: Any, size: int) -> bytes:
