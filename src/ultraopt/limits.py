@@ -228,9 +228,11 @@ def _evaluate_in_child(objective: Objective, request: dict[str, Any]) -> Evaluat
     os.close(write_fd)
     time_limit = request["time_limit"]
     deadline = math_inf if time_limit is None else start + time_limit
-    chunks: list[bytes] = []
+    received = bytearray()
     outcome: Evaluation | None = None
-    while True:
+    # until the whole framed outcome is in, not until the pipe closes: a process the objective forked holds the
+    # pipe open, and the evaluation would wait for it (or time out) though the objective had returned
+    while (frame := _whole_frame(received)) is None:
         left = deadline - time.time()
         ready, _, _ = select.select([read_fd, 0], [], [], None if left == math_inf else max(left, 0.0))
         if not ready:
@@ -244,15 +246,23 @@ def _evaluate_in_child(objective: Objective, request: dict[str, Any]) -> Evaluat
         data = os.read(read_fd, 1 << 16)
         if not data:
             break
-        chunks.append(data)
+        received += data
     os.close(read_fd)
     _kill_group(pid)  # the evaluation, whatever it started, and anything left of it
     _, status = os.waitpid(pid, 0)
     _evaluating = None
-    if outcome is None and chunks:
+    if outcome is None and frame is not None:
         with contextlib.suppress(ValueError):
-            outcome = Evaluation.from_dict(json.loads(b"".join(chunks)))
+            outcome = Evaluation.from_dict(json.loads(frame))
     return outcome or _died(status, start, request["memory_limit"])
+
+
+def _whole_frame(received: bytearray) -> bytearray | None:
+    """The message of ``received`` once all of it is there (see :func:`_frame`)."""
+    if len(received) < _HEADER.size:
+        return None
+    end = _HEADER.size + _HEADER.unpack_from(received)[0]
+    return received[_HEADER.size:end] if len(received) >= end else None
 
 
 def _died(status: int, start: float, memory_limit: float | None) -> Evaluation:
@@ -296,7 +306,7 @@ def _child(objective: Objective, request: dict[str, Any], write_fd: int, helper:
             outcome = failed_evaluation(exc, start)
         if outcome.status is TrialStatus.MEMOUT and request["memory_limit"] is not None:
             outcome.error = f"stopped at its memory limit of {request['memory_limit']:g} MB: {outcome.error}"
-        _write_all(write_fd, json.dumps(outcome.to_dict()).encode())
+        _write_all(write_fd, _frame(json.dumps(outcome.to_dict()).encode()))
     except BaseException:
         code = 1
         with contextlib.suppress(BaseException):

@@ -24,6 +24,10 @@ def misbehaving(config):
             hoard.append(np.zeros(2**23))  # 64 MB at a time, without bound
     if config["mode"] == "raise":
         raise ValueError("bad config")
+    if config["mode"] == "fork":  # a child that outlives the objective holds the result pipe open
+        if os.fork() == 0:
+            time.sleep(3600)
+            os._exit(0)
     return {"loss": config["x"], "info": {"pid": os.getpid()}}
 
 
@@ -54,6 +58,15 @@ def test_results_and_failures_come_back_as_without_limits(limited):
     assert limited({"mode": "ok", "x": 0.5}, 1.0).info["pid"] != good.info["pid"]  # a fresh one each time
     failed = limited({"mode": "raise"}, 1.0)
     assert failed.status is TrialStatus.FAILED and "ValueError: bad config" in failed.error
+
+
+def test_a_result_comes_back_at_once_though_a_process_the_objective_forked_runs_on(limited):
+    # the helper read the result until the pipe closed, which the forked process held open: the trial waited for
+    # it and ended TIMEOUT, its result lost
+    start = time.time()
+    outcome = limited({"mode": "fork", "x": 0.25}, 1.0)
+    assert outcome.status is TrialStatus.SUCCESS and outcome.loss == 0.25
+    assert time.time() - start < 1.5
 
 
 def test_a_memory_limit_beyond_what_the_kernel_counts_is_no_limit():
