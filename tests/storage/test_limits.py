@@ -24,10 +24,9 @@ def misbehaving(config):
             hoard.append(np.zeros(2**23))  # 64 MB at a time, without bound
     if config["mode"] == "raise":
         raise ValueError("bad config")
-    if config["mode"] == "fork":  # a child that outlives the objective holds the result pipe open
-        if os.fork() == 0:
-            time.sleep(3600)
-            os._exit(0)
+    if config["mode"] == "fork" and os.fork() == 0:  # a child that outlives the objective holds the result pipe
+        time.sleep(3600)
+        os._exit(0)
     return {"loss": config["x"], "info": {"pid": os.getpid()}}
 
 
