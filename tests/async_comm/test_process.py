@@ -106,3 +106,31 @@ def test_children_whose_master_was_killed_exit_while_their_objective_computes_in
         for pid in children:  # the test's own grandchildren, by PID
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _start_a_process_then_hang(config):
+    child = subprocess.Popen(["sleep", "600"])
+    with open(config["pid_file"], "w") as file:
+        file.write(str(child.pid))
+    time.sleep(600)
+
+
+def test_a_process_a_cancelled_trial_started_ends_with_the_run(tmp_path):
+    # a trial cancelled by fmin's time_limit ran in a worker process that was stopped, but the subprocess the
+    # objective had started stayed, orphaned (MapReduce's workers already took theirs with them)
+    from ultraopt import fmin
+
+    pid_file = tmp_path / "child.pid"
+    result = fmin(_start_a_process_then_hang, {"pid_file": {"_type": "choice", "_value": [str(pid_file)]}},
+                  optimizer="Random", n_iterations=1, parallel_strategy="AsyncComm", time_limit=4,
+                  auto_identify_serial_strategy=False, show_progressbar=False)
+    child = int(pid_file.read_text())
+    try:
+        assert result.meta["stop_reason"] == "time limit"
+        deadline = time.monotonic() + 5
+        while worker_process.process_is_running(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not worker_process.process_is_running(child)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)

@@ -98,6 +98,11 @@ def stop_worker_processes(processes: list[subprocess.Popen[bytes]], timeout: flo
         for process in running:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(max(deadline - time.monotonic(), 0.0))
+    for process in processes:  # what an objective started (a cancelled trial's subprocess) dies with its worker
+        # (its own group, as start_worker_process made it; a pid of 0 would name this process's group)
+        if sys.platform != "win32" and process.pid > 0 and process.poll() is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)  # the group outlives its leader while members remain
     return [process.poll() for process in processes]
 
 
