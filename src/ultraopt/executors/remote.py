@@ -25,9 +25,9 @@ from ultraopt.objective import Objective, failed_evaluation
 
 __all__ = [
     "explain_unpicklable",
-    "refuse_in_daemonic_process",
     "install_objective",
     "new_token",
+    "refuse_in_daemonic_process",
     "run_installed",
     "uninstall_objective",
     "worker_name",
