@@ -147,7 +147,9 @@ def test_on_a_users_cluster_dask_reschedules_count_toward_max_retries():
     finally:
         executor.shutdown()
         client.close()
-        with contextlib.suppress(TimeoutError):  # distributed 2024.1 may never close a cluster whose workers died
+        # closing a cluster whose workers keep dying races distributed's nannies: 2024.1 may never finish, and
+        # a nanny caught between a dead worker process and its restart fails an internal assertion
+        with contextlib.suppress(TimeoutError, AssertionError):
             cluster.close(timeout=30)
     assert trial.status is TrialStatus.LOST and trial.attempt == 3  # ours: 3 - 1 retries, Dask's: 1 per try
 
