@@ -537,8 +537,84 @@ def test_a_result_computed_for_a_master_that_died_is_taken_by_the_resumed_one(na
         release.set()
         (trial,) = collector.wait_for(1, timeout=20)
         assert (trial.trial_id, trial.status, trial.loss) == (0, TrialStatus.SUCCESS, 2.0)
+        time.sleep(0.5)
+        # its result taken, the resumed master's job of the same trial queued behind it did not run it again
+        assert calls == [2.0]
     finally:
         resumed.shutdown()
+
+
+@pytest.mark.timeout(60)
+def test_a_resumed_master_sends_no_worker_a_trial_whose_result_a_worker_holds(nameserver, workers):
+    # the results a worker finished while no master was up reached the resumed master a heartbeat after it had
+    # sent their trials out again, to this worker or another: each ran twice, a whole trial time lost per worker
+    release, calls = threading.Event(), {"holder": [], "other": []}
+
+    def recording(name, wait=False):
+        def objective(config):
+            calls[name].append(config["x"])
+            if wait:
+                release.wait(20)
+            return config["x"]
+        return objective
+
+    holder = Worker(nameserver.run_id).initialize(recording("holder", wait=True))
+    holder.heartbeat_interval = 0.1
+    holder.run(background=True)
+    workers.append(holder)
+    dead = Dispatcher(Collector(), nameserver.run_id)
+    dead.start()
+    assert dead.wait_for_workers(1, timeout=20)
+    submit(dead, 0, 2.0)
+    wait_until(lambda: calls["holder"], what="the first run of the trial")
+    dead.shutdown()
+
+    def unreachable(*args):
+        raise errors.CommunicationError("the master died")
+
+    unreachable._pyroExposed = True
+    dead.register_results = unreachable
+    release.set()  # finished with no master to take it: the worker keeps trying to report it
+    other = Worker(nameserver.run_id).initialize(recording("other"))
+    other.run(background=True)
+    workers.append(other)
+    collector = Collector()
+    resumed = Dispatcher(collector, nameserver.run_id)
+    resumed.start()
+    try:
+        assert resumed.wait_for_workers(2, timeout=20)
+        submit(resumed, 0, 2.0)  # the trial the resumed master runs again
+        submit(resumed, 1, 3.0)
+        trials = collector.wait_for(2, timeout=20)
+        assert [(t.trial_id, t.status, t.loss) for t in trials] == [(0, TrialStatus.SUCCESS, 2.0),
+                                                                     (1, TrialStatus.SUCCESS, 3.0)]
+        assert sorted(calls["holder"] + calls["other"]) == [2.0, 3.0]  # trial 0 ran once, for the dead master
+    finally:
+        resumed.shutdown()
+
+
+def test_a_result_computed_for_an_earlier_master_is_held_until_its_trial_is_submitted(nameserver):
+    # a worker hands its results over when the resumed master's dispatcher finds it, which may be before the
+    # master submits the trials it runs again
+    collector = Collector()
+    dispatcher = Dispatcher(collector, nameserver.run_id)
+    dispatcher.start()
+    try:
+        result = {"worker": "w", "evaluation": {"loss": 2.0, "info": {}, "start_time": 1.0, "end_time": 2.0,
+                                                 "status": "success"}}
+        dispatcher.register_orphan_results([[[0, 1], result, {"config_id": [0, 0, 0], "config": {"x": 2.0},
+                                                              "budget": 1.0}],
+                                            [[1, 1], result, {"config_id": [1, 0, 0], "config": {"x": 9.0},
+                                                              "budget": 1.0}]])
+        assert collector.trials == []
+        submit(dispatcher, 0, 2.0)  # no worker is there: only the held result can finish it
+        (trial,) = collector.wait_for(1, timeout=5)
+        assert (trial.trial_id, trial.status, trial.loss) == (0, TrialStatus.SUCCESS, 2.0)
+        submit(dispatcher, 1, 3.0)  # another config than the held result's: it waits for a worker
+        time.sleep(0.2)
+        assert [t.trial_id for t in collector.trials] == [0]
+    finally:
+        dispatcher.shutdown()
 
 
 def test_a_result_computed_for_an_earlier_master_is_taken_only_for_the_same_trial(nameserver):

@@ -88,6 +88,8 @@ _REGISTRATION_CHECK_PERIOD = 5.0
 MONITOR_PERIOD = 0.5
 #: Seconds to connect to a newly discovered worker.
 CONNECT_TIMEOUT = 3.0
+# Results computed for an earlier master of the run that a dispatcher holds for trials not submitted yet, at most.
+_ORPHANS_HELD = 10_000
 
 
 class Worker:
@@ -131,6 +133,19 @@ class Worker:
         """Send ``trial`` to the worker (one-way: returns without waiting for the worker)."""
         self.start_computations(callback, [trial], working_directory)
 
+    def hand_over_results(self) -> list[Any]:
+        """The results the worker holds that no dispatcher took (``[[id, result, job], ...]``, see
+        :meth:`Dispatcher.register_orphan_results`); an older worker without the call has none to give."""
+        assert self.proxy is not None
+        try:
+            results = self.proxy.call("hand_over_results")
+        except errors.CommunicationError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a worker that cannot hand over results still computes
+            logger.debug("worker %s handed over no results: %r", self.name, exc)
+            return []
+        return results if isinstance(results, list) else []
+
     def start_computations(self, callback: str, trials: list[Trial], working_directory: str) -> None:
         """Send several trials in one one-way message."""
         assert self.proxy is not None
@@ -153,6 +168,11 @@ class Worker:
 
     def __repr__(self) -> str:
         return f"Worker({self.name!r}, {self.uri!r}, jobs={sorted(self.jobs)})"
+
+
+def _evaluated(trial: Trial) -> tuple[Any, ...]:
+    """What a worker evaluated for ``trial``, as an orphan result records it."""
+    return list(trial.config_id), trial.config, float(trial.budget)
 
 
 class Dispatcher:
@@ -226,6 +246,8 @@ class Dispatcher:
         self._queue: OrderedDict[int, Trial] = OrderedDict()  # waiting for a worker
         self._pending: dict[int, Trial] = {}  # submitted and not finished
         self._alone: set[int] = set()  # ids of jobs held by a worker that died: they run on a worker of their own
+        # results computed for an earlier master of the run, for trials not submitted here (yet): by trial id
+        self._orphans: OrderedDict[int, tuple[Any, Any, tuple[Any, ...]]] = OrderedDict()
         self._workers: dict[str, Worker] = {}
         self._dead: dict[str, str] = {}  # name -> uri of dead workers still to remove from the name server
         self._backlog = False  # whether the last job_runner left jobs queued because no worker had room
@@ -342,8 +364,16 @@ class Dispatcher:
             raise RuntimeError("the dispatcher was shut down")
         with self._cond:
             self._pending[trial.trial_id] = trial
-            self._queue[trial.trial_id] = trial
-        if dispatch:
+            orphan = self._orphans.pop(trial.trial_id, None)
+            computed = orphan is not None and orphan[2] == _evaluated(trial)
+            if not computed:
+                self._queue[trial.trial_id] = trial
+        if computed:
+            assert orphan is not None
+            logger.info("took the result computed for an earlier master of run %r for trial %d", self.run_id,
+                        trial.trial_id)
+            self.register_results([list(orphan[:2])])
+        elif dispatch:
             self.job_runner()
 
     def submit_job(self, id: int, **kwargs: Any) -> Trial:  # noqa: A002 - the seed's name
@@ -451,21 +481,28 @@ class Dispatcher:
         died before they arrived (called through the daemon).
 
         ``job`` holds the ``config_id``, ``config`` and ``budget`` the worker evaluated. A result is taken only for
-        a pending trial of the same id, config id, config and budget (a resumed run gives its trials the ids they
-        had), so that a trial the resumed master runs again is not computed twice; any other is ignored.
+        a trial of the same id, config id, config and budget (a resumed run gives its trials the ids they had), so
+        that a trial the resumed master runs again is not computed twice: a pending one at once, one submitted
+        later when it is (the newest 10,000 are held); any other is ignored.
         """
         matching = []
         for entry in results if isinstance(results, list) else []:
             try:
                 id_, result, job = entry
                 trial_id = int(id_[0])
-                with self._cond:
-                    trial = self._pending.get(trial_id)
-                    same = trial is not None and (list(trial.config_id), trial.config, float(trial.budget)) == (
-                        list(job["config_id"]), job["config"], float(job["budget"]))
+                evaluated = (list(job["config_id"]), job["config"], float(job["budget"]))
             except Exception:  # noqa: BLE001 - whatever a client sent, it is not a result of ours
                 logger.warning("ignored a malformed orphan result: %.200r", entry)
                 continue
+            with self._cond:
+                trial = self._pending.get(trial_id)
+                if trial is None:  # a resumed master may not have submitted it yet
+                    self._orphans[trial_id] = (id_, result, evaluated)
+                    self._orphans.move_to_end(trial_id)
+                    while len(self._orphans) > _ORPHANS_HELD:
+                        self._orphans.popitem(last=False)
+                    continue
+                same = _evaluated(trial) == evaluated
             if same:
                 matching.append([id_, result])
             else:
@@ -540,7 +577,7 @@ class Dispatcher:
         entries = self._ns.call("list", prefix=prefix)
         with self._cond:
             known, dead = set(self._workers), dict(self._dead)
-        found = []
+        found, orphans = [], []
         for entry, uri in entries.items():
             name = entry[len(prefix):]
             if name in known or dead.get(name) == uri:
@@ -548,11 +585,15 @@ class Dispatcher:
             worker = Worker(name, uri)
             try:
                 worker.connect(self._credentials.secret)
+                # before it gets a job: a trial whose result it holds is not sent to it, or any other, again
+                orphans.extend(worker.hand_over_results())
             except errors.CommunicationError as exc:
                 logger.info("worker %s registered but unreachable (%s): removing it", name, exc)
                 self._remove_from_nameserver(entry)
                 continue
             found.append(worker)
+        if orphans:
+            self.register_orphan_results(orphans)
         with self._cond:
             duplicates = [worker for worker in found if self._workers.setdefault(worker.name, worker) is not worker]
             n_workers = len(self._workers)

@@ -11,6 +11,7 @@ report thread while more jobs wait (all that piled up in one message), from the 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -19,6 +20,7 @@ import secrets
 import socket
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from Pyro5 import errors
@@ -116,6 +118,10 @@ class _WorkerService:
         return self._worker.is_busy()
 
     @expose
+    def hand_over_results(self) -> list[list[Any]]:
+        return self._worker.hand_over_results()
+
+    @expose
     @oneway
     def shutdown(self) -> None:
         self._worker.shutdown()
@@ -132,6 +138,9 @@ class _Runtime:
         self.outbox: queue.SimpleQueue[tuple[str, Any, dict[str, Any], dict[str, Any]] | None] = queue.SimpleQueue()
         # results no dispatcher took, with what was evaluated: offered to the next dispatcher that knows this worker
         self.orphans: list[list[Any]] = []
+        # results no dispatcher took yet (being reported, or orphans), by trial id: a new dispatcher gets them before
+        # it sends a job, and a job of the same trial and config sent anyway gets its result without running again
+        self.unreported: OrderedDict[int, list[Any]] = OrderedDict()
         self.lock = threading.Lock()
         self.n_jobs = 0  # received and not reported yet
         self.n_received = 0  # jobs received in all; they are numbered in this order
@@ -335,6 +344,16 @@ class Worker:
         runtime = self._runtime
         return runtime is not None and runtime.n_jobs > 0
 
+    def hand_over_results(self) -> list[list[Any]]:
+        """The results no dispatcher took yet, ``[[job, result, evaluated], ...]`` (called by a dispatcher that
+        found this worker, before it sends a job; the orphans among them are not offered again)."""
+        runtime = self._runtime
+        if runtime is None:
+            return []
+        with runtime.lock:
+            runtime.orphans = []
+            return list(runtime.unreported.values())
+
     def start_computation(self, callback: str, config_id: Any, *args: Any, **kwargs: Any) -> None:
         """Queue a job (called by the dispatcher through the worker's daemon).
 
@@ -436,13 +455,18 @@ class Worker:
                 with runtime.lock:
                     runtime.n_jobs -= 1
                 continue
-            runtime.evaluating = True
-            try:
-                evaluation = self._evaluate(runtime, config_id, kwargs)
-            finally:
-                runtime.evaluating = False
-            result = (callback, kwargs.get("job"), {"worker": runtime.name, "evaluation": evaluation.to_dict()},
-                      {"config_id": list(config_id), "config": kwargs["config"], "budget": kwargs["budget"]})
+            evaluated = {"config_id": list(config_id), "config": kwargs["config"], "budget": kwargs["budget"]}
+            if (computed := self._computed_before(runtime, kwargs.get("job"), evaluated)) is not None:
+                logger.info("worker %s: job %s was computed for an earlier master: its result is sent", runtime.name,
+                            kwargs.get("job"))
+            else:
+                runtime.evaluating = True
+                try:
+                    evaluation = self._evaluate(runtime, config_id, kwargs)
+                finally:
+                    runtime.evaluating = False
+                computed = {"worker": runtime.name, "evaluation": evaluation.to_dict()}
+            result = (callback, kwargs.get("job"), computed, evaluated)
             if runtime.jobs.empty():
                 self._deliver(runtime, [result])
             else:
@@ -472,6 +496,19 @@ class Worker:
             runtime.n_jobs -= len(batch)
             runtime.last_active = time.monotonic()
 
+    @staticmethod
+    def _computed_before(runtime: _Runtime, job: Any, evaluated: dict[str, Any]) -> dict[str, Any] | None:
+        """The result this worker holds of the same trial, config id, config and budget, computed for an earlier
+        master of the run (which died before it arrived); ``None`` when there is none."""
+        try:
+            with runtime.lock:
+                _, result, held = runtime.unreported[int(job[0])]
+            same = (held["config_id"], held["config"], float(held["budget"])) == (
+                evaluated["config_id"], evaluated["config"], float(evaluated["budget"]))
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None
+        return result if same else None
+
     def _evaluate(self, runtime: _Runtime, config_id: Any, kwargs: dict[str, Any]) -> Evaluation:
         runtime.current = {"config_id": tuple(config_id), "config_info": kwargs.get("config_info", {}),
                            "working_directory": kwargs.get("working_directory", ".")}
@@ -490,10 +527,12 @@ class Worker:
         """Deliver ``[[job, result, evaluated], ...]``; a broken connection is re-opened (the dispatcher ignores a
         result it already has). Results no dispatcher takes are kept for the next one (:meth:`_offer_orphans`)."""
         jobs = [job for job, _, _ in results]
+        self._hold_unreported(runtime, results)
         for attempt in range(_REPORT_TRIES):
             try:
                 self._dispatcher(runtime, callback).call("register_results", [[job, result]
                                                                               for job, result, _ in results])
+                self._forget_reported(runtime, results)
                 return
             except errors.CommunicationError as exc:
                 if self._is_stale(runtime, callback):  # a restarted master runs these jobs again, unless offered
@@ -513,6 +552,24 @@ class Worker:
         logger.warning("worker %s: could not report jobs %s to %s; they are offered to the run's dispatcher when "
                        "it answers again", runtime.name, jobs, callback)
         self._keep_orphans(runtime, results)
+
+    @staticmethod
+    def _hold_unreported(runtime: _Runtime, results: list[list[Any]]) -> None:
+        with runtime.lock:
+            for entry in results:
+                with contextlib.suppress(TypeError, ValueError, IndexError):
+                    runtime.unreported[int(entry[0][0])] = entry
+                    runtime.unreported.move_to_end(int(entry[0][0]))
+            while len(runtime.unreported) > _ORPHANS_KEPT:
+                runtime.unreported.popitem(last=False)
+
+    @staticmethod
+    def _forget_reported(runtime: _Runtime, results: list[list[Any]]) -> None:
+        with runtime.lock:
+            for entry in results:
+                with contextlib.suppress(TypeError, ValueError, IndexError):
+                    if runtime.unreported.get(int(entry[0][0])) is entry:
+                        del runtime.unreported[int(entry[0][0])]
 
     @staticmethod
     def _keep_orphans(runtime: _Runtime, results: list[list[Any]]) -> None:
