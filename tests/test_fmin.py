@@ -122,6 +122,13 @@ def test_a_numpy_integer_seed_is_recorded_as_the_int_it_is(quadratic_space):
     assert result.meta["random_state"] == 5 and type(result.meta["random_state"]) is int
 
 
+def test_numpy_integer_counts_are_recorded_as_ints_and_the_result_saves(quadratic_space, tmp_path):
+    # they passed the checks and went into the meta as they were: the finished run could not be saved
+    result = run(quadratic_space, n_iterations=np.int64(2), n_jobs=np.int64(1))
+    assert type(result.meta["n_iterations"]) is int and type(result.meta["n_jobs"]) is int
+    result.save(tmp_path / "run.json")
+
+
 def test_a_callback_that_raises_leaves_the_run_so_far_on_its_error(quadratic_space):
     # the error left fmin without the result: every finished trial of a run without checkpoint was lost
     def buggy(result, trial):

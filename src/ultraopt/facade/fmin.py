@@ -237,6 +237,7 @@ def fmin(
     if isinstance(callbacks, Iterator):
         callbacks = list(callbacks)
     check_arguments(locals(), _CONSTRAINTS, "fmin")
+    n_iterations, n_jobs = int(n_iterations), int(n_jobs)  # numpy ints pass the checks; the saved meta is JSON
     objective: Objective = Objective(eval_func)
     takes_budget = objective.passes_budget
     if trial_time_limit is not None or trial_memory_limit is not None:
