@@ -108,6 +108,14 @@ def test_hyperopts_status_fail_is_a_failed_trial(returned):
     assert Objective(lambda config: {"loss": 0.5, "status": "ok"})({}, 1.0).status is TrialStatus.SUCCESS
 
 
+@pytest.mark.parametrize("status", ["failed", "FAIL", "bogus", None, 1])
+def test_a_status_neither_ok_nor_fail_is_a_failed_trial_naming_it(status):
+    # recorded as a success, its loss counted: "failed" (TrialStatus.FAILED's value) became the optimum
+    evaluation = Objective(lambda config: {"loss": 0.0, "status": status})({}, 1.0)
+    assert evaluation.status is TrialStatus.FAILED and evaluation.loss is None
+    assert f"'status': {status!r}; give 'ok' or 'fail'" in evaluation.error
+
+
 def test_exception_keeps_its_traceback():
     def broken(config):
         return 1 / 0

@@ -114,13 +114,19 @@ def parse_return_value(value: Any) -> tuple[float, dict[str, Any]]:
     ------
     TypeError
         When the value is neither a number nor a mapping with a ``"loss"`` entry.
+    ValueError
+        When it is a mapping whose ``"status"`` is neither ``"ok"`` nor ``"fail"`` (as Hyperopt refuses it).
     ReportedFailure
         When it is a mapping with ``"status": "fail"`` (Hyperopt's ``STATUS_FAIL``), with or without a loss.
     """
     info: dict[str, Any] = {}
     if isinstance(value, Mapping):
-        if value.get("status") == "fail":
+        status = value.get("status", "ok")
+        if status == "fail":
             raise ReportedFailure(to_jsonable({key: item for key, item in value.items() if key != "status"}))
+        if status != "ok":  # "failed", "FAIL", STATUS_FAIL misspelt: taken for a success, its loss was the optimum
+            raise ValueError(f"the objective returned 'status': {status!r}; give 'ok' or 'fail' (Hyperopt's "
+                             "STATUS_OK, STATUS_FAIL), or leave it out")
         if "loss" not in value:
             raise TypeError(
                 f"the objective returned a dict without a 'loss' entry: keys {sorted(map(str, value))}"
