@@ -88,12 +88,12 @@ def test_an_objective_module_that_fails_to_import_is_a_clear_error(tmp_path, mon
         load_objective("broken_objective_module:f")
 
 
-def worker_of(credentials, timeout: float, secret: str, **kwargs) -> subprocess.Popen:
+def worker_of(credentials, timeout: float, secret: str, *args: str, **kwargs) -> subprocess.Popen:
     """An ``ultraopt worker`` process that finds the name server by address, with ``secret`` as the run's."""
     return subprocess.Popen(
         [sys.executable, "-m", "ultraopt", "worker", "--objective", "tests.async_comm.objectives:square",
          "--run-id", credentials.run_id, "--nameserver", credentials.host,
-         "--nameserver-port", str(credentials.port), "--timeout", str(timeout)],
+         "--nameserver-port", str(credentials.port), "--timeout", str(timeout), *args],
         env=child_env(ULTRAOPT_SECRET=secret), cwd=REPO, **kwargs)
 
 
@@ -118,6 +118,33 @@ def test_a_worker_refused_by_the_name_server_says_why(nameserver):
     # and exits: the secret comes from the environment, so the refusal cannot end (it retried for ever)
     assert worker.returncode == 2 and "ultraopt worker: error: the name server" in error, error
     assert "refused this worker's secret" in error and "ULTRAOPT_SECRET" in error, error
+
+
+def test_worker_processes_refused_by_the_name_server_say_why_and_fail(nameserver):
+    # a traceback from each process, then exit code 0: a script or scheduler took the refusal for a success
+    worker = worker_of(nameserver.credentials, 8, "not-the-run-secret", "--n-workers", "2",
+                       stderr=subprocess.PIPE, text=True)
+    try:
+        _, error = worker.communicate(timeout=90)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    assert worker.returncode == 2 and "Traceback" not in error, error
+    assert error.count("refused this worker's secret") == 2, error
+    assert "ultraopt worker: error: 2 of 2 worker processes failed (their messages are above)" in error, error
+
+
+def test_worker_processes_with_an_idle_timeout_say_why_they_stopped(nameserver):
+    worker = worker_of(nameserver.credentials, 1, nameserver.credentials.secret, "--n-workers", "2",
+                       stdout=subprocess.PIPE, text=True)
+    try:
+        output, _ = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    assert worker.returncode == 0 and "worker stopped: no job for 1 s (--timeout)" in output, output
 
 
 def test_a_second_nameserver_command_of_a_served_run_is_one_line_of_error(tmp_path, capsys):

@@ -27,7 +27,10 @@ from ultraopt.objective import send_by_value_if_unimportable
 if TYPE_CHECKING:
     from ultraopt.async_comm.worker import Worker
 
-__all__ = ["process_is_running", "start_worker_process", "stop_worker_process", "stop_worker_processes"]
+__all__ = [
+    "EXIT_FAILED", "EXIT_RUN_STOPPED", "EXIT_TIMED_OUT",
+    "process_is_running", "start_worker_process", "stop_worker_process", "stop_worker_processes",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +126,14 @@ def process_is_running(pid: int) -> bool | None:
     return state not in ("T", "t", "Z", "X", "x")
 
 
+#: Exit code of a worker process whose worker could not serve (the name server refused its secret, say).
+EXIT_FAILED = 2
+#: Exit code of a worker process whose worker stopped after its idle ``timeout``.
+EXIT_TIMED_OUT = 3
+#: Exit code of a worker process whose worker stopped because a master had stopped the run's workers.
+EXIT_RUN_STOPPED = 4
+
+
 def child_main(header: dict[str, Any]) -> None:
     """Entry point of the child: read the worker, serve until stdin closes."""
     import cloudpickle
@@ -144,15 +155,19 @@ def child_main(header: dict[str, Any]) -> None:
     stdin_fd = sys.stdin.fileno()
 
     threading.Thread(target=stop_when_parent_lets_go, name="ultraopt-parent-watch", daemon=True).start()
-    worker.run(background=False)
-    _exit_at_once()
+    try:
+        worker.run(background=False)
+    except Exception as exc:  # noqa: BLE001 - a line that says why, not a traceback from each process
+        logger.error("worker process %d stops: %s", os.getpid(), exc)
+        _exit_at_once(EXIT_FAILED)
+    _exit_at_once(EXIT_TIMED_OUT if worker.timed_out else EXIT_RUN_STOPPED if worker.run_stopped else 0)
 
 
 #: Seconds a child that was told to stop gives its worker before it exits anyway.
 _EXIT_GRACE = 2.0
 
 
-def _exit_at_once() -> None:
+def _exit_at_once(code: int = 0) -> None:
     """End the child without the interpreter's shutdown, which waits for nothing useful here and could hang: an
     objective still running in a C library (a BLAS product never returns at exit) kept orphaned children alive
     for ever once their master died."""
@@ -160,7 +175,7 @@ def _exit_at_once() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 def _read_exactly(stream: Any, size: int) -> bytes:

@@ -140,9 +140,18 @@ def _check_credentials(run_id: str, worker: Any) -> None:
         ) from None
 
 
+def _say_why_stopped(args: argparse.Namespace, timed_out: bool, run_stopped: bool) -> None:
+    if timed_out:
+        print(f"worker stopped: no job for {args.timeout:g} s (--timeout)", flush=True)
+    elif run_stopped:
+        print(f"worker stopped: a master of run {args.run_id!r} stopped the run's workers while this one could not "
+              "be reached", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until the master shuts the worker down, the idle timeout passes, or Ctrl-C / SIGTERM."""
-    from ultraopt.async_comm.process import stop_worker_processes
+    from ultraopt.async_comm.process import EXIT_FAILED, EXIT_RUN_STOPPED, EXIT_TIMED_OUT, stop_worker_processes
+    from ultraopt.cli import CommandError
 
     if args.n_workers < 1:
         raise ValueError(f"--n-workers must be at least 1, got {args.n_workers}")
@@ -161,16 +170,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         if len(workers) == 1:
             workers[0].run(background=False)
-            if workers[0].timed_out:
-                print(f"worker stopped: no job for {args.timeout:g} s (--timeout)", flush=True)
-            elif workers[0].run_stopped:
-                print(f"worker stopped: a master of run {args.run_id!r} stopped the run's workers while this one "
-                      "could not be reached", flush=True)
+            _say_why_stopped(args, workers[0].timed_out, workers[0].run_stopped)
         else:
             for worker in workers:
                 worker.run(background=True, concurrent_type="process")
-            for worker in workers:
-                worker.process.wait()
+            codes = [worker.process.wait() for worker in workers]
+            _say_why_stopped(args, EXIT_TIMED_OUT in codes, EXIT_RUN_STOPPED in codes)
+            if failed := [code for code in codes if code not in (0, EXIT_TIMED_OUT, EXIT_RUN_STOPPED)]:
+                reason = "their messages are above" if set(failed) == {EXIT_FAILED} else f"exit codes {failed}"
+                raise CommandError(f"{len(failed)} of {len(codes)} worker processes failed ({reason})")
     except KeyboardInterrupt:
         pass
     finally:
