@@ -3,7 +3,7 @@
 A conditional choice ``"classifier(choice)"`` activates one sub-space per algorithm; ``layering_config`` turns a
 sampled flat config into ``{"classifier": {"svc": {...}}}``, from which the model is built.
 
-Run: python examples/cash_sklearn.py [n_iterations]
+Run: python3 examples/cash_sklearn.py [n_iterations]
 """
 
 import sys

@@ -1,6 +1,6 @@
 """Checkpoint and resume: a run that survives being stopped, and a warm start from it.
 
-Run: python examples/checkpoint_resume.py [run.db]
+Run: python3 examples/checkpoint_resume.py [run.db]
 
 Stop it with Ctrl-C (or kill it) at any moment and run the same command again: the run continues where it
 stopped and ends with 40 evaluations in all. An evaluation that sleeps past its time limit is recorded as a

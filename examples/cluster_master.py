@@ -2,7 +2,7 @@
 
 Terminal 1 (this script; it waits for workers, then runs)::
 
-    cd examples && python cluster_master.py --run-id digits --working-directory /tmp/ultraopt-digits
+    cd examples && python3 cluster_master.py --run-id digits --working-directory /tmp/ultraopt-digits
 
 Terminal 2 (as many as you like, on any machine that sees the working directory)::
 

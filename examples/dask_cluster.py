@@ -15,7 +15,7 @@ On an HPC cluster the client would come from dask-jobqueue, for instance::
 Every worker must be able to import ``ultraopt`` and this module. Passing ``parallel_strategy="Dask"`` with
 ``n_jobs=2`` and no client makes ``fmin`` create (and close) such a local cluster itself.
 
-Run: python examples/dask_cluster.py
+Run: python3 examples/dask_cluster.py
 """
 
 from distributed import Client, LocalCluster

@@ -4,7 +4,7 @@ Each batch holds 4 distinct configs evaluated at once in worker processes; the o
 batch before it proposes the next one. Choose MapReduce on one machine when trials take similar times (with very
 unequal times, an asynchronous strategy keeps every worker busy instead).
 
-Run: python examples/mapreduce_local.py
+Run: python3 examples/mapreduce_local.py
 """
 
 from sklearn.datasets import load_breast_cancer

@@ -1,6 +1,6 @@
 """Quickstart: tune a random forest on scikit-learn's digits data (the README's example).
 
-Run: python examples/quickstart.py
+Run: python3 examples/quickstart.py
 """
 
 from sklearn.datasets import load_digits

@@ -1,7 +1,7 @@
 """The async_comm parts in one script: a name server, two workers of a ``Worker`` subclass in processes of their
 own, and the master, all on 127.0.0.1 with the run's secret found in this process.
 
-Run: python examples/worker_subclass.py
+Run: python3 examples/worker_subclass.py
 """
 
 import math
