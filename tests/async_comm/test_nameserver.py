@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from tests.async_comm.conftest import REPO, child_env
-from ultraopt.async_comm import nameserver as nameserver_module
+from ultraopt.async_comm import run_lock as run_lock_module
 from ultraopt.async_comm.credentials import credentials_path, read_credentials, resolve_credentials
 from ultraopt.async_comm.nameserver import NameServer, nameserver_proxy, nic_name_to_host
 
@@ -153,9 +153,9 @@ def test_a_credentials_file_of_a_dead_name_server_is_replaced(tmp_path):
     dead.start()
     dead._daemon.shutdown()  # as if its process was killed: the files stay, nothing answers, the lock is free
     dead._daemon = None
-    nameserver_module._HELD_LOCKS.discard(dead._lock_fd)
-    os.close(dead._lock_fd)
-    dead._lock_fd = None
+    run_lock_module._HELD_LOCKS.discard(dead._run_lock._fd)
+    os.close(dead._run_lock._fd)
+    dead._run_lock = None
     with NameServer("restarted-run", working_directory=tmp_path) as server:
         assert read_credentials(tmp_path, "restarted-run") == server.credentials
 

@@ -12,11 +12,6 @@ import socket
 import threading
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory lock; the liveness check alone guards a run
-    fcntl = None  # type: ignore[assignment]
-
 from Pyro5 import core, errors
 from Pyro5.nameserver import NameServerDaemon
 
@@ -29,33 +24,12 @@ from ultraopt.async_comm.credentials import (
     withdraw_local,
     write_credentials,
 )
+from ultraopt.async_comm.run_lock import LockHeld, RunLock
 from ultraopt.async_comm.security import SecureDaemonMixin, SharedProxy, new_secret
 
 __all__ = ["LIVENESS_TIMEOUT", "NameServer", "dispatcher_name", "nameserver_proxy", "nic_name_to_host", "worker_prefix"]
 
 logger = logging.getLogger(__name__)
-
-# Run locks held by this process's name servers. A forked child (a trial run under limits) closes its copies, so
-# that a child outliving a killed master does not hold the run's lock; closing a copy does not release the lock.
-_HELD_LOCKS: set[int] = set()
-
-
-def _close_held_locks_in_child() -> None:
-    for fd in _HELD_LOCKS:
-        os.close(fd)
-    _HELD_LOCKS.clear()
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    """Whether ``path`` still names the file open as ``fd``."""
-    try:
-        return os.path.samestat(os.fstat(fd), os.stat(path))
-    except FileNotFoundError:
-        return False
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_close_held_locks_in_child)
 
 #: Address servers bind to unless told otherwise.
 LOOPBACK = "127.0.0.1"
@@ -173,8 +147,7 @@ class NameServer:
         self._daemon: _SecureNameServerDaemon | None = None
         self._thread: threading.Thread | None = None
         self._credentials_file: Path | None = None
-        self._lock_fd: int | None = None
-        self._lock_path: Path | None = None
+        self._run_lock: RunLock | None = None
 
     def start(self) -> tuple[str, int]:
         """Start serving in a daemon thread; returns ``(host, port)``.
@@ -222,44 +195,25 @@ class NameServer:
         return host, port
 
     def _lock_run(self) -> None:
-        """Hold the run's lock file for as long as this name server serves.
-
-        A name server that does not answer may be dead, or only stopped (SIGSTOP, a suspended job): a second one
-        that took over its credentials file would strand its workers when the first one comes back. The kernel
-        frees the lock when the process dies, even by SIGKILL, so a lock held means a live process.
-        """
+        """Hold the run's lock file for as long as this name server serves: a second one that took over the
+        credentials file of one that is only stopped (see :mod:`~ultraopt.async_comm.run_lock`) would strand its
+        workers when it comes back."""
         assert self.working_directory is not None
-        if fcntl is None:
-            return
-        path = credentials_path(self.working_directory, self.run_id).with_suffix(".lock")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
-                os.close(fd)
-                raise RuntimeError(
-                    f"run {self.run_id!r} already has a name server in process {holder} of this machine (it holds "
-                    f"{path}), which may be stopped or busy rather than dead: stop that process, or give this run "
-                    "another run_id or working directory"
-                ) from None
-            if _same_file(fd, path):
-                break
-            os.close(fd)  # the holder removed the file as we opened it: lock the file that is there now
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._lock_fd, self._lock_path = fd, path
-        _HELD_LOCKS.add(fd)
+        lock = RunLock(credentials_path(self.working_directory, self.run_id).with_suffix(".lock"))
+        try:
+            lock.acquire()
+        except LockHeld as held:
+            raise RuntimeError(
+                f"run {self.run_id!r} already has a name server in process {held.holder} of this machine (it holds "
+                f"{held.path}), which may be stopped or busy rather than dead: stop that process, or give this run "
+                "another run_id or working directory"
+            ) from None
+        self._run_lock = lock
 
     def _unlock_run(self) -> None:
-        if self._lock_fd is not None:
-            assert self._lock_path is not None
-            self._lock_path.unlink(missing_ok=True)  # removed while held, so no one locks a file on its way out
-            _HELD_LOCKS.discard(self._lock_fd)
-            os.close(self._lock_fd)  # closing the last descriptor releases the lock
-            self._lock_fd = self._lock_path = None
+        if self._run_lock is not None:
+            self._run_lock.release()
+            self._run_lock = None
 
     def _live_nameserver(self) -> Credentials | None:
         """The credentials in the run's credentials file if their name server answers (a killed master's does not)."""
