@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
+from Pyro5 import errors
 
+from tests.async_comm.conftest import REPO, child_env
 from tests.async_comm.test_worker import Collector, submit
 from ultraopt.async_comm.dispatcher import Dispatcher
 from ultraopt.async_comm.dispatcher import Worker as WorkerRecord
-from ultraopt.async_comm.nameserver import nameserver_proxy, worker_prefix
+from ultraopt.async_comm.nameserver import NameServer, nameserver_proxy, worker_prefix
 from ultraopt.async_comm.security import SharedProxy
 from ultraopt.async_comm.worker import Worker
 from ultraopt.trial import TrialStatus
@@ -136,3 +141,46 @@ def test_a_lost_connection_puts_the_jobs_back_counting_a_try_for_the_running_one
     assert results == trials
     assert all(t.status is TrialStatus.SUCCESS and t.worker.endswith(".helper") for t in results)
     assert [t.attempt for t in results] == [2, 1]
+
+
+_DISPATCHER_PROCESS = """
+import sys, time
+from ultraopt.async_comm.dispatcher import Dispatcher
+Dispatcher(lambda trial: None, sys.argv[1], nameserver=None, working_directory=sys.argv[2]).start()
+print("serving", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_second_master_of_a_run_whose_master_is_only_stopped_is_refused(tmp_path):
+    # with the run's name server in a process of its own (`ultraopt nameserver`), a SIGSTOPped master answered
+    # nothing, a second one took its workers over, and the first one found none when it came back
+    run_id = "paused-master"
+    with NameServer(run_id, working_directory=tmp_path):
+        process = subprocess.Popen([sys.executable, "-c", _DISPATCHER_PROCESS, run_id, str(tmp_path)],
+                                   stdout=subprocess.PIPE, text=True, env=child_env(), cwd=REPO)
+        try:
+            assert process.stdout.readline().strip() == "serving"
+            process.send_signal(signal.SIGSTOP)
+            second = Dispatcher(Collector(), run_id, nameserver=None, working_directory=str(tmp_path))
+            with pytest.raises(RuntimeError, match=f"already has a master in process {process.pid} of this machine"):
+                second.start()
+            process.kill()  # dead now: the run can be resumed
+            process.wait(10)
+            resumed = Dispatcher(Collector(), run_id, nameserver=None, working_directory=str(tmp_path))
+            resumed.start()
+            resumed.shutdown()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+    assert list(tmp_path.iterdir()) == []  # the lock went with the master that held it last
+
+
+def test_a_master_whose_name_server_does_not_answer_says_which_it_tried():
+    # it raised a bare "receiving: timeout" (a port that accepts and stays silent) or "connection refused"
+    dispatcher = Dispatcher(Collector(), "no-ns-run", nameserver="127.0.0.1", nameserver_port=1, secret="s")
+    with pytest.raises(errors.CommunicationError, match="the name server of run 'no-ns-run' at 127.0.0.1:1 did not "
+                                                        "answer .*Connection refused"):
+        dispatcher.start()
+    dispatcher.shutdown()

@@ -74,6 +74,7 @@ from ultraopt.async_comm.nameserver import (
     nameserver_proxy,
     worker_prefix,
 )
+from ultraopt.async_comm.run_lock import LockHeld, RunLock
 from ultraopt.async_comm.security import SecureDaemon, SharedProxy, wake
 from ultraopt.objective import Evaluation
 from ultraopt.trial import Trial, TrialStatus
@@ -256,27 +257,41 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
         self._daemon: SecureDaemon | None = None
         self._ns: SharedProxy | None = None
+        self._run_lock: RunLock | None = None
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
         """Serve in background threads: register in the name server, find workers, dispatch jobs."""
         if self._daemon is not None:
             raise RuntimeError("the dispatcher is already running")
-        credentials = resolve_credentials(
-            self.run_id, self.nameserver, self.nameserver_port, self.secret, self.working_directory
-        )
-        self._credentials = credentials
-        self._ns = nameserver_proxy(credentials)
-        self._daemon = SecureDaemon(self.host or LOOPBACK, credentials.secret, on_disconnect=self._on_disconnect)
+        self._lock_run()
+        try:
+            credentials = resolve_credentials(
+                self.run_id, self.nameserver, self.nameserver_port, self.secret, self.working_directory
+            )
+            self._credentials = credentials
+            self._ns = nameserver_proxy(credentials)
+            self._daemon = SecureDaemon(self.host or LOOPBACK, credentials.secret, on_disconnect=self._on_disconnect)
+        except BaseException:
+            self._unlock_run()
+            raise
         try:
             self.uri = str(self._daemon.register(self, objectId=f"ultraopt.dispatcher.{self.run_id}"))
-            if (other := self._live_dispatcher()) is not None:
+            try:
+                other = self._live_dispatcher()
+                if other is None:
+                    self._ns.call("register", dispatcher_name(self.run_id), self.uri)
+            except errors.CommunicationError as exc:  # a bare "receiving: timeout" did not say from whom
+                raise type(exc)(
+                    f"the name server of run {self.run_id!r} at {credentials.host}:{credentials.port} did not answer "
+                    f"({exc}): is it running there, with this run's secret?"
+                ) from exc
+            if other is not None:
                 raise RuntimeError(
                     f"run {self.run_id!r} already has a dispatcher that answers, at {other}: another master is "
                     "running it (two would share and shut down each other's workers); stop it, or give this "
                     "run another run_id"
                 )
-            self._ns.call("register", dispatcher_name(self.run_id), self.uri)
             if self.working_directory is not None:  # an earlier master's word that the workers stop no longer holds
                 with contextlib.suppress(OSError):
                     clear_stopped(self.working_directory, self.run_id)
@@ -285,6 +300,7 @@ class Dispatcher:
             self._daemon.close()
             self._ns.close()
             self._daemon = self._ns = None
+            self._unlock_run()
             raise
         for target, name in ((self._daemon.requestLoop, "daemon"), (self._monitor, "monitor")):
             args = (lambda: not self._stop.is_set(),) if name == "daemon" else ()
@@ -292,6 +308,33 @@ class Dispatcher:
             thread.start()
             self._threads.append(thread)
         logger.info("dispatcher of run %r serving on %s", self.run_id, self.uri)
+
+    def _lock_run(self) -> None:
+        """Hold the run's master lock beside its credentials file, when there is one (a name server of the run
+        serves this working directory): a master that is only stopped (SIGSTOP, a suspended job) answers nothing,
+        and one that took its run over would share its workers with it when it came back (see
+        :mod:`~ultraopt.async_comm.run_lock`)."""
+        credentials_file = credentials_path(self.working_directory, self.run_id)
+        if not credentials_file.exists():
+            return
+        lock = RunLock(credentials_file.with_name(f"ultraopt_run_{self.run_id}_master.lock"))
+        try:
+            lock.acquire()
+        except LockHeld as held:
+            raise RuntimeError(
+                f"run {self.run_id!r} already has a master in process {held.holder} of this machine (it holds "
+                f"{held.path}), which may be stopped or busy rather than dead: stop that process, or give this run "
+                "another run_id"
+            ) from None
+        except OSError as exc:  # a directory this process cannot write: the liveness check alone guards the run
+            logger.debug("no master lock for run %r: %s", self.run_id, exc)
+            return
+        self._run_lock = lock
+
+    def _unlock_run(self) -> None:
+        if self._run_lock is not None:
+            self._run_lock.release()
+            self._run_lock = None
 
     def _live_dispatcher(self) -> str | None:
         """The URI of the run's dispatcher in the name server if it answers (a killed master's does not)."""
@@ -342,6 +385,7 @@ class Dispatcher:
             if self._threads:
                 self._threads[0].join(timeout=5)
             self._daemon.close()
+        self._unlock_run()
         logger.info("dispatcher of run %r stopped", self.run_id)
 
     def shutdown_all_workers(self, rediscover: bool = False) -> None:
