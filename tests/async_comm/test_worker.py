@@ -477,7 +477,9 @@ def test_jobs_queued_at_a_worker_taken_for_dead_are_not_run_there_after_they_wen
     results = dispatcher.collector.wait_for(3)
     assert [t.loss for t in results] == [0.0, 1.0, 2.0]
     time.sleep(0.5)
-    assert sorted(calls) == [0.0, 0.0, 1.0, 2.0]  # the running one ran to its end; the queued ones ran once
+    # the queued ones ran once; the running one ran to its end, and its copy sent again ran once more, unless it
+    # came while the first run's result was still on its way (that result is then its own)
+    assert sorted(calls) in ([0.0, 0.0, 1.0, 2.0], [0.0, 1.0, 2.0])
 
 
 def test_a_worker_asked_to_stop_before_its_first_run_does_not_serve(nameserver, workers):
