@@ -248,6 +248,45 @@ def test_a_result_for_a_dispatcher_that_is_gone_is_given_up_once_the_run_has_ano
     wait_until(lambda: not worker._runtime.orphans, what="the result offered to the live dispatcher")
 
 
+def test_a_result_for_a_dispatcher_that_is_gone_is_offered_to_its_successor_at_once(nameserver, dispatcher,
+                                                                                   workers):
+    # offered at the next heartbeat only, while the new master had its trial run again by another worker
+    entered, release = threading.Event(), threading.Event()
+
+    def objective(config):
+        entered.set()
+        release.wait(20)
+        return 0.0
+
+    worker = Worker(nameserver.run_id).initialize(objective)
+    worker.heartbeat_interval = 30  # no heartbeat offers it within this test
+    worker.run(background=True)
+    workers.append(worker)
+    assert dispatcher.wait_for_workers(1, timeout=10)
+    wait_until(lambda: worker._runtime.dispatcher_uri == dispatcher.uri, what="the worker finding the dispatcher")
+    try:
+        submit(dispatcher, 0, 2.0)  # run again by the new master: it waits in the objective
+        assert entered.wait(10)
+        gone = f"PYRO:ultraopt.dispatcher.{nameserver.run_id}@127.0.0.1:1"
+        result = {"worker": "w", "evaluation": {"loss": 42.0, "info": {}, "start_time": 1.0, "end_time": 2.0,
+                                                 "status": "success"}}
+        evaluated = {"config_id": [0, 0, 0], "config": {"x": 2.0}, "budget": 1.0}
+        worker._report(worker._runtime, gone, [[[0, 1], result, evaluated]])
+        (trial,) = dispatcher.collector.wait_for(1, timeout=5)
+        assert trial.loss == 42.0  # the earlier master's result, not the run still waiting
+    finally:
+        release.set()
+
+
+def test_a_worker_whose_timeout_passes_before_any_name_server_answers_says_so():
+    # it stopped as "idle", and `ultraopt worker --timeout` said "no job", exit code 0
+    worker = Worker("nowhere", nameserver="127.0.0.1", nameserver_port=1, secret="s", timeout=1)
+    worker.heartbeat_interval = 0.1
+    with pytest.raises(ValueError, match="no name server of run 'nowhere' answered at 127.0.0.1:1 within the "
+                                         "worker's timeout of 1 s .*Connection refused"):
+        worker.initialize(lambda config: 0.0).run(background=False)
+
+
 def test_a_second_dispatcher_of_a_run_that_has_a_live_one_is_refused(nameserver, dispatcher):
     with pytest.raises(RuntimeError, match="already has a dispatcher that answers"):
         Dispatcher(Collector(), nameserver.run_id).start()

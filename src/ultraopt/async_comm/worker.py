@@ -154,7 +154,8 @@ class _Runtime:
         self.objective: Objective | None = None
         self.current: dict[str, Any] = {}
         self.evaluating = False  # the compute thread is in the objective
-        self.refused: str | None = None  # why the name server refused this worker's secret for good
+        # why it could not serve: the name server refused its secret for good, or none answered before its timeout
+        self.cannot_serve: str | None = None
         self.timed_out = False  # it stopped after ``timeout`` seconds without a job
         self.started_at = time.time()  # a master that stopped the run's workers after this stopped this one too
         self.run_stopped = False  # it stopped because a master had stopped the run's workers while it was cut off
@@ -286,8 +287,8 @@ class Worker:
         ------
         ValueError
             In the calling thread (``background=False``): when the name server keeps refusing the worker's secret
-            and no credentials file (:meth:`load_nameserver_credentials`) can bring the right one. A background
-            worker logs it and stops.
+            and no credentials file (:meth:`load_nameserver_credentials`) can bring the right one, or when the
+            idle ``timeout`` passed before any name server answered. A background worker logs it and stops.
         """
         if concurrent_type not in ("thread", "process"):
             raise ValueError(f"concurrent_type must be 'thread' or 'process', got {concurrent_type!r}")
@@ -300,8 +301,8 @@ class Worker:
         self._raises_refusal = not background
         if not background:
             self._serve()
-            if self._runtime is not None and self._runtime.refused is not None:
-                raise ValueError(self._runtime.refused)
+            if self._runtime is not None and self._runtime.cannot_serve is not None:
+                raise ValueError(self._runtime.cannot_serve)
         elif concurrent_type == "thread":
             self.thread = threading.Thread(target=self._serve, name=f"ultraopt-worker-{self.run_id}", daemon=True)
             self.thread.start()
@@ -467,6 +468,9 @@ class Worker:
                     runtime.evaluating = False
                 computed = {"worker": runtime.name, "evaluation": evaluation.to_dict()}
             result = (callback, kwargs.get("job"), computed, evaluated)
+            # held from now: a job of the same trial queued behind this one, sent by a master that replaced this
+            # one's, takes it even while it waits in the outbox
+            self._hold_unreported(runtime, [list(result[1:])])
             if runtime.jobs.empty():
                 self._deliver(runtime, [result])
             else:
@@ -539,6 +543,7 @@ class Worker:
                     logger.warning("worker %s: jobs %s belong to a dispatcher that is gone (%s); they are offered to "
                                    "the run's next one", runtime.name, jobs, exc)
                     self._keep_orphans(runtime, results)
+                    self._offer_orphans_to_successor(runtime, callback)
                     return
                 logger.debug("worker %s: reporting jobs %s failed (%s), retrying", runtime.name, jobs, exc)
                 if runtime.stop.wait(min(0.05 * 2**attempt, 2.0)):
@@ -588,6 +593,15 @@ class Worker:
             raise
         logger.info("worker %s: offered %d result(s) computed for an earlier master", runtime.name, len(orphans))
 
+    def _offer_orphans_to_successor(self, runtime: _Runtime, gone: str) -> None:
+        """Offer the orphans now to the dispatcher that replaced the one at ``gone``, when this worker knows it: at
+        the next heartbeat, the new master may have sent their trials to another worker meanwhile."""
+        successor = next((uri for uri in (runtime.latest_callback, runtime.dispatcher_uri) if uri not in (None, gone)),
+                         None)
+        if successor is not None:
+            with contextlib.suppress(errors.CommunicationError):  # kept: the heartbeat offers them again
+                self._offer_orphans(runtime, successor)
+
     def _dispatcher(self, runtime: _Runtime, uri: str) -> SharedProxy:
         with runtime.lock:
             if uri not in runtime.dispatchers:
@@ -600,10 +614,17 @@ class Worker:
         runtime = self._runtime
         assert runtime is not None
         registered, dispatcher_uri = False, None
+        ever_registered = False
         failures = 0  # calls in a row that could not reach the name server or the dispatcher
+        last_error: Exception | None = None
         waits = 0  # lookups in a row that found no dispatcher of the run
         while not runtime.stop.is_set():
             if self._idle_too_long(runtime):
+                if not ever_registered and last_error is not None:  # not "no job": no name server was reached
+                    credentials = runtime.credentials
+                    self._cannot_serve(runtime, f"no name server of run {self.run_id!r} answered at "
+                                                f"{credentials.host}:{credentials.port} within the worker's timeout of "
+                                                f"{self.timeout:g} s ({last_error})")
                 logger.info("worker %s idle for %.1f s: shutting down", runtime.name, self.timeout)
                 runtime.timed_out = True
                 self.shutdown()
@@ -612,7 +633,7 @@ class Worker:
             try:
                 if not registered:
                     self._register(runtime)
-                    registered, dispatcher_uri = True, None
+                    registered, dispatcher_uri, ever_registered = True, None, True
                 if dispatcher_uri is None:
                     dispatcher_uri = self._lookup_dispatcher(runtime)
                     if dispatcher_uri is None and self._run_was_stopped(runtime):
@@ -636,7 +657,7 @@ class Worker:
                         self._offer_orphans(runtime, dispatcher_uri)
                 failures = 0
             except errors.CommunicationError as exc:
-                failures += 1
+                failures, last_error = failures + 1, exc
                 if self._refused_for_good(runtime, exc, calling_dispatcher, failures):
                     return
                 # a wrong address or secret looks like a server not up yet: say so once it lasts, then now and then
@@ -664,12 +685,17 @@ class Worker:
         if not refused or failures < _FAILURES_BEFORE_WARNING or self._credentials_directory is not None:
             return False
         credentials = runtime.credentials
-        runtime.refused = (f"the name server {credentials.host}:{credentials.port} of run {self.run_id!r} refused "
-                           f"this worker's secret {failures} times: give the run's secret (ULTRAOPT_SECRET, or "
-                           "--working-directory to read it from the run's credentials file)")
-        (logger.debug if self._raises_refusal else logger.error)("worker %s stops: %s", runtime.name, runtime.refused)
+        self._cannot_serve(runtime, f"the name server {credentials.host}:{credentials.port} of run {self.run_id!r} "
+                                    f"refused this worker's secret {failures} times: give the run's secret "
+                                    "(ULTRAOPT_SECRET, or --working-directory to read it from the run's credentials "
+                                    "file)")
         self.shutdown()
         return True
+
+    def _cannot_serve(self, runtime: _Runtime, why: str) -> None:
+        """Record why this worker stops without having served: run() in the calling thread raises it."""
+        runtime.cannot_serve = why
+        (logger.debug if self._raises_refusal else logger.error)("worker %s stops: %s", runtime.name, why)
 
     def _run_was_stopped(self, runtime: _Runtime) -> bool:
         """Stop the worker when a master of the run stopped the run's workers since this one started (it could not
