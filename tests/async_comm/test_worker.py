@@ -12,6 +12,7 @@ import pytest
 from Pyro5 import errors
 
 from tests.async_comm.helpers import wait_until
+from ultraopt.async_comm import dispatcher as dispatcher_module
 from ultraopt.async_comm.dispatcher import Dispatcher
 from ultraopt.async_comm.nameserver import NameServer, dispatcher_name, nameserver_proxy, worker_prefix
 from ultraopt.async_comm.worker import Worker
@@ -631,6 +632,57 @@ def test_a_resumed_master_sends_no_worker_a_trial_whose_result_a_worker_holds(na
                                                                      (1, TrialStatus.SUCCESS, 3.0)]
         assert sorted(calls["holder"] + calls["other"]) == [2.0, 3.0]  # trial 0 ran once, for the dead master
     finally:
+        resumed.shutdown()
+
+
+@pytest.mark.timeout(60)
+def test_a_resumed_master_leaves_a_trial_to_the_worker_that_runs_it_for_the_dead_one(nameserver, workers,
+                                                                                    monkeypatch):
+    # a master restarted within a trial's time sent the trials still running out again, often to other workers:
+    # each ran twice
+    release, calls = threading.Event(), []
+
+    def objective(config):
+        calls.append(config["x"])
+        release.wait(20)
+        return config["x"]
+
+    for _ in range(2):
+        worker = Worker(nameserver.run_id).initialize(objective)
+        worker.heartbeat_interval = 0.1
+        worker.run(background=True)
+        workers.append(worker)
+    dead = Dispatcher(Collector(), nameserver.run_id)
+    dead.start()
+    assert dead.wait_for_workers(2, timeout=20)
+    submit(dead, 0, 2.0)
+    wait_until(lambda: calls, what="the first run of the trial")
+    dead.shutdown()
+
+    def unreachable(*args):
+        raise errors.CommunicationError("the master died")
+
+    unreachable._pyroExposed = True
+    dead.register_results = unreachable
+    sent = []
+    send = dispatcher_module.Worker.start_computations
+    monkeypatch.setattr(dispatcher_module.Worker, "start_computations",
+                        lambda self, callback, trials, wd: (sent.extend(t.trial_id for t in trials),
+                                                            send(self, callback, trials, wd)))
+    collector = Collector()
+    resumed = Dispatcher(collector, nameserver.run_id)
+    resumed.start()
+    try:
+        assert resumed.wait_for_workers(2, timeout=20)
+        submit(resumed, 0, 2.0)  # the trial the resumed master runs again: the worker running it keeps it
+        time.sleep(0.5)
+        assert sent == [] and calls == [2.0]
+        release.set()
+        (trial,) = collector.wait_for(1, timeout=20)
+        assert (trial.trial_id, trial.status, trial.loss) == (0, TrialStatus.SUCCESS, 2.0)
+        assert calls == [2.0]
+    finally:
+        release.set()
         resumed.shutdown()
 
 

@@ -134,18 +134,23 @@ class Worker:
         """Send ``trial`` to the worker (one-way: returns without waiting for the worker)."""
         self.start_computations(callback, [trial], working_directory)
 
-    def hand_over_results(self) -> list[Any]:
-        """The results the worker holds that no dispatcher took (``[[id, result, job], ...]``, see
-        :meth:`Dispatcher.register_orphan_results`); an older worker without the call has none to give."""
+    def hand_over(self, dispatcher_uri: str) -> tuple[list[Any], list[Any]]:
+        """``(results, running)``: the results the worker holds that no dispatcher took (``[[id, result, job],
+        ...]``, see :meth:`Dispatcher.register_orphan_results`) and the job it runs now (``[[id, job]]`` or
+        ``[]``); the worker takes the dispatcher at ``dispatcher_uri`` for the run's. An older worker without the
+        call has nothing to give."""
         assert self.proxy is not None
         try:
-            results = self.proxy.call("hand_over_results")
+            handed = self.proxy.call("hand_over", dispatcher_uri)
         except errors.CommunicationError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a worker that cannot hand over results still computes
-            logger.debug("worker %s handed over no results: %r", self.name, exc)
-            return []
-        return results if isinstance(results, list) else []
+        except Exception as exc:  # noqa: BLE001 - a worker that cannot hand anything over still computes
+            logger.debug("worker %s handed nothing over: %r", self.name, exc)
+            return [], []
+        if not isinstance(handed, dict):
+            return [], []
+        results, running = handed.get("results"), handed.get("running")
+        return (results if isinstance(results, list) else []), (running if isinstance(running, list) else [])
 
     def start_computations(self, callback: str, trials: list[Trial], working_directory: str) -> None:
         """Send several trials in one one-way message."""
@@ -249,6 +254,8 @@ class Dispatcher:
         self._alone: set[int] = set()  # ids of jobs held by a worker that died: they run on a worker of their own
         # results computed for an earlier master of the run, for trials not submitted here (yet): by trial id
         self._orphans: OrderedDict[int, tuple[Any, Any, tuple[Any, ...]]] = OrderedDict()
+        # what a worker was running for an earlier master when found, for trials not submitted here: by trial id
+        self._running_elsewhere: dict[int, tuple[str, tuple[Any, ...]]] = {}
         self._workers: dict[str, Worker] = {}
         self._dead: dict[str, str] = {}  # name -> uri of dead workers still to remove from the name server
         self._backlog = False  # whether the last job_runner left jobs queued because no worker had room
@@ -410,7 +417,7 @@ class Dispatcher:
             self._pending[trial.trial_id] = trial
             orphan = self._orphans.pop(trial.trial_id, None)
             computed = orphan is not None and orphan[2] == _evaluated(trial)
-            if not computed:
+            if not computed and not self._adopt(trial):
                 self._queue[trial.trial_id] = trial
         if computed:
             assert orphan is not None
@@ -557,6 +564,34 @@ class Dispatcher:
                         [id_[0] for id_, _ in matching])
             self.register_results(matching)
 
+    def _note_running(self, worker: Worker, entry: Any) -> None:
+        """Take ``entry`` (``[id, job]``), a job ``worker`` runs for an earlier master, for the same trial here if
+        it is queued (or when it is submitted): its result comes from that worker (call with the lock held)."""
+        try:
+            id_, job = entry
+            trial_id = int(id_[0])
+            evaluated = (list(job["config_id"]), job["config"], float(job["budget"]))
+        except Exception:  # noqa: BLE001 - whatever a client sent, it is not a job of ours
+            logger.warning("ignored a malformed running job of worker %s: %.200r", worker.name, entry)
+            return
+        if self._workers.get(worker.name) is not worker:
+            return
+        self._running_elsewhere[trial_id] = (worker.name, evaluated)
+        if (trial := self._queue.get(trial_id)) is not None and self._adopt(trial):
+            del self._queue[trial_id]
+
+    def _adopt(self, trial: Trial) -> bool:
+        """Give ``trial`` to the worker that runs it already for an earlier master, if one does (call with the
+        lock held); ``True`` when it did."""
+        worker_name, evaluated = self._running_elsewhere.pop(trial.trial_id, (None, None))
+        worker = self._workers.get(worker_name) if worker_name is not None else None
+        if worker is None or evaluated != _evaluated(trial):
+            return False
+        worker.jobs[trial.trial_id] = trial
+        logger.info("trial %d of run %r: worker %s runs it already, for an earlier master", trial.trial_id,
+                    self.run_id, worker.name)
+        return True
+
     def _take_result(self, id: Any, result: Any) -> Trial | None:  # noqa: A002
         """The trial that ``result`` finishes, or ``None`` when it is malformed or the trial has a result already."""
         try:
@@ -621,7 +656,9 @@ class Dispatcher:
         entries = self._ns.call("list", prefix=prefix)
         with self._cond:
             known, dead = set(self._workers), dict(self._dead)
-        found, orphans = [], []
+        found: list[Worker] = []
+        orphans: list[Any] = []
+        running: list[tuple[Worker, Any]] = []
         for entry, uri in entries.items():
             name = entry[len(prefix):]
             if name in known or dead.get(name) == uri:
@@ -629,8 +666,11 @@ class Dispatcher:
             worker = Worker(name, uri)
             try:
                 worker.connect(self._credentials.secret)
-                # before it gets a job: a trial whose result it holds is not sent to it, or any other, again
-                orphans.extend(worker.hand_over_results())
+                # before it gets a job: a trial whose result it holds, or that it runs (for a master this one
+                # replaced), is not sent to it, or any other, again
+                results, runs = worker.hand_over(str(self.uri))
+                orphans.extend(results)
+                running.extend((worker, run) for run in runs)
             except errors.CommunicationError as exc:
                 logger.info("worker %s registered but unreachable (%s): removing it", name, exc)
                 self._remove_from_nameserver(entry)
@@ -640,6 +680,8 @@ class Dispatcher:
             self.register_orphan_results(orphans)
         with self._cond:
             duplicates = [worker for worker in found if self._workers.setdefault(worker.name, worker) is not worker]
+            for worker, entry in running:  # in the lock that adds the workers: no job goes out before
+                self._note_running(worker, entry)
             n_workers = len(self._workers)
             self._cond.notify_all()
         for worker in duplicates:  # found by a concurrent discovery too

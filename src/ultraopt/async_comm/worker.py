@@ -118,8 +118,8 @@ class _WorkerService:
         return self._worker.is_busy()
 
     @expose
-    def hand_over_results(self) -> list[list[Any]]:
-        return self._worker.hand_over_results()
+    def hand_over(self, dispatcher_uri: str) -> dict[str, list[list[Any]]]:
+        return self._worker.hand_over(dispatcher_uri)
 
     @expose
     @oneway
@@ -141,6 +141,7 @@ class _Runtime:
         # results no dispatcher took yet (being reported, or orphans), by trial id: a new dispatcher gets them before
         # it sends a job, and a job of the same trial and config sent anyway gets its result without running again
         self.unreported: OrderedDict[int, list[Any]] = OrderedDict()
+        self.in_progress: list[Any] | None = None  # [job, evaluated] of the job in the objective now
         self.lock = threading.Lock()
         self.n_jobs = 0  # received and not reported yet
         self.n_received = 0  # jobs received in all; they are numbered in this order
@@ -345,15 +346,19 @@ class Worker:
         runtime = self._runtime
         return runtime is not None and runtime.n_jobs > 0
 
-    def hand_over_results(self) -> list[list[Any]]:
-        """The results no dispatcher took yet, ``[[job, result, evaluated], ...]`` (called by a dispatcher that
-        found this worker, before it sends a job; the orphans among them are not offered again)."""
+    def hand_over(self, dispatcher_uri: str) -> dict[str, list[list[Any]]]:
+        """What a dispatcher that found this worker needs before it sends a job (a resumed master's, say):
+        ``"results"`` that no dispatcher took yet, ``[[job, result, evaluated], ...]`` (the orphans among them are
+        not offered again), and the job ``"running"`` now, ``[[job, evaluated]]`` or ``[]``. The dispatcher at
+        ``dispatcher_uri`` is the run's from now: results for one it replaced go to it at once."""
         runtime = self._runtime
         if runtime is None:
-            return []
+            return {"results": [], "running": []}
         with runtime.lock:
             runtime.orphans = []
-            return list(runtime.unreported.values())
+            runtime.dispatcher_uri = str(dispatcher_uri)
+            running = [] if runtime.in_progress is None else [runtime.in_progress]
+            return {"results": list(runtime.unreported.values()), "running": running}
 
     def start_computation(self, callback: str, config_id: Any, *args: Any, **kwargs: Any) -> None:
         """Queue a job (called by the dispatcher through the worker's daemon).
@@ -461,7 +466,7 @@ class Worker:
                 logger.info("worker %s: job %s was computed for an earlier master: its result is sent", runtime.name,
                             kwargs.get("job"))
             else:
-                runtime.evaluating = True
+                runtime.evaluating, runtime.in_progress = True, [kwargs.get("job"), evaluated]
                 try:
                     evaluation = self._evaluate(runtime, config_id, kwargs)
                 finally:
@@ -471,6 +476,7 @@ class Worker:
             # held from now: a job of the same trial queued behind this one, sent by a master that replaced this
             # one's, takes it even while it waits in the outbox
             self._hold_unreported(runtime, [list(result[1:])])
+            runtime.in_progress = None  # after: a dispatcher finding this worker now sees the job or its result
             if runtime.jobs.empty():
                 self._deliver(runtime, [result])
             else:
