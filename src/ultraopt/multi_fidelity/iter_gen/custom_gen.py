@@ -88,6 +88,10 @@ class CustomIterGenerator(BaseIterGenerator):
             return budget if found is None else found
 
         self._budgets = [[first_equal(float(b)) for b in stage_budgets] for stage_budgets in budgets]
+        for index, (given, merged) in enumerate(zip(budgets, self._budgets)):
+            if any(later <= earlier for earlier, later in zip(merged, merged[1:])):  # 1 and 1 + 1e-12, say
+                raise ValueError(f"bracket {index}: budgets must increase from stage to stage, got {given}, which "
+                                 "are equal up to float rounding")
 
     @property
     def n_brackets(self) -> int:
