@@ -40,6 +40,22 @@ def test_table_shows_dash_for_inactive_and_the_optimum_per_budget(conditional_sp
     assert result.incumbent_performances == {1.0: 0.2, 3.0: 0.1}
 
 
+def test_table_shows_a_budget_whose_trials_all_failed(conditional_space):
+    # left out, the run's largest budget vanished from the printed result, its failures with it
+    trials = [
+        finished(0, {"model": "svm", "C": 0.5}, 1.0, 0.3),
+        finished(1, {"model": "tree", "depth": 4}, 9.0, None, TrialStatus.MEMOUT),
+        finished(2, {"model": "svm", "C": 0.5}, 9.0, None, TrialStatus.FAILED),
+    ]
+    result = FMinResult(conditional_space, [1, 9], trials)
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in str(result).splitlines()
+            if line.startswith("|")}
+    assert rows["HyperParameters"] == ["budget 1", "budget 9"]
+    assert rows["model"] == ["svm", ""] and rows["Optimal Loss"] == ["0.3", "none"]
+    assert rows["Num Configs"] == ["1", "2"]
+    assert result.best_loss == 0.3 and result.max_budget_reached == 1.0
+
+
 def test_dataframe_has_a_row_per_trial_and_a_column_per_hyperparameter(conditional_space):
     trials = [finished(0, {"model": "svm", "C": 0.5}, 1.0, 0.3), finished(1, {"model": "tree", "depth": 4}, 1.0, 0.2)]
     frame = FMinResult(conditional_space, [1], trials).to_dataframe()

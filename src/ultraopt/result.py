@@ -192,19 +192,21 @@ class FMinResult:
     def optimum_rows(self) -> tuple[list[str], list[list[str] | None]]:
         """The cells of the optimum table: a header and rows of text (``None`` is a separator line).
 
-        One column per budget with a successful trial: each hyperparameter's value in the best config (``-``
-        where inactive), then the optimal loss and the number of configs evaluated on that budget (cancelled
-        trials left out).
+        One column per budget evaluated on: each hyperparameter's value in the best config (``-`` where
+        inactive), then the optimal loss and the number of configs evaluated on that budget (cancelled trials left
+        out). A budget whose trials all failed has an empty column with ``none`` as its optimal loss.
         """
-        budgets = self.budgets_reached
-        best = [self._best[budget] for budget in budgets]
+        counts = self._evaluations_per_budget()
+        # a budget whose trials all failed shows too: left out, the largest budget of a run vanished from the table
+        budgets = sorted(set(self.budgets_reached) | set(counts))
+        best = [self._best.get(budget) for budget in budgets]
         rows: list[list[str] | None] = [
-            [name] + [_format_value(trial.config[name]) if name in trial.config else "-" for trial in best]
+            [name] + ["" if trial is None else _format_value(trial.config[name]) if name in trial.config else "-"
+                      for trial in best]
             for name in self.config_space
         ]
         rows.append(None)
-        rows.append(["Optimal Loss"] + [f"{trial.loss:.6g}" for trial in best])
-        counts = self._evaluations_per_budget()
+        rows.append(["Optimal Loss"] + ["none" if trial is None else f"{trial.loss:.6g}" for trial in best])
         rows.append(["Num Configs"] + [str(counts[budget]) for budget in budgets])
         header = ["HyperParameters"] + [f"budget {format_budget(budget)}" for budget in budgets]
         return header, rows
