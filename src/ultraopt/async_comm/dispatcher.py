@@ -387,13 +387,13 @@ class Dispatcher:
             workers, self._workers = list(self._workers.values()), {}
         for worker in workers:
             worker.close()
-        if self._daemon is not None:
+        if self._daemon is not None:  # it served (a start that failed said why, and nothing stopped)
             wake(self._daemon)
             if self._threads:
                 self._threads[0].join(timeout=5)
             self._daemon.close()
+            logger.info("dispatcher of run %r stopped", self.run_id)
         self._unlock_run()
-        logger.info("dispatcher of run %r stopped", self.run_id)
 
     def shutdown_all_workers(self, rediscover: bool = False) -> None:
         """Ask every known worker to stop; with ``rediscover``, look for workers again afterwards."""
