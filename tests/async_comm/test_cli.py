@@ -97,24 +97,25 @@ def worker_of(credentials, timeout: float, secret: str, *args: str, **kwargs) ->
         env=child_env(ULTRAOPT_SECRET=secret), cwd=REPO, **kwargs)
 
 
+def finish(process: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """``process``'s output once it exits by itself within ``timeout`` seconds; killed if it does not."""
+    try:
+        return process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
 def test_a_worker_with_an_idle_timeout_exits_by_itself_and_says_why(nameserver):
     worker = worker_of(nameserver.credentials, 1, nameserver.credentials.secret, stdout=subprocess.PIPE, text=True)
-    try:
-        output, _ = worker.communicate(timeout=60)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+    output, _ = finish(worker, 60)
     assert worker.returncode == 0 and "worker stopped: no job for 1 s (--timeout)" in output, output
 
 
 def test_a_worker_refused_by_the_name_server_says_why(nameserver):
     worker = worker_of(nameserver.credentials, 8, "not-the-run-secret", stderr=subprocess.PIPE, text=True)
-    try:
-        _, error = worker.communicate(timeout=60)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
+    _, error = finish(worker, 60)
     # and exits: the secret comes from the environment, so the refusal cannot end (it retried for ever)
     assert worker.returncode == 2 and "ultraopt worker: error: the name server" in error, error
     assert "refused this worker's secret" in error and "ULTRAOPT_SECRET" in error, error
@@ -124,12 +125,7 @@ def test_worker_processes_refused_by_the_name_server_say_why_and_fail(nameserver
     # a traceback from each process, then exit code 0: a script or scheduler took the refusal for a success
     worker = worker_of(nameserver.credentials, 8, "not-the-run-secret", "--n-workers", "2",
                        stderr=subprocess.PIPE, text=True)
-    try:
-        _, error = worker.communicate(timeout=90)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
+    _, error = finish(worker, 90)
     assert worker.returncode == 2 and "Traceback" not in error, error
     assert error.count("refused this worker's secret") == 2, error
     assert "ultraopt worker: error: 2 of 2 worker processes failed (their messages are above)" in error, error
@@ -138,12 +134,7 @@ def test_worker_processes_refused_by_the_name_server_say_why_and_fail(nameserver
 def test_worker_processes_with_an_idle_timeout_say_why_they_stopped(nameserver):
     worker = worker_of(nameserver.credentials, 1, nameserver.credentials.secret, "--n-workers", "2",
                        stdout=subprocess.PIPE, text=True)
-    try:
-        output, _ = worker.communicate(timeout=60)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
+    output, _ = finish(worker, 60)
     assert worker.returncode == 0 and "worker stopped: no job for 1 s (--timeout)" in output, output
 
 

@@ -62,6 +62,22 @@ def submit(dispatcher, trial_id, x, budget=1.0):
                                  config_info={"origin": "test"})
 
 
+def kill_while_its_trial_runs(dispatcher, started, n_workers=1):
+    """Start ``dispatcher`` (a master's), submit trial 0 (x=2) once it has ``n_workers`` and shut it down once
+    ``started()`` says a worker runs the trial; results sent to it afterwards fail, as a killed master's."""
+    dispatcher.start()
+    assert dispatcher.wait_for_workers(n_workers, timeout=20)
+    submit(dispatcher, 0, 2.0)
+    wait_until(started, what="the first run of the trial")
+    dispatcher.shutdown()
+
+    def unreachable(*args):  # a connection the shut-down daemon still serves must not help
+        raise errors.CommunicationError("the master died")
+
+    unreachable._pyroExposed = True
+    dispatcher.register_results = unreachable
+
+
 class RecordingWorker(Worker):
     def compute(self, config_id, config, config_info, budget, working_directory):
         if config["x"] < 0:
@@ -558,18 +574,7 @@ def test_a_result_computed_for_a_master_that_died_is_taken_by_the_resumed_one(na
     worker.heartbeat_interval = 0.1
     worker.run(background=True)
     workers.append(worker)
-    dead = Dispatcher(Collector(), nameserver.run_id)
-    dead.start()
-    assert dead.wait_for_workers(1, timeout=20)
-    submit(dead, 0, 2.0)
-    wait_until(lambda: calls, what="the first run of the trial")
-    dead.shutdown()  # the master dies while its trial runs
-
-    def unreachable(*args):  # as a killed master's: a connection the shut-down daemon still serves must not help
-        raise errors.CommunicationError("the master died")
-
-    unreachable._pyroExposed = True
-    dead.register_results = unreachable
+    kill_while_its_trial_runs(Dispatcher(Collector(), nameserver.run_id), lambda: calls)
     collector = Collector()
     resumed = Dispatcher(collector, nameserver.run_id)
     resumed.start()
@@ -604,18 +609,7 @@ def test_a_resumed_master_sends_no_worker_a_trial_whose_result_a_worker_holds(na
     holder.heartbeat_interval = 0.1
     holder.run(background=True)
     workers.append(holder)
-    dead = Dispatcher(Collector(), nameserver.run_id)
-    dead.start()
-    assert dead.wait_for_workers(1, timeout=20)
-    submit(dead, 0, 2.0)
-    wait_until(lambda: calls["holder"], what="the first run of the trial")
-    dead.shutdown()
-
-    def unreachable(*args):
-        raise errors.CommunicationError("the master died")
-
-    unreachable._pyroExposed = True
-    dead.register_results = unreachable
+    kill_while_its_trial_runs(Dispatcher(Collector(), nameserver.run_id), lambda: calls["holder"])
     release.set()  # finished with no master to take it: the worker keeps trying to report it
     other = Worker(nameserver.run_id).initialize(recording("other"))
     other.run(background=True)
@@ -652,18 +646,7 @@ def test_a_resumed_master_leaves_a_trial_to_the_worker_that_runs_it_for_the_dead
         worker.heartbeat_interval = 0.1
         worker.run(background=True)
         workers.append(worker)
-    dead = Dispatcher(Collector(), nameserver.run_id)
-    dead.start()
-    assert dead.wait_for_workers(2, timeout=20)
-    submit(dead, 0, 2.0)
-    wait_until(lambda: calls, what="the first run of the trial")
-    dead.shutdown()
-
-    def unreachable(*args):
-        raise errors.CommunicationError("the master died")
-
-    unreachable._pyroExposed = True
-    dead.register_results = unreachable
+    kill_while_its_trial_runs(Dispatcher(Collector(), nameserver.run_id), lambda: calls, n_workers=2)
     sent = []
     send = dispatcher_module.Worker.start_computations
     monkeypatch.setattr(dispatcher_module.Worker, "start_computations",
